@@ -1,0 +1,1 @@
+"""Synthetic HR system extract: deterministic for a given scale and seed."""

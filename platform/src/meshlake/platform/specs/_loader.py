@@ -1,0 +1,529 @@
+"""Load and validate every spec of a mesh, collecting all problems instead of stopping at the first.
+
+Order of work: landing zones, domains, products with their contracts, then the checks that need them
+all (unique ids, input ports resolving, versions matching, no cycles).
+"""
+
+from __future__ import annotations
+
+import difflib
+import graphlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from meshlake.platform._ids import ProductRef
+from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
+from meshlake.platform.specs._models import (
+    TIERS,
+    WRITE_MODES,
+    Contract,
+    CustomProperty,
+    Domain,
+    LandingZone,
+    ProductDescriptor,
+)
+from meshlake.platform.specs._problems import (
+    Problem,
+    SpecError,
+    field_path,
+    problems_from_validation,
+)
+from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
+
+ZONES_DIR = Path("infra") / "landing-zones"
+DOMAINS_DIR = Path("domains")
+TRANSFORM_NAMES = ("transform.sql", "transform.py")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating a mesh: the mesh when it is usable, and every problem found."""
+
+    mesh: Mesh | None
+    problems: list[Problem] = field(default_factory=list)
+    files_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load_mesh(root: Path) -> Mesh:
+    """Load the mesh under ``root``; raise SpecError listing every problem if there is any."""
+    report = validate_mesh(root)
+    if report.problems or report.mesh is None:
+        raise SpecError(report.problems)
+    return report.mesh
+
+
+def validate_mesh(root: Path) -> ValidationReport:
+    """Validate every spec under ``root`` and report all problems; never raises for bad specs."""
+    return _Loader(root.resolve()).run()
+
+
+@dataclass
+class _Parsed:
+    """A spec file parsed into its model, with the document kept for line lookups."""
+
+    file: Path
+    document: LocatedYaml
+    model: Any
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.files_checked = 0
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def rel(self, file: Path) -> str:
+        try:
+            return str(file.relative_to(self.root))
+        except ValueError:
+            return str(file)
+
+    def problem(self, parsed: _Parsed | Path, path: tuple[str | int, ...], message: str) -> None:
+        if isinstance(parsed, Path):
+            self.problems.append(Problem(self.rel(parsed), 1, field_path(path), message))
+            return
+        line = parsed.document.line_of(path)
+        self.problems.append(Problem(self.rel(parsed.file), line, field_path(path), message))
+
+    def parse(self, file: Path, model: type[M]) -> _Parsed | None:
+        self.files_checked += 1
+        try:
+            document = load_located_yaml(file)
+        except YamlSyntaxError as exc:
+            self.problems.append(Problem(self.rel(file), exc.line, "", str(exc)))
+            return None
+        if not isinstance(document.data, dict):
+            self.problems.append(
+                Problem(
+                    self.rel(file),
+                    1,
+                    "",
+                    f"expected a mapping of fields, found {_kind(document.data)}",
+                )
+            )
+            return None
+        try:
+            instance = model.model_validate(document.data)
+        except ValidationError as exc:
+            self.problems += problems_from_validation(exc, document, self.rel(file), model)
+            return None
+        return _Parsed(file, document, instance)
+
+    # -- the walk --------------------------------------------------------------------------
+
+    def run(self) -> ValidationReport:
+        zones = self.load_zones()
+        domains, raw_sources = self.load_domains(zones)
+        products = self.load_products(zones, domains)
+        if products:
+            self.resolve_inputs(products, raw_sources)
+            self.check_cycles(products)
+        mesh = None
+        if not self.problems:
+            mesh = Mesh(
+                root=self.root,
+                zones={name: parsed.model for name, parsed in zones.items()},
+                domains={name: parsed.model for name, parsed in domains.items()},
+                products=dict(sorted((ref, built.spec()) for ref, built in products.items())),
+                raw_sources=raw_sources,
+            )
+        return ValidationReport(mesh, sorted(self.problems), self.files_checked)
+
+    def load_zones(self) -> dict[str, _Parsed]:
+        folder = self.root / ZONES_DIR
+        if not folder.is_dir():
+            self.problems.append(
+                Problem(
+                    str(ZONES_DIR), 1, "", "no landing zones folder; create one YAML file per zone"
+                )
+            )
+            return {}
+        zones: dict[str, _Parsed] = {}
+        for file in sorted(folder.glob("*.yaml")):
+            parsed = self.parse(file, LandingZone)
+            if parsed is None:
+                continue
+            zone: LandingZone = parsed.model
+            if zone.name != file.stem:
+                self.problem(
+                    parsed, ("name",), f"{zone.name!r} must match the file name {file.stem!r}"
+                )
+            zones[zone.name] = parsed
+        if zones and not any(parsed.model.kind == "governance" for parsed in zones.values()):
+            self.problems.append(
+                Problem(str(ZONES_DIR), 1, "", "no zone has kind: governance; the mesh needs one")
+            )
+        return zones
+
+    def load_domains(
+        self, zones: dict[str, _Parsed]
+    ) -> tuple[dict[str, _Parsed], dict[str, RawSourceSpec]]:
+        domains: dict[str, _Parsed] = {}
+        raw_sources: dict[str, RawSourceSpec] = {}
+        for file in sorted((self.root / DOMAINS_DIR).glob("*/domain.yaml")):
+            parsed = self.parse(file, Domain)
+            if parsed is None:
+                continue
+            domain: Domain = parsed.model
+            if domain.name != file.parent.name:
+                self.problem(
+                    parsed,
+                    ("name",),
+                    f"{domain.name!r} must match the folder name {file.parent.name!r}",
+                )
+            zone = zones.get(domain.landing_zone)
+            if zone is None:
+                self.problem(
+                    parsed, ("landingZone",), _unknown("landing zone", domain.landing_zone, zones)
+                )
+            elif domain.name not in zone.model.domains:
+                self.problem(
+                    parsed,
+                    ("landingZone",),
+                    f"zone {domain.landing_zone!r} does not list domain {domain.name!r}; "
+                    f"add it to {self.rel(zone.file)} under domains",
+                )
+            elif zone.model.kind != "data":
+                self.problem(
+                    parsed,
+                    ("landingZone",),
+                    f"{domain.landing_zone!r} is a governance zone; domains live in data zones",
+                )
+            if not domain.team.owners:
+                self.problem(
+                    parsed,
+                    ("team", "members"),
+                    "no member has role: owner; every domain needs an owner",
+                )
+            for index, source in enumerate(domain.raw_sources):
+                path = ("rawSources", index)
+                if source.id in raw_sources:
+                    self.problem(
+                        parsed, (*path, "id"), f"raw source id {source.id!r} is declared twice"
+                    )
+                spec = RawSourceSpec(domain, source, file)
+                generator = spec.generator_file
+                if generator is not None and not generator.is_file():
+                    self.problem(
+                        parsed,
+                        (*path, "generator"),
+                        f"generator file {self.rel(generator)} does not exist",
+                    )
+                raw_sources[source.id] = spec
+            domains[domain.name] = parsed
+        for name, zone in zones.items():
+            for index, hosted in enumerate(zone.model.domains):
+                if hosted not in domains:
+                    self.problem(zone, ("domains", index), _unknown("domain", hosted, domains))
+        return domains, raw_sources
+
+    def load_products(
+        self, zones: dict[str, _Parsed], domains: dict[str, _Parsed]
+    ) -> dict[ProductRef, _ProductBuild]:
+        products: dict[ProductRef, _ProductBuild] = {}
+        ids: dict[str, Path] = {}
+        contracts: dict[str, Path] = {}
+        for file in sorted((self.root / DOMAINS_DIR).glob("*/products/*/product.yaml")):
+            parsed = self.parse(file, ProductDescriptor)
+            if parsed is None:
+                continue
+            descriptor: ProductDescriptor = parsed.model
+            folder_domain = file.parents[2].name
+            if descriptor.name != file.parent.name:
+                self.problem(
+                    parsed,
+                    ("name",),
+                    f"{descriptor.name!r} must match the folder name {file.parent.name!r}",
+                )
+            if descriptor.domain != folder_domain:
+                self.problem(
+                    parsed,
+                    ("domain",),
+                    f"{descriptor.domain!r} must be {folder_domain!r}, the domain whose folder holds this product",
+                )
+            if descriptor.id in ids:
+                self.problem(
+                    parsed,
+                    ("id",),
+                    f"product id {descriptor.id!r} is also used by {self.rel(ids[descriptor.id])}",
+                )
+            ids[descriptor.id] = file
+            self.check_custom_properties(
+                parsed, ("customProperties",), descriptor.custom_properties, {"tier": TIERS}
+            )
+            domain = domains.get(folder_domain)
+            if domain is None:
+                self.problem(
+                    parsed, ("domain",), f"domain folder {folder_domain!r} has no valid domain.yaml"
+                )
+                continue
+            zone = zones.get(domain.model.landing_zone)
+            build = _ProductBuild(
+                ProductRef(folder_domain, descriptor.name),
+                parsed,
+                domain.model,
+                zone.model if zone else None,
+            )
+            self.load_ports(build, contracts)
+            products[build.ref] = build
+        return products
+
+    def check_custom_properties(
+        self,
+        parsed: _Parsed,
+        path: tuple[str | int, ...],
+        properties: list[CustomProperty],
+        allowed: dict[str, tuple[str, ...]],
+    ) -> None:
+        for index, item in enumerate(properties):
+            choices = allowed.get(item.property)
+            if choices is not None and item.value not in choices:
+                self.problem(
+                    parsed,
+                    (*path, index, "value"),
+                    f"{item.property} {item.value!r} is not one of {', '.join(choices)}",
+                )
+
+    def load_ports(self, build: _ProductBuild, contracts: dict[str, Path]) -> None:
+        parsed = build.parsed
+        descriptor: ProductDescriptor = parsed.model
+        directory = parsed.file.parent
+        default_transform = self.find_transform(
+            parsed, ("customProperties",), descriptor.custom_properties, directory
+        )
+        for index, port in enumerate(descriptor.output_ports):
+            path = ("outputPorts", index)
+            self.check_custom_properties(
+                parsed,
+                (*path, "customProperties"),
+                port.custom_properties,
+                {"writeMode": WRITE_MODES},
+            )
+            transform = (
+                self.find_transform(
+                    parsed, (*path, "customProperties"), port.custom_properties, directory
+                )
+                or default_transform
+            )
+            if transform is None:
+                self.problem(
+                    parsed,
+                    path,
+                    f"no transform for output port {port.name!r}: add {' or '.join(TRANSFORM_NAMES)} beside product.yaml",
+                )
+            if port.contract_id is None:
+                self.problem(
+                    parsed,
+                    path,
+                    f"output port {port.name!r} has no contractId; every output port is promised by a contract",
+                )
+                continue
+            contract_file = directory / "contracts" / f"{port.name}.yaml"
+            if not contract_file.is_file():
+                if len(descriptor.output_ports) > 1:
+                    self.problem(
+                        parsed,
+                        (*path, "contractId"),
+                        f"missing contract file {self.rel(contract_file)} (one per output port when a product has several)",
+                    )
+                    continue
+                contract_file = directory / "contract.yaml"
+                if not contract_file.is_file():
+                    self.problem(
+                        parsed,
+                        (*path, "contractId"),
+                        f"missing contract file {self.rel(contract_file)} for output port {port.name!r}",
+                    )
+                    continue
+            contract_parsed = self.parse(contract_file, Contract)
+            if contract_parsed is None:
+                continue
+            contract: Contract = contract_parsed.model
+            if contract.id != port.contract_id:
+                self.problem(
+                    contract_parsed,
+                    ("id",),
+                    f"{contract.id!r} must equal the contractId {port.contract_id!r} of output port {port.name!r} in {self.rel(parsed.file)}",
+                )
+            if contract.id in contracts:
+                self.problem(
+                    contract_parsed,
+                    ("id",),
+                    f"contract id {contract.id!r} is also used by {self.rel(contracts[contract.id])}",
+                )
+            contracts[contract.id] = contract_file
+            if port.version != contract.version:
+                self.problem(
+                    parsed,
+                    (*path, "version"),
+                    f"{port.version!r} must equal the contract's version {contract.version!r} ({self.rel(contract_file)})",
+                )
+            self.check_primary_key(contract_parsed)
+            if transform is not None:
+                build.ports[port.name] = PortSpec(
+                    build.ref.port(port.name), port, contract, contract_file, transform
+                )
+
+    def check_primary_key(self, parsed: _Parsed) -> None:
+        contract: Contract = parsed.model
+        for index, prop in enumerate(contract.columns):
+            if prop.primary_key and not prop.required:
+                self.problem(
+                    parsed,
+                    ("schema", 0, "properties", index, "required"),
+                    f"primary key column {prop.name!r} must be required: true",
+                )
+
+    def find_transform(
+        self,
+        parsed: _Parsed,
+        path: tuple[str | int, ...],
+        properties: list[CustomProperty],
+        directory: Path,
+    ) -> Path | None:
+        for index, item in enumerate(properties):
+            if item.property == "transform":
+                file = directory / str(item.value)
+                if file.suffix not in (".sql", ".py"):
+                    self.problem(
+                        parsed,
+                        (*path, index, "value"),
+                        f"transform {item.value!r} must be a .sql or .py file",
+                    )
+                    return None
+                if not file.is_file():
+                    self.problem(
+                        parsed,
+                        (*path, index, "value"),
+                        f"transform file {self.rel(file)} does not exist",
+                    )
+                    return None
+                return file
+        if path[0] != "customProperties":
+            return None
+        present = [directory / name for name in TRANSFORM_NAMES if (directory / name).is_file()]
+        if len(present) > 1:
+            self.problem(
+                parsed,
+                path,
+                "both transform.sql and transform.py exist; name one with customProperties transform",
+            )
+            return None
+        return present[0] if present else None
+
+    def resolve_inputs(
+        self, products: dict[ProductRef, _ProductBuild], raw_sources: dict[str, RawSourceSpec]
+    ) -> None:
+        by_contract: dict[str, PortSpec] = {
+            port.contract.id: port for build in products.values() for port in build.ports.values()
+        }
+        for build in products.values():
+            descriptor: ProductDescriptor = build.parsed.model
+            names: set[str] = set()
+            for index, port in enumerate(descriptor.input_ports):
+                path = ("inputPorts", index)
+                if port.name in names:
+                    self.problem(
+                        build.parsed, (*path, "name"), f"input port {port.name!r} is declared twice"
+                    )
+                names.add(port.name)
+                target = by_contract.get(port.contract_id)
+                raw = raw_sources.get(port.contract_id)
+                if target is not None:
+                    if target.ref.product_ref == build.ref:
+                        self.problem(
+                            build.parsed,
+                            (*path, "contractId"),
+                            "a product cannot read its own output port",
+                        )
+                        continue
+                    if _major(port.version) != _major(target.contract.version):
+                        self.problem(
+                            build.parsed,
+                            (*path, "version"),
+                            f"{port.version!r} is not compatible with contract {port.contract_id!r} at version {target.contract.version} (major versions differ)",
+                        )
+                    build.inputs.append(InputBinding(port, output=target.ref))
+                elif raw is not None:
+                    if raw.domain.name != build.ref.domain:
+                        self.problem(
+                            build.parsed,
+                            (*path, "contractId"),
+                            f"raw source {port.contract_id!r} belongs to domain {raw.domain.name!r}; read one of its products instead",
+                        )
+                        continue
+                    if _major(port.version) != _major(raw.source.version):
+                        self.problem(
+                            build.parsed,
+                            (*path, "version"),
+                            f"{port.version!r} is not compatible with raw source {port.contract_id!r} at version {raw.source.version}",
+                        )
+                    build.inputs.append(InputBinding(port, raw=raw))
+                else:
+                    known = sorted([*by_contract, *raw_sources])
+                    self.problem(
+                        build.parsed,
+                        (*path, "contractId"),
+                        _unknown("output port contract or raw source", port.contract_id, known),
+                    )
+
+    def check_cycles(self, products: dict[ProductRef, _ProductBuild]) -> None:
+        graph = {
+            ref: {binding.output.product_ref for binding in build.inputs if binding.output}
+            for ref, build in products.items()
+        }
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+        except graphlib.CycleError as exc:
+            cycle: list[ProductRef] = exc.args[1]
+            first = products[cycle[0]]
+            chain = " -> ".join(str(ref) for ref in reversed(cycle))
+            self.problem(first.parsed, ("inputPorts",), f"dependency cycle: {chain}")
+
+
+@dataclass
+class _ProductBuild:
+    ref: ProductRef
+    parsed: _Parsed
+    domain: Domain
+    zone: LandingZone | None
+    ports: dict[str, PortSpec] = field(default_factory=dict)
+    inputs: list[InputBinding] = field(default_factory=list)
+
+    def spec(self) -> ProductSpec:
+        assert self.zone is not None, "only built when the specs have no problems"
+        return ProductSpec(
+            self.ref,
+            self.parsed.model,
+            self.parsed.file,
+            self.domain,
+            self.zone,
+            self.ports,
+            self.inputs,
+        )
+
+
+def _major(version: str) -> str:
+    return version.split(".")[0]
+
+
+def _kind(value: Any) -> str:
+    return "an empty file" if value is None else f"a {type(value).__name__}"
+
+
+def _unknown(kind: str, name: str, known: Any) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names) or 'none'}"
+    return f"unknown {kind} {name!r}; {hint}"

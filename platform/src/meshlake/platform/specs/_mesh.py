@@ -1,0 +1,154 @@
+"""The loaded mesh: zones, domains, products, their ports and how they depend on each other."""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meshlake.platform._errors import MeshlakeError
+from meshlake.platform._ids import PortRef, ProductRef
+from meshlake.platform.specs._models import (
+    Contract,
+    Domain,
+    InputPort,
+    LandingZone,
+    OutputPort,
+    ProductDescriptor,
+    RawSource,
+    custom_property,
+)
+
+
+@dataclass(frozen=True)
+class RawSourceSpec:
+    """A raw source with the domain that declares it."""
+
+    domain: Domain
+    source: RawSource
+    file: Path
+
+    @property
+    def generator_file(self) -> Path | None:
+        return None if self.source.generator is None else self.file.parent / self.source.generator
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """An output port and the contract that describes and promises it."""
+
+    ref: PortRef
+    port: OutputPort
+    contract: Contract
+    contract_file: Path
+    transform_file: Path
+
+    @property
+    def write_mode(self) -> str:
+        return str(custom_property(self.port.custom_properties, "writeMode", "overwrite"))
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    """An input port resolved to what it reads: another product's output port or a raw source."""
+
+    port: InputPort
+    output: PortRef | None = None
+    raw: RawSourceSpec | None = None
+
+    @property
+    def name(self) -> str:
+        return self.port.name
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    ref: ProductRef
+    descriptor: ProductDescriptor
+    file: Path
+    domain: Domain
+    zone: LandingZone
+    ports: dict[str, PortSpec]
+    inputs: list[InputBinding]
+
+    @property
+    def directory(self) -> Path:
+        return self.file.parent
+
+    @property
+    def upstream(self) -> set[ProductRef]:
+        return {binding.output.product_ref for binding in self.inputs if binding.output}
+
+    @property
+    def is_source_aligned(self) -> bool:
+        return all(binding.raw is not None for binding in self.inputs)
+
+
+class UnknownProductError(MeshlakeError):
+    """A product or port name that the mesh does not have."""
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """Everything under domains/ and infra/, validated and cross-linked."""
+
+    root: Path
+    zones: dict[str, LandingZone]
+    domains: dict[str, Domain]
+    products: dict[ProductRef, ProductSpec]
+    raw_sources: dict[str, RawSourceSpec] = field(default_factory=dict)
+
+    def product(self, name: str | ProductRef) -> ProductSpec:
+        ref = name if isinstance(name, ProductRef) else _parse_product(name)
+        if ref not in self.products:
+            known = ", ".join(sorted(str(key) for key in self.products))
+            raise UnknownProductError(f"no product {str(ref)!r} in the mesh; known: {known}")
+        return self.products[ref]
+
+    def port(self, ref: PortRef) -> PortSpec:
+        product = self.product(ref.product_ref)
+        if ref.port not in product.ports:
+            raise UnknownProductError(
+                f"product {product.ref} has no output port {ref.port!r}; "
+                f"it has {', '.join(product.ports)}"
+            )
+        return product.ports[ref.port]
+
+    @property
+    def ports(self) -> list[PortSpec]:
+        return [port for product in self.ordered() for port in product.ports.values()]
+
+    def ordered(self, selection: Iterable[str | ProductRef] | None = None) -> list[ProductSpec]:
+        """Products in dependency order (inputs first); all of them, or just ``selection``."""
+        chosen = (
+            set(self.products)
+            if selection is None
+            else {self.product(item).ref for item in selection}
+        )
+        sorter = graphlib.TopologicalSorter(
+            {ref: self.products[ref].upstream for ref in self.products}
+        )
+        # static_order is deterministic for a given insertion order; products are sorted by name.
+        return [self.products[ref] for ref in sorter.static_order() if ref in chosen]
+
+    def downstream(self, ref: ProductRef) -> list[ProductSpec]:
+        """Products that read ``ref``, directly or through others, in dependency order."""
+        found: set[ProductRef] = set()
+        frontier = {ref}
+        while frontier:
+            readers = {
+                product.ref
+                for product in self.products.values()
+                if product.upstream & frontier and product.ref not in found
+            }
+            found |= readers
+            frontier = readers
+        return [product for product in self.ordered() if product.ref in found]
+
+
+def _parse_product(name: str) -> ProductRef:
+    try:
+        return ProductRef.parse(name)
+    except ValueError as exc:
+        raise UnknownProductError(str(exc)) from exc

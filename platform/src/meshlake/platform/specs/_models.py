@@ -1,0 +1,389 @@
+"""Typed shapes of the spec files: landing zones, domains, ODPS product descriptors, ODCS contracts.
+
+The ODPS and ODCS models follow the official v1.0.0 and v3.1.0 JSON Schemas for the fields meshlake
+reads, and forbid unknown fields where the standard does, so that a misspelt key is reported instead of
+silently ignored. meshlake's own settings live in ``customProperties``, as the standards intend.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from meshlake.platform.specs._types import physical_type_problem
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+SEMVER_PATTERN = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class _Open(BaseModel):
+    """For standard sections meshlake passes through without reading (they stay valid ODCS/ODPS)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+
+class CustomProperty(_Strict):
+    property: str
+    value: Any
+    description: str | None = None
+
+
+def custom_property(properties: list[CustomProperty], name: str, default: Any = None) -> Any:
+    """The value of custom property ``name``, or ``default``."""
+    for item in properties:
+        if item.property == name:
+            return item.value
+    return default
+
+
+class AuthoritativeDefinition(_Strict):
+    type: str
+    url: str
+    description: str | None = None
+    id: str | None = None
+
+
+class TeamMember(_Strict):
+    username: str
+    name: str | None = None
+    description: str | None = None
+    role: str | None = None
+    date_in: str | None = Field(default=None, alias="dateIn")
+    date_out: str | None = Field(default=None, alias="dateOut")
+    replaced_by_username: str | None = Field(default=None, alias="replacedByUsername")
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    id: str | None = None
+
+
+class Team(_Strict):
+    name: str | None = None
+    description: str | None = None
+    members: list[TeamMember] = []
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    id: str | None = None
+
+    @property
+    def owners(self) -> list[str]:
+        """Usernames of members whose role is ``owner`` (the people Dagster lists as owners)."""
+        return [member.username for member in self.members if member.role == "owner"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Landing zones and domains (meshlake's own files)
+
+
+class LandingZone(_Strict):
+    """A deployment unit: where a set of domains store data and run compute."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["governance", "data"]
+    region: str
+    description: str | None = None
+    storage_root: str = Field(alias="storageRoot")
+    spark_master: str = Field(default="local[*]", alias="sparkMaster")
+    domains: list[str] = []
+
+
+class RawSource(_Strict):
+    """A file drop in the landing zone's raw area, the way an ingestion job would leave it."""
+
+    id: str
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(pattern=SEMVER_PATTERN)
+    format: Literal["csv", "jsonl"]
+    description: str | None = None
+    schema_ddl: str = Field(alias="schema")
+    generator: str | None = None
+
+
+class Domain(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str
+    landing_zone: str = Field(alias="landingZone")
+    team: Team
+    raw_sources: list[RawSource] = Field(default=[], alias="rawSources")
+
+
+# ---------------------------------------------------------------------------------------------
+# Open Data Product Standard v1.0.0
+
+
+class ProductDescription(_Strict):
+    purpose: str | None = None
+    limitations: str | None = None
+    usage: str | None = None
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+
+
+class InputPort(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(pattern=SEMVER_PATTERN)
+    contract_id: str = Field(alias="contractId")
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+
+    @property
+    def pinned_version(self) -> int | None:
+        """A Delta version to read instead of the latest (customProperties ``deltaVersion``)."""
+        value = custom_property(self.custom_properties, "deltaVersion")
+        return None if value is None else int(value)
+
+
+class OutputPort(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str = Field(pattern=SEMVER_PATTERN)
+    description: str | None = None
+    type: str | None = None
+    contract_id: str | None = Field(default=None, alias="contractId")
+    sbom: list[dict[str, Any]] = []
+    input_contracts: list[dict[str, Any]] = Field(default=[], alias="inputContracts")
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+
+
+TIERS = ("bronze", "silver", "gold")
+WRITE_MODES = ("overwrite", "append", "merge")
+
+
+class ProductDescriptor(_Strict):
+    """An ODPS v1.0.0 data product descriptor (product.yaml)."""
+
+    api_version: Literal["v1.0.0"] = Field(alias="apiVersion")
+    kind: Literal["DataProduct"]
+    id: str
+    name: str = Field(pattern=NAME_PATTERN)
+    version: str | None = Field(default=None, pattern=SEMVER_PATTERN)
+    status: Literal["proposed", "draft", "active", "deprecated", "retired"]
+    domain: str
+    tenant: str | None = None
+    description: ProductDescription | None = None
+    team: Team | None = None
+    tags: list[str] = []
+    input_ports: list[InputPort] = Field(default=[], alias="inputPorts")
+    output_ports: list[OutputPort] = Field(alias="outputPorts", min_length=1)
+    management_ports: list[dict[str, Any]] = Field(default=[], alias="managementPorts")
+    support: list[dict[str, Any]] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    product_created_ts: str | None = Field(default=None, alias="productCreatedTs")
+
+    @field_validator("product_created_ts", mode="before")
+    @classmethod
+    def _timestamp_as_text(cls, value: Any) -> Any:
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    @property
+    def tier(self) -> str:
+        return str(custom_property(self.custom_properties, "tier", "silver"))
+
+    @property
+    def schedule(self) -> str | None:
+        value = custom_property(self.custom_properties, "schedule")
+        return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Open Data Contract Standard v3.1.0
+
+
+class QualityRule(_Open):
+    """A contract quality rule; compiled and run by the quality part, passed through here."""
+
+    type: Literal["text", "library", "sql", "custom"] = "library"
+    name: str | None = None
+    description: str | None = None
+    severity: str | None = None
+
+
+class SchemaProperty(_Strict):
+    name: str
+    id: str | None = None
+    logical_type: (
+        Literal[
+            "string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean"
+        ]
+        | None
+    ) = Field(default=None, alias="logicalType")
+    logical_type_options: dict[str, Any] = Field(default={}, alias="logicalTypeOptions")
+    physical_type: str | None = Field(default=None, alias="physicalType")
+    physical_name: str | None = Field(default=None, alias="physicalName")
+    description: str | None = None
+    business_name: str | None = Field(default=None, alias="businessName")
+    required: bool = False
+    unique: bool = False
+    primary_key: bool = Field(default=False, alias="primaryKey")
+    primary_key_position: int = Field(default=-1, alias="primaryKeyPosition")
+    partitioned: bool = False
+    partition_key_position: int = Field(default=-1, alias="partitionKeyPosition")
+    classification: str | None = None
+    encrypted_name: str | None = Field(default=None, alias="encryptedName")
+    transform_source_objects: list[str] = Field(default=[], alias="transformSourceObjects")
+    transform_logic: str | None = Field(default=None, alias="transformLogic")
+    transform_description: str | None = Field(default=None, alias="transformDescription")
+    examples: list[Any] = []
+    critical_data_element: bool = Field(default=False, alias="criticalDataElement")
+    relationships: list[dict[str, Any]] = []
+    quality: list[QualityRule] = []
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    items: dict[str, Any] | None = None
+    properties: list[dict[str, Any]] = []
+
+    @field_validator("physical_type")
+    @classmethod
+    def _physical_type_fits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            problem = physical_type_problem(info.data.get("logical_type"), value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _complex_types_are_explicit(self) -> SchemaProperty:
+        if self.physical_type is None and self.logical_type in ("object", "array"):
+            raise ValueError(
+                f"logicalType {self.logical_type!r} needs a physicalType (a Spark SQL type)"
+            )
+        return self
+
+
+class SchemaObject(_Strict):
+    name: str
+    id: str | None = None
+    logical_type: Literal["object"] = Field(default="object", alias="logicalType")
+    physical_type: str | None = Field(default=None, alias="physicalType")
+    physical_name: str | None = Field(default=None, alias="physicalName")
+    description: str | None = None
+    business_name: str | None = Field(default=None, alias="businessName")
+    data_granularity_description: str | None = Field(
+        default=None, alias="dataGranularityDescription"
+    )
+    properties: list[SchemaProperty] = Field(min_length=1)
+    relationships: list[dict[str, Any]] = []
+    quality: list[QualityRule] = []
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+
+    @model_validator(mode="after")
+    def _unique_column_names(self) -> SchemaObject:
+        seen: set[str] = set()
+        for prop in self.properties:
+            if prop.name in seen:
+                raise ValueError(f"column {prop.name!r} is declared twice")
+            seen.add(prop.name)
+        return self
+
+
+class SlaProperty(_Strict):
+    property: str
+    value: str | int | float | bool | None
+    value_ext: Any = Field(default=None, alias="valueExt")
+    unit: str | None = None
+    element: str | None = None
+    driver: str | None = None
+    description: str | None = None
+    scheduler: str | None = None
+    schedule: str | None = None
+    id: str | None = None
+
+
+class ContractDescription(_Strict):
+    purpose: str | None = None
+    usage: str | None = None
+    limitations: str | None = None
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+
+
+class Contract(_Strict):
+    """An ODCS v3.1.0 data contract: the promise an output port makes."""
+
+    api_version: Literal["v3.1.0", "v3.0.2"] = Field(alias="apiVersion")
+    kind: Literal["DataContract"]
+    id: str
+    version: str = Field(pattern=SEMVER_PATTERN)
+    status: Literal["proposed", "draft", "active", "deprecated", "retired"]
+    name: str | None = None
+    tenant: str | None = None
+    domain: str | None = None
+    data_product: str | None = Field(default=None, alias="dataProduct")
+    description: ContractDescription | None = None
+    schema_: list[SchemaObject] = Field(alias="schema", min_length=1, max_length=1)
+    servers: list[_Open] = []
+    support: list[_Open] = []
+    price: _Open | None = None
+    team: Team | None = None
+    roles: list[_Open] = []
+    sla_default_element: str | None = Field(default=None, alias="slaDefaultElement")
+    sla_properties: list[SlaProperty] = Field(default=[], alias="slaProperties")
+    tags: list[str] = []
+    custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
+    authoritative_definitions: list[AuthoritativeDefinition] = Field(
+        default=[], alias="authoritativeDefinitions"
+    )
+    contract_created_ts: str | None = Field(default=None, alias="contractCreatedTs")
+
+    @field_validator("contract_created_ts", mode="before")
+    @classmethod
+    def _timestamp_as_text(cls, value: Any) -> Any:
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    @property
+    def table(self) -> SchemaObject:
+        """The one schema object of an output port's contract (one port publishes one table)."""
+        return self.schema_[0]
+
+    @property
+    def columns(self) -> list[SchemaProperty]:
+        return self.table.properties
+
+    @property
+    def primary_key(self) -> list[str]:
+        keyed = [prop for prop in self.columns if prop.primary_key]
+        keyed.sort(key=lambda prop: prop.primary_key_position)
+        return [prop.name for prop in keyed]
+
+    def sla(self, name: str) -> SlaProperty | None:
+        for item in self.sla_properties:
+            if item.property == name:
+                return item
+        return None

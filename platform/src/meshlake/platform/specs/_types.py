@@ -1,0 +1,74 @@
+"""Contract column types: ODCS logical types and the Spark SQL physical types that carry them.
+
+The contract is the source of truth for the written table. A property's ``physicalType`` (a Spark SQL
+type such as ``DECIMAL(12,2)``) wins; without one, the logical type picks a default. Kept free of
+pyspark so that specs validate without a JVM.
+"""
+
+from __future__ import annotations
+
+import re
+
+LOGICAL_TYPES = (
+    "string",
+    "date",
+    "timestamp",
+    "time",
+    "number",
+    "integer",
+    "object",
+    "array",
+    "boolean",
+)
+
+_DEFAULT_PHYSICAL = {
+    "string": "STRING",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "time": "STRING",
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "boolean": "BOOLEAN",
+}
+
+# Spark SQL type names accepted in physicalType, by the logical type each may carry.
+_PHYSICAL_FAMILIES: dict[str, tuple[str, ...]] = {
+    "string": ("STRING", "VARCHAR", "CHAR"),
+    "time": ("STRING",),
+    "date": ("DATE",),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP_NTZ", "TIMESTAMP_LTZ"),
+    "integer": ("TINYINT", "SMALLINT", "INT", "INTEGER", "BIGINT", "LONG", "BYTE", "SHORT"),
+    "number": ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC", "DEC"),
+    "boolean": ("BOOLEAN",),
+    "array": ("ARRAY",),
+    "object": ("STRUCT", "MAP"),
+}
+
+_PHYSICAL = re.compile(r"^\s*([A-Za-z_]+)\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?\s*(<.*>)?\s*$")
+
+
+def physical_type_problem(logical_type: str | None, physical_type: str) -> str | None:
+    """Why ``physical_type`` cannot carry ``logical_type``, or None when it can."""
+    match = _PHYSICAL.match(physical_type)
+    known = sorted({name for names in _PHYSICAL_FAMILIES.values() for name in names})
+    if match is None or match.group(1).upper() not in known:
+        return f"{physical_type!r} is not a Spark SQL type (one of {', '.join(known)})"
+    name = match.group(1).upper()
+    if logical_type is None:
+        return None
+    family = _PHYSICAL_FAMILIES.get(logical_type, ())
+    if name not in family:
+        return (
+            f"{physical_type!r} cannot carry logicalType {logical_type!r}; "
+            f"use one of {', '.join(family)}"
+        )
+    return None
+
+
+def spark_type(logical_type: str | None, physical_type: str | None) -> str:
+    """The Spark SQL type a column is written as."""
+    if physical_type:
+        return physical_type.strip().upper()
+    if logical_type in _DEFAULT_PHYSICAL:
+        return _DEFAULT_PHYSICAL[logical_type]
+    raise ValueError(f"logicalType {logical_type!r} needs an explicit physicalType")
