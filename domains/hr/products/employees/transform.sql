@@ -10,7 +10,7 @@ SELECT
     department,
     job_title,
     nullif(manager_id, '')                         AS manager_id,
-    upper(country)                                 AS country,
-    CAST(annual_salary AS DECIMAL(12, 2))          AS annual_salary,
-    CAST(engagement_score AS DOUBLE)               AS engagement_score
+    upper(trim(country))                           AS country,
+    CAST(nullif(annual_salary, '') AS DECIMAL(12, 2)) AS annual_salary,
+    CAST(nullif(engagement_score, '') AS DOUBLE)   AS engagement_score
 FROM hris_employees

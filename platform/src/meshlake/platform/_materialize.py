@@ -1,0 +1,170 @@
+"""Materialize one product: read its inputs, run its transform, conform, publish each port to Delta."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from meshlake.platform._conform import conform, conformance_message
+from meshlake.platform._delta import Commit, write_delta
+from meshlake.platform._errors import ConformanceError, MaterializationError, MeshlakeError
+from meshlake.platform._ids import PortRef
+from meshlake.platform._locations import port_location
+from meshlake.platform._raw import has_drop, raw_source_location, read_raw
+from meshlake.platform._transforms import (
+    TransformContext,
+    TransformResult,
+    frame_for_port,
+    run_transform,
+)
+from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
+
+
+@dataclass(frozen=True)
+class PortResult:
+    """One published output port: where, which Delta version, how many rows."""
+
+    ref: PortRef
+    location: str
+    version: int
+    rows: int
+    write_mode: str
+
+
+@dataclass(frozen=True)
+class ProductResult:
+    """The outcome of one product's materialization within a run."""
+
+    product: str
+    status: str  # "published", "failed" or "skipped"
+    run_id: str
+    seconds: float = 0.0
+    ports: list[PortResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "published"
+
+
+class Materializer:
+    """Publishes products of one mesh with one Spark session."""
+
+    def __init__(self, mesh: Mesh, spark: SparkSession, state_home: Path) -> None:
+        self.mesh = mesh
+        self.spark = spark
+        self.state_home = state_home
+
+    def location(self, ref: PortRef) -> str:
+        return port_location(self.mesh.product(ref.product_ref).zone, ref, self.state_home)
+
+    def read_input(self, binding: InputBinding) -> DataFrame:
+        """An input port as a DataFrame: a raw drop, or a Delta table (at its pinned version if set)."""
+        if binding.raw is not None:
+            location = raw_source_location(self.mesh, binding.raw, self.state_home)
+            if not has_drop(location):
+                raise MeshlakeError(
+                    f"raw source {binding.raw.source.id} has no drop at {location}; "
+                    "run `meshlake ingest` to generate the sample drops"
+                )
+            return read_raw(self.spark, binding.raw, location)
+        assert binding.output is not None
+        location = self.location(binding.output)
+        reader = self.spark.read.format("delta")
+        if binding.port.pinned_version is not None:
+            reader = reader.option("versionAsOf", binding.port.pinned_version)
+        try:
+            return reader.load(location)
+        except Exception as exc:
+            raise MeshlakeError(
+                f"input port {binding.name!r} reads {binding.output}, which has no Delta table at "
+                f"{location} (materialize it first): {str(exc).splitlines()[0]}"
+            ) from exc
+
+    def materialize(self, product: ProductSpec, run_id: str | None = None) -> list[PortResult]:
+        """Publish every output port of ``product``; raise MeshlakeError and write nothing on failure.
+
+        A product with several ports commits each port separately; ports are conformed (names,
+        static types) before the first write so a contract mismatch stops the product up front.
+        """
+        run_id = run_id or str(uuid.uuid4())
+        inputs = {binding.name: self.read_input(binding) for binding in product.inputs}
+        context = TransformContext(spark=self.spark, product=product, run_id=run_id)
+        results: dict[Path, TransformResult] = {}
+        staged: list[tuple[PortSpec, DataFrame]] = []
+        for port in product.ports.values():
+            if port.transform_file not in results:
+                results[port.transform_file] = run_transform(port.transform_file, inputs, context)
+            frame = frame_for_port(
+                results[port.transform_file], port.transform_file, str(product.ref), port.ref.port
+            )
+            staged.append((port, conform(frame, port)))
+        return [self._publish(port, frame) for port, frame in staged]
+
+    def _publish(self, port: PortSpec, frame: DataFrame) -> PortResult:
+        location = self.location(port.ref)
+        try:
+            commit: Commit = write_delta(
+                self.spark, frame, location, port.write_mode, port.contract.primary_key
+            )
+        except Exception as exc:
+            message = conformance_message(exc)
+            if message is not None:
+                raise ConformanceError(str(port.ref.product_ref), port.ref.port, [message]) from exc
+            raise MaterializationError(
+                str(port.ref.product_ref),
+                f"writing output port {port.ref.port!r} to {location} failed, previous version kept: "
+                f"{_spark_message(exc)}",
+            ) from exc
+        return PortResult(port.ref, location, commit.version, commit.rows, port.write_mode)
+
+
+def materialize_all(
+    materializer: Materializer,
+    products: list[ProductSpec],
+    progress: Callable[[int, int, ProductResult], None] | None = None,
+    on_start: Callable[[int, int, ProductSpec], None] | None = None,
+) -> list[ProductResult]:
+    """Materialize ``products`` in the given (dependency) order; a failure skips its dependents."""
+    run_id = str(uuid.uuid4())
+    failed: set[str] = set()
+    outcomes: list[ProductResult] = []
+    for index, product in enumerate(products, start=1):
+        if on_start is not None:
+            on_start(index, len(products), product)
+        blocked = sorted(str(ref) for ref in product.upstream if str(ref) in failed)
+        if blocked:
+            failed.add(str(product.ref))
+            outcome = ProductResult(
+                str(product.ref), "skipped", run_id, error=f"upstream failed: {', '.join(blocked)}"
+            )
+        else:
+            started = time.perf_counter()
+            try:
+                ports = materializer.materialize(product, run_id)
+                outcome = ProductResult(
+                    str(product.ref), "published", run_id, time.perf_counter() - started, ports
+                )
+            except MeshlakeError as exc:
+                failed.add(str(product.ref))
+                outcome = ProductResult(
+                    str(product.ref),
+                    "failed",
+                    run_id,
+                    time.perf_counter() - started,
+                    error=str(exc),
+                )
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(index, len(products), outcome)
+    return outcomes
+
+
+def _spark_message(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

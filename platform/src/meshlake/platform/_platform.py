@@ -1,0 +1,107 @@
+"""The platform facade: what the CLI calls and what a Python user calls, the same functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from meshlake.platform._ids import PortRef
+from meshlake.platform._locations import port_location
+from meshlake.platform._materialize import Materializer, ProductResult, materialize_all
+from meshlake.platform._raw import RawDrop, generate_raw, has_drop, raw_source_location
+from meshlake.platform._settings import Settings, get_settings
+from meshlake.platform._spark import spark_session
+from meshlake.platform.specs import Mesh, ProductSpec, ValidationReport, load_mesh, validate_mesh
+
+
+class Platform:
+    """One project (domains/ and infra/) with its state folder and, when needed, Spark.
+
+    >>> platform = Platform()
+    >>> results = platform.materialize(["hr.employees"])
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+
+    @cached_property
+    def root(self) -> Path:
+        return self.settings.project_root()
+
+    @cached_property
+    def state_home(self) -> Path:
+        return self.settings.state_home()
+
+    def validate(self) -> ValidationReport:
+        return validate_mesh(self.root)
+
+    @cached_property
+    def mesh(self) -> Mesh:
+        return load_mesh(self.root)
+
+    def spark(self) -> SparkSession:
+        masters = {zone.spark_master for zone in self.mesh.zones.values() if zone.kind == "data"}
+        # The embedded default runs every zone in one local session; a cluster per zone comes with
+        # one code location per zone (orchestration).
+        master = masters.pop() if len(masters) == 1 else None
+        return spark_session(self.settings, master)
+
+    def location(self, ref: PortRef) -> str:
+        return port_location(self.mesh.product(ref.product_ref).zone, ref, self.state_home)
+
+    def missing_drops(self, products: Iterable[ProductSpec]) -> list[str]:
+        """Raw sources that ``products`` read and that have no drop yet."""
+        needed = {
+            binding.raw.source.id: binding.raw
+            for p in products
+            for binding in p.inputs
+            if binding.raw
+        }
+        return sorted(
+            source_id
+            for source_id, source in needed.items()
+            if not has_drop(raw_source_location(self.mesh, source, self.state_home))
+        )
+
+    def ingest(
+        self,
+        scale: float | None = None,
+        only: Iterable[str] | None = None,
+        progress: Callable[[RawDrop], None] | None = None,
+    ) -> list[RawDrop]:
+        """Drop the synthetic raw files of every raw source (or those in ``only``)."""
+        chosen_scale = self.settings.scale if scale is None else scale
+        return generate_raw(
+            self.mesh, self.state_home, chosen_scale, self.settings.seed, only, progress
+        )
+
+    def plan(
+        self, products: Iterable[str] | None = None, with_upstream: bool = False
+    ) -> list[ProductSpec]:
+        """Products to materialize, in dependency order."""
+        selected = None if products is None else list(products)
+        if selected and with_upstream:
+            closure: set[str] = set()
+            frontier = [self.mesh.product(name).ref for name in selected]
+            while frontier:
+                ref = frontier.pop()
+                if str(ref) not in closure:
+                    closure.add(str(ref))
+                    frontier.extend(self.mesh.products[ref].upstream)
+            selected = sorted(closure)
+        return self.mesh.ordered(selected)
+
+    def materialize(
+        self,
+        products: Iterable[str] | None = None,
+        with_upstream: bool = False,
+        progress: Callable[[int, int, ProductResult], None] | None = None,
+        on_start: Callable[[int, int, ProductSpec], None] | None = None,
+    ) -> list[ProductResult]:
+        """Materialize products (all by default) in dependency order; failures skip dependents."""
+        plan = self.plan(products, with_upstream)
+        materializer = Materializer(self.mesh, self.spark(), self.state_home)
+        return materialize_all(materializer, plan, progress, on_start)

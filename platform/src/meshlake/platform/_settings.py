@@ -1,0 +1,57 @@
+"""Settings from the environment (``MESHLAKE_*``), with the embedded default when nothing is set."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from meshlake.platform._errors import ConfigurationError
+
+_PROJECT_MARKER = Path("infra") / "landing-zones"
+
+
+class Settings(BaseSettings):
+    """Where the project and its state live, and how Spark runs.
+
+    ``home`` is the one folder for embedded-default state (lake folders, logs, later the governance
+    database and the Dagster instance); it defaults to ``.meshlake/`` at the project root.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MESHLAKE_", extra="ignore")
+
+    project: Path | None = None
+    home: Path | None = None
+    spark_master: str | None = None
+    spark_driver_memory: str = "3g"
+    spark_shuffle_partitions: int = 4
+    scale: float = 1.0
+    seed: int = 7
+
+    def project_root(self) -> Path:
+        """The folder holding domains/ and infra/: MESHLAKE_PROJECT, else the nearest parent."""
+        if self.project is not None:
+            root = self.project.expanduser().resolve()
+            if not (root / _PROJECT_MARKER).is_dir():
+                raise ConfigurationError(
+                    f"MESHLAKE_PROJECT={self.project} has no {_PROJECT_MARKER}/ folder"
+                )
+            return root
+        here = Path.cwd().resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / _PROJECT_MARKER).is_dir():
+                return candidate
+        raise ConfigurationError(
+            f"no meshlake project here: no {_PROJECT_MARKER}/ in {here} or its parents; "
+            "run from the project folder or set MESHLAKE_PROJECT"
+        )
+
+    def state_home(self) -> Path:
+        home = self.home if self.home is not None else self.project_root() / ".meshlake"
+        return home.expanduser().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

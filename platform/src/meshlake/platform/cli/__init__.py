@@ -1,0 +1,42 @@
+"""The ``meshlake`` command. Thin: it parses arguments and calls the Platform facade.
+
+Command groups register themselves: the platform's own are listed here, and other parts (governance,
+orchestration) add theirs through the ``meshlake.cli`` entry-point group, each entry a function that
+takes the Typer app and adds its commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+import typer
+
+from meshlake.platform.cli._output import fail
+
+_BUILTIN = ("meshlake.platform.cli._specs", "meshlake.platform.cli._materialize")
+
+app = typer.Typer(
+    name="meshlake",
+    help="meshlake: publish data products on a governed lakehouse mesh.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    for module in _BUILTIN:
+        importlib.import_module(module).register(app)
+    for entry in entry_points(group="meshlake.cli"):
+        entry.load()(app)
+
+
+def main() -> None:
+    from meshlake.platform._errors import MeshlakeError
+
+    _register()
+    try:
+        app()
+    except MeshlakeError as exc:
+        fail(str(exc))

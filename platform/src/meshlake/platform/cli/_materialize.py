@@ -1,0 +1,93 @@
+"""``meshlake ingest`` and ``meshlake materialize``: drop raw files, publish products."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from meshlake.platform._materialize import ProductResult
+from meshlake.platform._platform import Platform
+from meshlake.platform._raw import RawDrop
+from meshlake.platform._spark import stop_spark
+from meshlake.platform.cli._output import fail, note, say, table
+from meshlake.platform.specs import ProductSpec
+
+
+def ingest(
+    scale: Annotated[
+        float | None, typer.Option(help="Data volume; 1.0 is small (default MESHLAKE_SCALE).")
+    ] = None,
+) -> None:
+    """Generate the sample raw drops (deterministic synthetic files) in each zone's raw area."""
+    platform = Platform()
+    drops = platform.ingest(scale, progress=_dropped)
+    say(f"dropped {len(drops)} raw files, {sum(drop.rows for drop in drops):,} rows")
+
+
+def materialize(
+    products: Annotated[
+        list[str] | None, typer.Argument(help="domain.product names; all when omitted.")
+    ] = None,
+    upstream: Annotated[
+        bool, typer.Option("--upstream", help="Also materialize what they read.")
+    ] = False,
+) -> None:
+    """Materialize products in dependency order, with progress and a summary."""
+    platform = Platform()
+    plan = platform.plan(products, upstream)
+    missing = platform.missing_drops(plan)
+    if missing:
+        note(f"no raw drop yet for {', '.join(missing)}: generating the sample drops first")
+        platform.ingest(only=missing, progress=_dropped)
+    note(f"starting Spark and materializing {len(plan)} products")
+    try:
+        results = platform.materialize(products, upstream, progress=_finished, on_start=_starting)
+    finally:
+        stop_spark()
+    summarize(results)
+    failures = [result for result in results if not result.ok]
+    if failures:
+        fail(f"{len(failures)} of {len(results)} products were not published")
+
+
+def summarize(results: list[ProductResult]) -> None:
+    rows = []
+    for result in results:
+        if not result.ports:
+            rows.append((result.product, "-", result.status, "-", "-", f"{result.seconds:.1f}"))
+        for port in result.ports:
+            rows.append(
+                (
+                    result.product,
+                    port.ref.port,
+                    result.status,
+                    f"{port.rows:,}",
+                    port.version,
+                    f"{result.seconds:.1f}",
+                )
+            )
+    table("published", ["product", "port", "status", "rows", "version", "seconds"], rows)
+    for result in results:
+        if result.error:
+            say(f"{result.product} {result.status}: {result.error}")
+
+
+def _dropped(drop: RawDrop) -> None:
+    note(f"  raw {drop.source_id}: {drop.rows:,} rows -> {drop.location} ({drop.seconds:.1f}s)")
+
+
+def _starting(index: int, total: int, product: ProductSpec) -> None:
+    note(f"[{index}/{total}] {product.ref} ...")
+
+
+def _finished(index: int, total: int, result: ProductResult) -> None:
+    detail = ", ".join(
+        f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in result.ports
+    )
+    note(f"[{index}/{total}] {result.product} {result.status} {detail} ({result.seconds:.1f}s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("materialize")(materialize)
