@@ -10,7 +10,12 @@ from pyspark.sql import SparkSession
 
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
-from meshlake.platform._materialize import Materializer, ProductResult, materialize_all
+from meshlake.platform._materialize import (
+    Materializer,
+    PortResult,
+    ProductResult,
+    materialize_all,
+)
 from meshlake.platform._raw import RawDrop, generate_raw, has_drop, raw_source_location
 from meshlake.platform._settings import Settings, get_settings
 from meshlake.platform._spark import spark_session
@@ -93,6 +98,11 @@ class Platform:
                     frontier.extend(self.mesh.products[ref].upstream)
             selected = sorted(closure)
         return self.mesh.ordered(selected)
+
+    def materialize_product(self, name: str, run_id: str | None = None) -> list[PortResult]:
+        """Publish one product now; raise MeshlakeError (nothing written) if it cannot be."""
+        materializer = Materializer(self.mesh, self.spark(), self.state_home)
+        return materializer.materialize(self.mesh.product(name), run_id)
 
     def materialize(
         self,

@@ -81,6 +81,8 @@ def _start(settings: Settings, master: str) -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", str(home / "spark-warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={home / 'derby'}")
+        # Delta rebuilds table state with 50 partitions by default: far too many for one machine.
+        .config("spark.databricks.delta.snapshotPartitions", str(settings.spark_shuffle_partitions))
         # Keep new tables at Delta's default protocol so delta-rs and DuckDB read them.
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
     )

@@ -80,6 +80,9 @@ class _Loader:
         self.root = root
         self.problems: list[Problem] = []
         self.files_checked = 0
+        # Contract ids declared by specs that failed to load: readers of them are not reported
+        # again, so one mistake gives one problem.
+        self.broken_contract_ids: set[str] = set()
 
     # -- reporting -------------------------------------------------------------------------
 
@@ -237,6 +240,7 @@ class _Loader:
         for file in sorted((self.root / DOMAINS_DIR).glob("*/products/*/product.yaml")):
             parsed = self.parse(file, ProductDescriptor)
             if parsed is None:
+                self.broken_contract_ids |= _declared_contract_ids(file)
                 continue
             descriptor: ProductDescriptor = parsed.model
             folder_domain = file.parents[2].name
@@ -348,6 +352,7 @@ class _Loader:
                     continue
             contract_parsed = self.parse(contract_file, Contract)
             if contract_parsed is None:
+                self.broken_contract_ids.add(port.contract_id)
                 continue
             contract: Contract = contract_parsed.model
             if contract.id != port.contract_id:
@@ -426,7 +431,9 @@ class _Loader:
         self, products: dict[ProductRef, _ProductBuild], raw_sources: dict[str, RawSourceSpec]
     ) -> None:
         by_contract: dict[str, PortSpec] = {
-            port.contract.id: port for build in products.values() for port in build.ports.values()
+            str(port.port.contract_id): port
+            for build in products.values()
+            for port in build.ports.values()
         }
         for build in products.values():
             descriptor: ProductDescriptor = build.parsed.model
@@ -470,7 +477,7 @@ class _Loader:
                             f"{port.version!r} is not compatible with raw source {port.contract_id!r} at version {raw.source.version}",
                         )
                     build.inputs.append(InputBinding(port, raw=raw))
-                else:
+                elif port.contract_id not in self.broken_contract_ids:
                     known = sorted([*by_contract, *raw_sources])
                     self.problem(
                         build.parsed,
@@ -512,6 +519,15 @@ class _ProductBuild:
             self.ports,
             self.inputs,
         )
+
+
+def _declared_contract_ids(file: Path) -> set[str]:
+    """Contract ids a product file declares, read leniently from a file that failed validation."""
+    try:
+        data = load_located_yaml(file).data
+        return {str(port["contractId"]) for port in data["outputPorts"] if "contractId" in port}
+    except Exception:
+        return set()
 
 
 def _major(version: str) -> str:

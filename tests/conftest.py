@@ -1,0 +1,52 @@
+"""Shared fixtures: the project's paths, the standards' schemas, one Spark session per test process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import MINI_MESH, REPO
+
+
+def _shared_specs() -> Path:
+    configured = os.environ.get("MESHLAKE_SHARED_SPECS")
+    return Path(configured) if configured else REPO.parent / "shared" / "specs"
+
+
+@pytest.fixture(scope="session")
+def shared_specs() -> Path:
+    """The official JSON Schemas (OpenLineage, ODCS, ODPS) kept beside the project, for validation."""
+    folder = _shared_specs()
+    if not (folder / "odcs").is_dir():
+        pytest.skip(
+            f"the standards' JSON Schemas are not at {folder} (they sit in ../shared/specs on CI; "
+            "set MESHLAKE_SHARED_SPECS to point elsewhere)"
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("spark-home")
+
+
+@pytest.fixture(scope="session")
+def spark(spark_home: Path) -> Iterator[object]:
+    """The test process's one Spark session (starting Spark costs seconds; never one per test)."""
+    from meshlake.platform import Settings, spark_session, stop_spark
+
+    session = spark_session(Settings(home=spark_home, spark_master="local[2]"))
+    yield session
+    stop_spark()
+
+
+@pytest.fixture
+def mini_project(tmp_path: Path) -> Path:
+    """A private copy of the small test mesh, free to edit."""
+    target = tmp_path / "project"
+    shutil.copytree(MINI_MESH, target)
+    return target
