@@ -12,7 +12,15 @@ from tests.helpers import REPO
 
 pytestmark = pytest.mark.unit
 
-TOP_LEVEL_PARTS = ("platform", "governance", "orchestration", "domains", "infra", "tests", "benchmarks")
+TOP_LEVEL_PARTS = (
+    "platform",
+    "governance",
+    "orchestration",
+    "domains",
+    "infra",
+    "tests",
+    "benchmarks",
+)
 
 
 def test_import_platform_from_the_repository_root_gives_the_standard_library() -> None:

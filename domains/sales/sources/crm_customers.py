@@ -138,13 +138,13 @@ def _email(first: str, last: str, domain: str, used: set[str]) -> str:
 
 def _phone(country: str, dialling_code: str, rng: random.Random) -> str:
     if dialling_code == "1":
-        area, line = rng.randint(201, 989), rng.randint(100, 199)  # 555-01xx: fictional numbers
+        area, line = rng.randint(201, 989), rng.randint(100, 199)  # 555-0100..0199: fictional
         style = rng.randrange(3)
         if style == 0:
-            return f"+1 {area}-555-0{line % 100:02d}"
+            return f"+1 {area}-555-0{line}"
         if style == 1:
-            return f"({area}) 555-0{line % 100:02d}"
-        return f"{area}.555.0{line % 100:02d}"
+            return f"({area}) 555-0{line}"
+        return f"{area}.555.0{line}"
     area = rng.randint(11, 99)
     subscriber = rng.randint(10_000_000, 99_999_999)
     if rng.random() < 0.75:

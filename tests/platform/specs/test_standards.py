@@ -10,9 +10,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from meshlake.platform import load_mesh
 from meshlake.platform.specs._yaml import load_located_yaml
+
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.unit
@@ -51,7 +51,9 @@ def test_sample_descriptor_is_valid_odps_v1_0(descriptor: Path, shared_specs: Pa
 
 def test_the_schemas_catch_a_broken_contract(shared_specs: Path, tmp_path: Path) -> None:
     broken = tmp_path / "contract.yaml"
-    broken.write_text(CONTRACTS[0].read_text().replace("logicalType: string", "logicalType: strng", 1))
+    broken.write_text(
+        CONTRACTS[0].read_text().replace("logicalType: string", "logicalType: strng", 1)
+    )
     validator = _validator(shared_specs / "odcs" / "odcs-json-schema-v3.1.0.json")
     assert any("'strng' is not one of" in error for error in _errors(validator, broken))
 
@@ -78,7 +80,9 @@ def test_datacontract_lint_passes_on_every_sample_contract() -> None:
 
 def test_datacontract_lint_fails_on_a_broken_contract(tmp_path: Path) -> None:
     broken = tmp_path / "contract.yaml"
-    broken.write_text(CONTRACTS[0].read_text().replace("logicalType: string", "logicalType: strng", 1))
+    broken.write_text(
+        CONTRACTS[0].read_text().replace("logicalType: string", "logicalType: strng", 1)
+    )
     result = _lint(broken)
     assert result.returncode == 1
     assert "strng" in result.stdout

@@ -16,7 +16,8 @@ staff AS (
         e.hire_date <= date_sub(s.snapshot_date, 365)
             AND (e.termination_date IS NULL
                  OR e.termination_date > date_sub(s.snapshot_date, 365)) AS employed_12_months_ago,
-        datediff(coalesce(e.termination_date, s.snapshot_date), e.hire_date) / 365.25 AS tenure_years
+        datediff(coalesce(e.termination_date, s.snapshot_date), e.hire_date) / 365.25
+            AS tenure_years
     FROM employees AS e
     CROSS JOIN snapshot AS s
 )

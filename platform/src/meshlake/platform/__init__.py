@@ -1,24 +1,61 @@
 """meshlake-platform: the self-serve SDK domain teams use to publish data products.
 
 The front door: load and validate specs, materialize products on Spark into Delta, and the Platform
-facade that the ``meshlake`` CLI and Python users share.
+facade that the ``meshlake`` CLI and Python users share. Names are imported on first use, so that
+``meshlake validate`` and other spec-only commands start without loading pyspark.
 """
 
-from meshlake.platform._errors import ConfigurationError as ConfigurationError
-from meshlake.platform._errors import ConformanceError as ConformanceError
-from meshlake.platform._errors import MaterializationError as MaterializationError
-from meshlake.platform._errors import MeshlakeError as MeshlakeError
-from meshlake.platform._ids import PortRef as PortRef
-from meshlake.platform._ids import ProductRef as ProductRef
-from meshlake.platform._materialize import Materializer as Materializer
-from meshlake.platform._materialize import PortResult as PortResult
-from meshlake.platform._materialize import ProductResult as ProductResult
-from meshlake.platform._platform import Platform as Platform
-from meshlake.platform._settings import Settings as Settings
-from meshlake.platform._spark import spark_session as spark_session
-from meshlake.platform._spark import stop_spark as stop_spark
-from meshlake.platform._transforms import TransformContext as TransformContext
-from meshlake.platform.specs import Mesh as Mesh
-from meshlake.platform.specs import SpecError as SpecError
-from meshlake.platform.specs import load_mesh as load_mesh
-from meshlake.platform.specs import validate_mesh as validate_mesh
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meshlake.platform._errors import ConfigurationError as ConfigurationError
+    from meshlake.platform._errors import ConformanceError as ConformanceError
+    from meshlake.platform._errors import MaterializationError as MaterializationError
+    from meshlake.platform._errors import MeshlakeError as MeshlakeError
+    from meshlake.platform._ids import PortRef as PortRef
+    from meshlake.platform._ids import ProductRef as ProductRef
+    from meshlake.platform._materialize import Materializer as Materializer
+    from meshlake.platform._materialize import PortResult as PortResult
+    from meshlake.platform._materialize import ProductResult as ProductResult
+    from meshlake.platform._platform import Platform as Platform
+    from meshlake.platform._settings import Settings as Settings
+    from meshlake.platform._spark import spark_session as spark_session
+    from meshlake.platform._spark import stop_spark as stop_spark
+    from meshlake.platform._transforms import TransformContext as TransformContext
+    from meshlake.platform.specs import Mesh as Mesh
+    from meshlake.platform.specs import SpecError as SpecError
+    from meshlake.platform.specs import load_mesh as load_mesh
+    from meshlake.platform.specs import validate_mesh as validate_mesh
+
+_PUBLIC = {
+    "ConfigurationError": "meshlake.platform._errors",
+    "ConformanceError": "meshlake.platform._errors",
+    "MaterializationError": "meshlake.platform._errors",
+    "MeshlakeError": "meshlake.platform._errors",
+    "PortRef": "meshlake.platform._ids",
+    "ProductRef": "meshlake.platform._ids",
+    "Materializer": "meshlake.platform._materialize",
+    "PortResult": "meshlake.platform._materialize",
+    "ProductResult": "meshlake.platform._materialize",
+    "Platform": "meshlake.platform._platform",
+    "Settings": "meshlake.platform._settings",
+    "spark_session": "meshlake.platform._spark",
+    "stop_spark": "meshlake.platform._spark",
+    "TransformContext": "meshlake.platform._transforms",
+    "Mesh": "meshlake.platform.specs",
+    "SpecError": "meshlake.platform.specs",
+    "load_mesh": "meshlake.platform.specs",
+    "validate_mesh": "meshlake.platform.specs",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshlake.platform' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

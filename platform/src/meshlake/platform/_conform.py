@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 
+from meshlake.platform._errors import ConformanceError
+from meshlake.platform.specs import PortSpec, SchemaProperty, spark_type
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-
-from meshlake.platform._errors import ConformanceError
-from meshlake.platform.specs import PortSpec, SchemaProperty, spark_type
 
 _TAG = "meshlake-conformance"
 _RAISED = re.compile(_TAG + r": (.*?)(?:\s+SQLSTATE|$)", re.DOTALL)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+_ERROR_CLASS = re.compile(
+    r"\[([A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*)\]\s*(.*?)(?:\s*SQLSTATE: \w+)?\s*$"
+)
+
 
 class MeshlakeError(Exception):
     """Root of every error meshlake raises on purpose; its message says what to do."""
@@ -31,3 +37,19 @@ class MaterializationError(MeshlakeError):
     def __init__(self, product: str, message: str) -> None:
         self.product = product
         super().__init__(f"{product}: {message}")
+
+
+def spark_error_summary(exc: BaseException) -> str:
+    """The line of a Spark/JVM error that a user can act on.
+
+    JVM errors reach Python wrapped (``An error occurred while calling o198.save.`` and a stack trace);
+    the useful part is the innermost ``[ERROR_CLASS] message``.
+    """
+    text = str(exc)
+    found = [match for line in text.splitlines() if (match := _ERROR_CLASS.search(line.strip()))]
+    if found:
+        error_class, message = found[-1].group(1), found[-1].group(2)
+        return f"[{error_class}] {message}".strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    meaningful = [line for line in lines if not line.startswith(("An error occurred", "at ", ": "))]
+    return (meaningful or lines or [type(exc).__name__])[0]

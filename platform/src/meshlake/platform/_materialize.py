@@ -8,11 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
-
 from meshlake.platform._conform import conform, conformance_message
 from meshlake.platform._delta import Commit, write_delta
-from meshlake.platform._errors import ConformanceError, MaterializationError, MeshlakeError
+from meshlake.platform._errors import (
+    ConformanceError,
+    MaterializationError,
+    MeshlakeError,
+    spark_error_summary,
+)
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
 from meshlake.platform._raw import has_drop, raw_source_location, read_raw
@@ -23,6 +26,7 @@ from meshlake.platform._transforms import (
     run_transform,
 )
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
+from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class Materializer:
         except Exception as exc:
             raise MeshlakeError(
                 f"input port {binding.name!r} reads {binding.output}, which has no Delta table at "
-                f"{location} (materialize it first): {str(exc).splitlines()[0]}"
+                f"{location} (materialize it first): {spark_error_summary(exc)}"
             ) from exc
 
     def materialize(self, product: ProductSpec, run_id: str | None = None) -> list[PortResult]:
@@ -119,7 +123,7 @@ class Materializer:
             raise MaterializationError(
                 str(port.ref.product_ref),
                 f"writing output port {port.ref.port!r} to {location} failed, previous version kept: "
-                f"{_spark_message(exc)}",
+                f"{spark_error_summary(exc)}",
             ) from exc
         return PortResult(port.ref, location, commit.version, commit.rows, port.write_mode)
 
@@ -163,8 +167,3 @@ def materialize_all(
         if progress is not None:
             progress(index, len(products), outcome)
     return outcomes
-
-
-def _spark_message(exc: BaseException) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__

@@ -5,21 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
-
-from pyspark.sql import SparkSession
+from typing import TYPE_CHECKING
 
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
-from meshlake.platform._materialize import (
-    Materializer,
-    PortResult,
-    ProductResult,
-    materialize_all,
-)
-from meshlake.platform._raw import RawDrop, generate_raw, has_drop, raw_source_location
 from meshlake.platform._settings import Settings, get_settings
-from meshlake.platform._spark import spark_session
 from meshlake.platform.specs import Mesh, ProductSpec, ValidationReport, load_mesh, validate_mesh
+
+if TYPE_CHECKING:
+    from meshlake.platform._materialize import PortResult, ProductResult
+    from meshlake.platform._raw import RawDrop
+    from pyspark.sql import SparkSession
 
 
 class Platform:
@@ -48,6 +44,8 @@ class Platform:
         return load_mesh(self.root)
 
     def spark(self) -> SparkSession:
+        from meshlake.platform._spark import spark_session
+
         masters = {zone.spark_master for zone in self.mesh.zones.values() if zone.kind == "data"}
         # The embedded default runs every zone in one local session; a cluster per zone comes with
         # one code location per zone (orchestration).
@@ -59,6 +57,8 @@ class Platform:
 
     def missing_drops(self, products: Iterable[ProductSpec]) -> list[str]:
         """Raw sources that ``products`` read and that have no drop yet."""
+        from meshlake.platform._raw import has_drop, raw_source_location
+
         needed = {
             binding.raw.source.id: binding.raw
             for p in products
@@ -78,6 +78,8 @@ class Platform:
         progress: Callable[[RawDrop], None] | None = None,
     ) -> list[RawDrop]:
         """Drop the synthetic raw files of every raw source (or those in ``only``)."""
+        from meshlake.platform._raw import generate_raw
+
         chosen_scale = self.settings.scale if scale is None else scale
         return generate_raw(
             self.mesh, self.state_home, chosen_scale, self.settings.seed, only, progress
@@ -101,6 +103,8 @@ class Platform:
 
     def materialize_product(self, name: str, run_id: str | None = None) -> list[PortResult]:
         """Publish one product now; raise MeshlakeError (nothing written) if it cannot be."""
+        from meshlake.platform._materialize import Materializer
+
         materializer = Materializer(self.mesh, self.spark(), self.state_home)
         return materializer.materialize(self.mesh.product(name), run_id)
 
@@ -112,6 +116,8 @@ class Platform:
         on_start: Callable[[int, int, ProductSpec], None] | None = None,
     ) -> list[ProductResult]:
         """Materialize products (all by default) in dependency order; failures skip dependents."""
+        from meshlake.platform._materialize import Materializer, materialize_all
+
         plan = self.plan(products, with_upstream)
         materializer = Materializer(self.mesh, self.spark(), self.state_home)
         return materialize_all(materializer, plan, progress, on_start)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from meshlake.platform._errors import ConfigurationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PROJECT_MARKER = Path("infra") / "landing-zones"
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
-
-from meshlake.platform._errors import MaterializationError
+from meshlake.platform._errors import MaterializationError, spark_error_summary
 from meshlake.platform._loading import load_module
 from meshlake.platform.specs import ProductSpec
+from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ def run_transform(
         try:
             return context.spark.sql(file.read_text(encoding="utf-8"))
         except Exception as exc:
-            raise MaterializationError(product, f"{file.name}: {_first_line(exc)}") from exc
+            raise MaterializationError(product, f"{file.name}: {spark_error_summary(exc)}") from exc
     module = load_module(file, f"meshlake_transforms.{product}")
     function = getattr(module, "transform", None)
     if not callable(function):
@@ -48,7 +47,7 @@ def run_transform(
         result = function(inputs, context)
     except Exception as exc:
         raise MaterializationError(
-            product, f"{file.name}: {type(exc).__name__}: {_first_line(exc)}"
+            product, f"{file.name}: {type(exc).__name__}: {spark_error_summary(exc)}"
         ) from exc
     return result
 
@@ -68,8 +67,3 @@ def frame_for_port(result: TransformResult, file: Path, product: str, port: str)
             product, f"{file.name}: transform returned {type(result).__name__}, not a DataFrame"
         )
     return result
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

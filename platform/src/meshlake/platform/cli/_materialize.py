@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-
-from meshlake.platform._materialize import ProductResult
-from meshlake.platform._platform import Platform
-from meshlake.platform._raw import RawDrop
-from meshlake.platform._spark import stop_spark
 from meshlake.platform.cli._output import fail, note, say, table
-from meshlake.platform.specs import ProductSpec
+
+if TYPE_CHECKING:
+    from meshlake.platform._materialize import ProductResult
+    from meshlake.platform._raw import RawDrop
+    from meshlake.platform.specs import ProductSpec
 
 
 def ingest(
@@ -20,6 +19,8 @@ def ingest(
     ] = None,
 ) -> None:
     """Generate the sample raw drops (deterministic synthetic files) in each zone's raw area."""
+    from meshlake.platform._platform import Platform
+
     platform = Platform()
     drops = platform.ingest(scale, progress=_dropped)
     say(f"dropped {len(drops)} raw files, {sum(drop.rows for drop in drops):,} rows")
@@ -34,6 +35,9 @@ def materialize(
     ] = False,
 ) -> None:
     """Materialize products in dependency order, with progress and a summary."""
+    from meshlake.platform._platform import Platform
+    from meshlake.platform._spark import stop_spark
+
     platform = Platform()
     plan = platform.plan(products, upstream)
     missing = platform.missing_drops(plan)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from meshlake.platform._ids import ProductRef
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
@@ -32,6 +30,7 @@ from meshlake.platform.specs._problems import (
     problems_from_validation,
 )
 from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
+from pydantic import BaseModel, ValidationError
 
 ZONES_DIR = Path("infra") / "landing-zones"
 DOMAINS_DIR = Path("domains")
@@ -225,7 +224,7 @@ class _Loader:
                     )
                 raw_sources[source.id] = spec
             domains[domain.name] = parsed
-        for name, zone in zones.items():
+        for zone in zones.values():
             for index, hosted in enumerate(zone.model.domains):
                 if hosted not in domains:
                     self.problem(zone, ("domains", index), _unknown("domain", hosted, domains))

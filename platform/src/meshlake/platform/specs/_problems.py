@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel, ValidationError
 
 from meshlake.platform._errors import MeshlakeError
 from meshlake.platform.specs._yaml import LocatedYaml, Path_
+from pydantic import BaseModel, ValidationError
 
 
 @dataclass(frozen=True, order=True)
@@ -70,10 +68,9 @@ def _data_path(loc: tuple[Any, ...], data: Any, kind: str) -> Path_:
     path: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             node = node[part]
             path.append(part)
         elif kind == "missing" and index == len(loc) - 1:

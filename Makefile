@@ -1,0 +1,49 @@
+# The words people use: run, test, unit, integration, e2e, lint, bench, validate.
+# Every target bootstraps the environment first (uv, then `uv sync`), so each works on a fresh clone.
+
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN = $(UV) run --frozen
+
+.PHONY: setup run validate test unit integration e2e lint format bench clean
+
+setup:
+	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@java -version >/dev/null 2>&1 || { echo "Java 17+ is required for Spark (e.g. apt-get install openjdk-17-jre-headless)"; exit 1; }
+	$(UV) sync --frozen --quiet
+
+## The main job on the embedded default: validate the specs, then materialize the whole sample mesh.
+run: setup
+	$(RUN) meshlake validate
+	$(RUN) meshlake materialize
+
+validate: setup
+	$(RUN) meshlake validate
+
+## The whole test suite (unit, integration, e2e).
+test: setup
+	$(RUN) pytest
+
+unit: setup
+	$(RUN) pytest -m unit
+
+integration: setup
+	$(RUN) pytest -m integration
+
+e2e: setup
+	$(RUN) pytest -m e2e
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy platform/src governance/src orchestration/src
+
+format: setup
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+bench: setup
+	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	@for script in benchmarks/*.py; do echo "== $$script"; $(RUN) python $$script || exit 1; done
+
+clean:
+	rm -rf .meshlake
