@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 BASE_EMPLOYEES = 300
-MIN_EMPLOYEES = 20
+MIN_EMPLOYEES = 40
 # The extract's "as of" date: no hire or termination lies after it.
 EXTRACT_DATE = date(2025, 12, 31)
 FOUNDED = date(2012, 3, 1)

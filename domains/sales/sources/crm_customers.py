@@ -5,7 +5,7 @@ Customer ids are numbered in signup order, and the signup date of customer ``k``
 repeats that rule so that no order predates its customer's signup, whatever the seed.
 
 Account managers are hr employee ids: the hr extract numbers its employees ``E00001`` ..
-``E{employee_count:05d}`` with ``employee_count = max(20, int(300 * scale))`` and makes every
+``E{employee_count:05d}`` with ``employee_count = max(40, int(300 * scale))`` and makes every
 employee number ``k >= 12`` with ``k % 4 == 0`` an account manager in Sales; the CRM assigns those.
 Consumer accounts have no account manager.
 
@@ -72,7 +72,7 @@ def signup_date(number: int, count: int) -> date:
 
 def account_managers(scale: float) -> list[str]:
     """hr employee ids of the account managers (the hr extract's numbering rule)."""
-    employees = max(20, int(300 * scale))
+    employees = max(40, int(300 * scale))
     return [f"E{number:05d}" for number in range(12, employees + 1, 4)]
 
 

@@ -56,7 +56,7 @@ def materialize(
 
 
 def summarize(results: list[ProductResult]) -> None:
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for result in results:
         if not result.ports:
             rows.append((result.product, "-", result.status, "-", "-", f"{result.seconds:.1f}"))
