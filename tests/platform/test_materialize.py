@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from meshlake.platform import ConformanceError, MaterializationError, PortRef
 
+from meshlake.platform import ConformanceError, MaterializationError, PortRef
 from tests.helpers import make_platform
 
 pytestmark = pytest.mark.integration
@@ -148,7 +148,9 @@ def test_failure_after_the_write_started_leaves_the_previous_version_intact(
         " FROM things_raw"
     )
 
-    with pytest.raises(MaterializationError, match=r"previous version kept: .*pump failure at T0077"):
+    with pytest.raises(
+        MaterializationError, match=r"previous version kept: .*pump failure at T0077"
+    ):
         platform.materialize_product("alpha.things")
 
     table = DeltaTable(platform.location(THINGS))

@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from meshlake.platform import SpecError, load_mesh, validate_mesh
 
+from meshlake.platform import SpecError, load_mesh, validate_mesh
 from tests.helpers import MINI_MESH
 
 pytestmark = pytest.mark.unit

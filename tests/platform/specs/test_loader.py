@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from meshlake.platform import PortRef, ProductRef, load_mesh
 from meshlake.platform.specs import UnknownProductError
 from meshlake.platform.specs._yaml import load_located_yaml
-
 from tests.helpers import MINI_MESH, REPO
 
 pytestmark = pytest.mark.unit

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from meshlake.platform import load_mesh
 from meshlake.platform.specs._yaml import load_located_yaml
-
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.unit

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 
-from meshlake.platform._errors import ConformanceError
-from meshlake.platform.specs import PortSpec, SchemaProperty, spark_type
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import DataType
+
+from meshlake.platform._errors import ConformanceError
+from meshlake.platform._schema import column_type
+from meshlake.platform.specs import PortSpec, SchemaProperty, spark_type
 
 _TAG = "meshlake-conformance"
 _RAISED = re.compile(_TAG + r": (.*?)(?:\s+SQLSTATE|$)", re.DOTALL)
@@ -43,10 +46,7 @@ def conform(frame: DataFrame, port: PortSpec) -> DataFrame:
     source_types = {field.name.lower(): field.dataType for field in frame.schema.fields}
     guarded = [
         _guarded(
-            F.col(f"`{actual[prop.name.lower()]}`"),
-            prop,
-            source_types[prop.name.lower()].simpleString(),
-            port,
+            F.col(f"`{actual[prop.name.lower()]}`"), prop, source_types[prop.name.lower()], port
         )
         for prop in columns
     ]
@@ -64,11 +64,11 @@ def conformance_message(exc: BaseException) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _guarded(column: Column, prop: SchemaProperty, source_type: str, port: PortSpec) -> Column:
+def _guarded(column: Column, prop: SchemaProperty, source_type: DataType, port: PortSpec) -> Column:
     target = spark_type(prop.logical_type, prop.physical_type)
     where = f"{_TAG}: {port.ref.product_ref}: output port {port.ref.port!r}, column {prop.name!r}"
     value = column
-    if source_type.upper() != target.replace(" ", "").upper():
+    if source_type != column_type(prop):
         cast_fails = column.isNotNull() & column.try_cast(target).isNull()
         message = F.concat(
             F.lit(f"{where}: value '"),

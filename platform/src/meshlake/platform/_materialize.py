@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyspark.sql import DataFrame, SparkSession
+
 from meshlake.platform._conform import conform, conformance_message
 from meshlake.platform._delta import Commit, write_delta
 from meshlake.platform._errors import (
@@ -26,7 +28,6 @@ from meshlake.platform._transforms import (
     run_transform,
 )
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
-from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from meshlake.platform._settings import Settings, get_settings
 from meshlake.platform.specs import Mesh, ProductSpec, ValidationReport, load_mesh, validate_mesh
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from meshlake.platform._materialize import PortResult, ProductResult
     from meshlake.platform._raw import RawDrop
-    from pyspark.sql import SparkSession
 
 
 class Platform:

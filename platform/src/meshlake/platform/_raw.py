@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyspark.sql import DataFrame, SparkSession
+
 from meshlake.platform._errors import ConfigurationError, MeshlakeError
 from meshlake.platform._loading import load_module
 from meshlake.platform._locations import is_uri, raw_location
 from meshlake.platform.specs import Mesh, RawSourceSpec
-from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from meshlake.platform._errors import ConfigurationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from meshlake.platform._errors import ConfigurationError
 
 _PROJECT_MARKER = Path("infra") / "landing-zones"
 

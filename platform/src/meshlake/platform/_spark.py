@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from meshlake.platform._errors import ConfigurationError
 from meshlake.platform._settings import Settings
-from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pyspark.sql import DataFrame, SparkSession
+
 from meshlake.platform._errors import MaterializationError, spark_error_summary
 from meshlake.platform._loading import load_module
 from meshlake.platform.specs import ProductSpec
-from pyspark.sql import DataFrame, SparkSession
 
 
 @dataclass(frozen=True)

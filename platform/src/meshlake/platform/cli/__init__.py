@@ -11,6 +11,7 @@ import importlib
 from importlib.metadata import entry_points
 
 import typer
+
 from meshlake.platform.cli._output import fail
 
 _BUILTIN = ("meshlake.platform.cli._specs", "meshlake.platform.cli._materialize")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
 from meshlake.platform.cli._output import fail, note, say, table
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from meshlake.platform._platform import Platform
 from meshlake.platform.cli._output import fail, say, table
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
+
 from meshlake.platform._ids import ProductRef
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
@@ -30,7 +32,6 @@ from meshlake.platform.specs._problems import (
     problems_from_validation,
 )
 from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
-from pydantic import BaseModel, ValidationError
 
 ZONES_DIR = Path("infra") / "landing-zones"
 DOMAINS_DIR = Path("domains")

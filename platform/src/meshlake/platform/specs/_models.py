@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from meshlake.platform.specs._types import physical_type_problem
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,6 +17,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from meshlake.platform.specs._types import physical_type_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"

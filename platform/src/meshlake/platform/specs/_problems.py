@@ -6,9 +6,10 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from meshlake.platform._errors import MeshlakeError
 from meshlake.platform.specs._yaml import LocatedYaml, Path_
-from pydantic import BaseModel, ValidationError
 
 
 @dataclass(frozen=True, order=True)
