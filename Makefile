@@ -20,7 +20,7 @@ validate: setup
 	$(RUN) meshlake validate
 
 ## The whole test suite (unit, integration, e2e).
-test: setup
+test: setup lint
 	$(RUN) pytest
 
 unit: setup

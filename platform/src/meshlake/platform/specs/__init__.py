@@ -16,4 +16,5 @@ from meshlake.platform.specs._models import ProductDescriptor as ProductDescript
 from meshlake.platform.specs._models import SchemaProperty as SchemaProperty
 from meshlake.platform.specs._problems import Problem as Problem
 from meshlake.platform.specs._problems import SpecError as SpecError
+from meshlake.platform.specs._sla import sla_duration as sla_duration
 from meshlake.platform.specs._types import spark_type as spark_type

@@ -31,11 +31,13 @@ from meshlake.platform.specs._problems import (
     field_path,
     problems_from_validation,
 )
+from meshlake.platform.specs._sla import DURATION_UNITS
 from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
 
 ZONES_DIR = Path("infra") / "landing-zones"
 DOMAINS_DIR = Path("domains")
 TRANSFORM_NAMES = ("transform.sql", "transform.py")
+DURATION_SLAS = ("latency", "frequency", "retention")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -375,6 +377,7 @@ class _Loader:
                     f"{port.version!r} must equal the contract's version {contract.version!r} ({self.rel(contract_file)})",
                 )
             self.check_primary_key(contract_parsed)
+            self.check_sla_durations(contract_parsed)
             if transform is not None:
                 build.ports[port.name] = PortSpec(
                     build.ref.port(port.name), port, contract, contract_file, transform
@@ -388,6 +391,24 @@ class _Loader:
                     parsed,
                     ("schema", 0, "properties", index, "required"),
                     f"primary key column {prop.name!r} must be required: true",
+                )
+
+    def check_sla_durations(self, parsed: _Parsed) -> None:
+        contract: Contract = parsed.model
+        for index, item in enumerate(contract.sla_properties):
+            if item.property not in DURATION_SLAS:
+                continue
+            if isinstance(item.value, bool) or not isinstance(item.value, int | float):
+                self.problem(
+                    parsed,
+                    ("slaProperties", index, "value"),
+                    f"{item.property} {item.value!r} must be a number of units (e.g. value: 1, unit: d)",
+                )
+            elif item.unit is None or item.unit.lower() not in DURATION_UNITS:
+                self.problem(
+                    parsed,
+                    ("slaProperties", index, "unit"),
+                    f"{item.property} needs a unit, one of {', '.join(DURATION_UNITS)}",
                 )
 
     def find_transform(
