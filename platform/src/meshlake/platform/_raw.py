@@ -23,6 +23,7 @@ from meshlake.platform._errors import ConfigurationError, MeshlakeError
 from meshlake.platform._loading import load_module
 from meshlake.platform._locations import is_uri, raw_location
 from meshlake.platform.specs import Mesh, RawSourceSpec
+from meshlake.platform.specs._types import ddl_column_names
 
 
 @dataclass(frozen=True)
@@ -121,20 +122,3 @@ def _write(rows: Iterable[dict[str, Any]], folder: Path, source: RawSourceSpec) 
             handle.write("\n")
             count += 1
     return count
-
-
-def ddl_column_names(ddl: str) -> list[str]:
-    """Column names of a Spark DDL schema, ignoring commas inside DECIMAL(p,s) or STRUCT<...>."""
-    names, depth, current = [], 0, ""
-    for char in ddl + ",":
-        if char in "(<":
-            depth += 1
-        elif char in ")>":
-            depth -= 1
-        if char == "," and depth == 0:
-            if current.strip():
-                names.append(current.strip().split()[0].strip("`"))
-            current = ""
-        else:
-            current += char
-    return names

@@ -18,15 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-from meshlake.platform._errors import MeshlakeError
+from meshlake.platform.lineage._errors import LineageError
 
 # s3a:// and s3n:// are Hadoop's connectors for the same buckets; OpenLineage names them all s3://.
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 SUPPORTED_SCHEMES = ("file", "abfss", *_S3_SCHEMES, "gs")
 
 
-class UnsupportedLocationError(MeshlakeError):
+class UnsupportedLocationError(LineageError):
     """A storage location meshlake cannot name as an OpenLineage dataset."""
 
     def __init__(self, location: str, reason: str) -> None:
@@ -65,7 +66,7 @@ def dataset_name(location: str | Path) -> DatasetName:
             raise UnsupportedLocationError(
                 text, "a file:// URI on another host; use a path on this machine"
             )
-        return DatasetName("file", parts.path or "/")
+        return DatasetName("file", url2pathname(parts.path) or "/")
     if scheme not in SUPPORTED_SCHEMES:
         raise UnsupportedLocationError(
             text,
@@ -81,7 +82,8 @@ def dataset_name(location: str | Path) -> DatasetName:
     if scheme == "abfss":
         if "@" not in parts.netloc:
             raise UnsupportedLocationError(
-                text, "write ADLS Gen2 locations as abfss://<container>@<account>.dfs.core.windows.net/<path>"
+                text,
+                "write ADLS Gen2 locations as abfss://<container>@<account>.dfs.core.windows.net/<path>",
             )
         return DatasetName(f"abfss://{parts.netloc}", path)
     if scheme in _S3_SCHEMES:

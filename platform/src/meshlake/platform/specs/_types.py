@@ -72,3 +72,35 @@ def spark_type(logical_type: str | None, physical_type: str | None) -> str:
     if logical_type in _DEFAULT_PHYSICAL:
         return _DEFAULT_PHYSICAL[logical_type]
     raise ValueError(f"logicalType {logical_type!r} needs an explicit physicalType")
+
+
+def ddl_columns(ddl: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of a Spark DDL schema (``id STRING, amount DECIMAL(12,2)``).
+
+    Commas inside ``DECIMAL(p,s)`` or ``STRUCT<...>`` do not split columns; a trailing ``NOT NULL``
+    or ``COMMENT '...'`` is dropped from the type.
+    """
+    columns, depth, current = [], 0, ""
+    for char in ddl + ",":
+        if char in "(<":
+            depth += 1
+        elif char in ")>":
+            depth -= 1
+        if char == "," and depth == 0:
+            text = " ".join(current.split())
+            if text:
+                column, _, kind = text.partition(" ")
+                for marker in (" NOT NULL", " COMMENT "):
+                    cut = kind.upper().find(marker)
+                    if cut >= 0:
+                        kind = kind[:cut]
+                columns.append((column.strip("`"), kind.strip().upper()))
+            current = ""
+        else:
+            current += char
+    return columns
+
+
+def ddl_column_names(ddl: str) -> list[str]:
+    """Column names of a Spark DDL schema."""
+    return [name for name, _ in ddl_columns(ddl)]

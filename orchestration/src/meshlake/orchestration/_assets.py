@@ -1,0 +1,89 @@
+"""One Dagster multi-asset per data product: an asset per output port, a blocking schema check each.
+
+Raw sources are external assets (they arrive by ingestion, not by Dagster), so the asset graph shows
+the whole mesh, from file drops to consumer-aligned products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from meshlake.orchestration._execution import SCHEMA_CHECK, run_product
+from meshlake.orchestration._freshness import freshness_policy
+from meshlake.orchestration._keys import input_key, port_key, raw_key
+from meshlake.orchestration._metadata import column_schema, owners, port_description, tags, uri
+from meshlake.orchestration._resources import MeshlakeResource
+from meshlake.platform import Settings
+from meshlake.platform._locations import port_location
+from meshlake.platform.specs import Mesh, ProductSpec, RawSourceSpec
+
+
+def raw_source_spec(source: RawSourceSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_key(source),
+        description=source.source.description,
+        group_name=source.domain.name,
+        kinds={source.source.format},
+        owners=[f"team:{source.domain.team.name}"] if source.domain.team.name else None,
+        metadata={"meshlake/raw_source": source.source.id},
+    )
+
+
+def product_asset(product: ProductSpec, settings: Settings) -> dg.AssetsDefinition:
+    deps = [input_key(binding) for binding in product.inputs]
+    specs = [
+        dg.AssetSpec(
+            key=port_key(port.ref),
+            deps=deps,
+            description=port_description(product, port),
+            group_name=product.domain.name,
+            owners=owners(product),
+            kinds={"spark", "delta"},
+            tags=tags(product, port),
+            freshness_policy=freshness_policy(port.contract),
+            code_version=port.contract.version,
+            metadata={
+                "dagster/column_schema": column_schema(port.contract),
+                "dagster/table_name": str(port.ref),
+                "dagster/uri": uri(port_location(product.zone, port.ref, settings.state_home())),
+                "meshlake/contract": f"{port.contract.id}@{port.contract.version}",
+                "meshlake/transform": port.transform_file.name,
+            },
+        )
+        for port in product.ports.values()
+    ]
+    checks = [
+        dg.AssetCheckSpec(
+            SCHEMA_CHECK,
+            asset=port_key(port.ref),
+            blocking=True,
+            description="The written Delta table has exactly the contract's columns, order and types.",
+        )
+        for port in product.ports.values()
+    ]
+    ref = product.ref
+
+    @dg.multi_asset(
+        name=f"{ref.domain}__{ref.name}", specs=specs, check_specs=checks, can_subset=False
+    )
+    def materialize_product(
+        context: dg.AssetExecutionContext, meshlake: MeshlakeResource
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from run_product(context, meshlake, ref)
+
+    return materialize_product
+
+
+def mesh_assets(
+    mesh: Mesh, settings: Settings, zones: set[str] | None = None
+) -> list[dg.AssetsDefinition | dg.AssetSpec]:
+    """Assets of the products (and raw sources) hosted in ``zones``, or of the whole mesh."""
+    chosen = [product for product in mesh.ordered() if zones is None or product.zone.name in zones]
+    raw = [
+        raw_source_spec(source)
+        for source in mesh.raw_sources.values()
+        if zones is None or source.domain.landing_zone in zones
+    ]
+    return [*raw, *(product_asset(product, settings) for product in chosen)]

@@ -1,0 +1,51 @@
+"""The persistent Dagster instance of the embedded default, under the state folder.
+
+Runs started by `meshlake run` and the UI opened by `meshlake ui` share it, so the UI shows the runs,
+checks and freshness of the last run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from meshlake.platform import Settings, load_mesh
+
+
+def dagster_home(settings: Settings) -> Path:
+    home = settings.state_home() / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(yaml.safe_dump({"telemetry": {"enabled": False}}))
+    return home
+
+
+def persistent_instance(settings: Settings) -> dg.DagsterInstance:
+    home = dagster_home(settings)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def write_workspace(settings: Settings) -> Path:
+    """A Dagster workspace file with one code location per data landing zone."""
+    root = settings.project_root()
+    mesh = load_mesh(root)
+    locations = [
+        {
+            "python_module": {
+                "module_name": "meshlake.orchestration.locations",
+                "attribute": zone.name,
+                "location_name": zone.name,
+                "working_directory": str(root),
+            }
+        }
+        for zone in sorted(mesh.zones.values(), key=lambda zone: zone.name)
+        if zone.kind == "data"
+    ]
+    path = dagster_home(settings) / "workspace.yaml"
+    path.write_text(yaml.safe_dump({"load_from": locations}, sort_keys=False))
+    return path

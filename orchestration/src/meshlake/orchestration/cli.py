@@ -1,0 +1,92 @@
+"""`meshlake run` and `meshlake ui`, added to the meshlake command through the entry-point group."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Annotated
+
+import typer
+
+from meshlake.platform.cli._output import fail, note, say, table
+
+
+def run(
+    products: Annotated[
+        list[str] | None, typer.Argument(help="domain.product names; all when omitted.")
+    ] = None,
+    upstream: Annotated[
+        bool, typer.Option("--upstream", help="Also materialize what they read.")
+    ] = False,
+) -> None:
+    """The main job: materialize the mesh through Dagster, emit lineage, print a summary."""
+    from meshlake.orchestration._run import run_mesh
+    from meshlake.platform import Settings, stop_spark
+
+    settings = Settings()
+    note("materializing through Dagster (one Spark session for the whole run) ...")
+    try:
+        outcome = run_mesh(settings, products, upstream)
+    finally:
+        stop_spark()
+    rows = []
+    for product in outcome.products:
+        checks = f"{product.checks_passed}/{product.checks_passed + product.checks_failed}"
+        for port in product.ports or [None]:  # type: ignore[list-item]
+            rows.append(
+                (
+                    product.product,
+                    port.port if port else "-",
+                    product.status,
+                    f"{port.rows:,}" if port and port.rows is not None else "-",
+                    port.version if port and port.version is not None else "-",
+                    checks,
+                    f"{product.seconds:.1f}",
+                )
+            )
+    table(
+        f"dagster run {outcome.run_id}",
+        ["product", "port", "status", "rows", "version", "checks", "seconds"],
+        rows,
+    )
+    for product in outcome.products:
+        if product.error:
+            say(f"{product.product} {product.status}: {product.error}")
+    lineage = settings.state_home() / "lineage" / "events.jsonl"
+    target = os.environ.get("OPENLINEAGE_URL") or str(lineage)
+    say(f"OpenLineage events: {target}")
+    say("Open the Dagster UI on this run: uv run meshlake ui")
+    if not outcome.success:
+        failed = [product for product in outcome.products if product.status != "published"]
+        fail(f"{len(failed)} of {len(outcome.products)} products were not published")
+
+
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1.")] = 3000,
+) -> None:
+    """Open the Dagster UI: one code location per landing zone, on the local instance."""
+    from meshlake.orchestration._instance import dagster_home, write_workspace
+    from meshlake.platform import Settings
+
+    settings = Settings()
+    workspace = write_workspace(settings)
+    dagster = shutil.which("dagster")
+    if dagster is None:
+        fail("the dagster command is not installed in this environment; run `uv sync`")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(dagster_home(settings)),
+        "MESHLAKE_PROJECT": str(settings.project_root()),
+    }
+    note(f"Dagster UI on http://127.0.0.1:{port} (workspace {workspace}); Ctrl-C stops it")
+    subprocess.run(
+        [dagster, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
+        env=env,
+        check=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("ui")(ui)
