@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import MINI_MESH, REPO
+from tests.openlineage_schemas import OpenLineageSchemas
 
 
 def _shared_specs() -> Path:
@@ -27,6 +28,12 @@ def shared_specs() -> Path:
             "set MESHLAKE_SHARED_SPECS to point elsewhere)"
         )
     return folder
+
+
+@pytest.fixture(scope="session")
+def openlineage_schemas(shared_specs: Path) -> OpenLineageSchemas:
+    """The OpenLineage core and facet schemas, for validating emitted events."""
+    return OpenLineageSchemas(shared_specs / "openlineage")
 
 
 @pytest.fixture(scope="session")

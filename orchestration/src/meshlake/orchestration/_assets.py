@@ -4,7 +4,7 @@ Raw sources are external assets (they arrive by ingestion, not by Dagster), so t
 the whole mesh, from file drops to consumer-aligned products.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the compute function's real type hints.
 
 from collections.abc import Iterator
 

@@ -23,7 +23,8 @@ from meshlake.platform.specs import Mesh, ProductSpec
 
 SCHEMA_CHECK = "contract_schema"
 
-log = logging.getLogger(__name__)
+# `meshlake run` shows these lines as progress; Dagster's own console logs stay at WARNING there.
+progress = logging.getLogger("meshlake.progress")
 
 
 def lineage_run_id(dagster_run_id: str, product: ProductRef) -> str:
@@ -53,13 +54,17 @@ def run_product(
         )
         emitter.emit(event)
 
+    progress.info("%s: materializing ...", ref)
     emit("START")
     try:
         published = platform.materialize_product(str(ref), run_id)
     except MeshlakeError as exc:
         emit("FAIL", error=str(exc))
+        progress.info("%s: failed", ref)
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     emit("COMPLETE", published=published)
+    summary = ", ".join(f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in published)
+    progress.info("%s: published %s", ref, summary)
 
     spark = platform.spark()
     for port in published:

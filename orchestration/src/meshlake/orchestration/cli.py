@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ def run(
     from meshlake.platform import Settings, stop_spark
 
     settings = Settings()
+    _show_progress()
     note("materializing through Dagster (one Spark session for the whole run) ...")
     try:
         outcome = run_mesh(settings, products, upstream)
@@ -60,6 +62,15 @@ def run(
     if not outcome.success:
         failed = [product for product in outcome.products if product.status != "published"]
         fail(f"{len(failed)} of {len(outcome.products)} products were not published")
+
+
+def _show_progress() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    logger = logging.getLogger("meshlake.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def ui(
