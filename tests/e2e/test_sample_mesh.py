@@ -6,25 +6,38 @@ transforms), and every table is read back with delta-rs, as the governance side 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 from deltalake import DeltaTable
 
+from meshlake.orchestration import run_mesh
 from meshlake.platform import PortRef
 from meshlake.platform._schema import schema_differences
+from meshlake.platform.lineage import read_events
 from tests.helpers import REPO, make_platform
+from tests.openlineage_schemas import OpenLineageSchemas
 
 pytestmark = pytest.mark.e2e
 
 
+@dataclass(frozen=True)
+class Published:
+    location: str
+    rows: int
+    version: int
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, spark: object):
+    """The sample mesh materialized the way `meshlake run` does it: through Dagster."""
     platform = make_platform(REPO, home=tmp_path_factory.mktemp("sample-home"))
     drops = platform.ingest(scale=1.0)
-    results = platform.materialize()
-    return platform, drops, results
+    run = run_mesh(platform.settings)
+    assert run.success, [(product.product, product.error) for product in run.products]
+    return platform, drops, run
 
 
 def _raw(platform, source: str) -> str:
@@ -35,24 +48,33 @@ def _raw(platform, source: str) -> str:
     )
 
 
-def _ports(results) -> dict[str, object]:
-    return {str(port.ref): port for result in results for port in result.ports}
+def _ports(platform, run) -> dict[str, Published]:
+    ports = {}
+    for product in run.products:
+        for port in product.ports:
+            ref = PortRef.parse(f"{product.product}.{port.port}")
+            ports[str(ref)] = Published(platform.location(ref), port.rows, port.version)
+    return ports
 
 
-def test_every_product_is_published_at_version_zero(published) -> None:
-    platform, _, results = published
+def test_every_product_is_published_at_version_zero_with_passing_checks(published) -> None:
+    platform, _, run = published
 
-    assert {result.product: result.status for result in results} == {
+    assert {outcome.product: outcome.status for outcome in run.products} == {
         str(ref): "published" for ref in platform.mesh.products
     }
-    ports = _ports(results)
+    assert {outcome.product: outcome.checks_failed for outcome in run.products} == {
+        str(ref): 0 for ref in platform.mesh.products
+    }
+    assert sum(outcome.checks_passed for outcome in run.products) == len(platform.mesh.ports)
+    ports = _ports(platform, run)
     assert set(ports) == {str(port.ref) for port in platform.mesh.ports}
     assert {port.version for port in ports.values()} == {0}
 
 
 def test_row_counts_match_an_independent_engine_over_the_raw_drops(published) -> None:
-    platform, drops, results = published
-    rows = {name: port.rows for name, port in _ports(results).items()}
+    platform, drops, run = published
+    rows = {name: port.rows for name, port in _ports(platform, run).items()}
     raw = {drop.source_id: drop.rows for drop in drops}
     sql = duckdb.connect()
     employees_csv = f"{_raw(platform, 'hr.raw.hris_employees')}/*.csv"
@@ -98,8 +120,8 @@ def test_row_counts_match_an_independent_engine_over_the_raw_drops(published) ->
 
 
 def test_aggregates_match_their_inputs_read_with_delta_rs(published) -> None:
-    _, _, results = published
-    ports = _ports(results)
+    platform, _, run = published
+    ports = _ports(platform, run)
 
     def table(name: str):
         return DeltaTable(ports[name].location).to_pyarrow_table()
@@ -119,8 +141,8 @@ def test_aggregates_match_their_inputs_read_with_delta_rs(published) -> None:
 
 
 def test_tables_have_the_contract_schema_and_unique_primary_keys(published, spark) -> None:
-    platform, _, results = published
-    for name, port in _ports(results).items():
+    platform, _, run = published
+    for name, port in _ports(platform, run).items():
         contract = platform.mesh.port(PortRef.parse(name)).contract
         written = spark.read.format("delta").load(port.location).schema
         assert schema_differences(written, contract) == [], name
@@ -144,3 +166,39 @@ def test_a_second_run_publishes_a_new_version_and_keeps_the_first(published, spa
     assert port.version == 1
     first = spark.read.format("delta").option("versionAsOf", 0).load(port.location).count()
     assert first == port.rows
+
+
+def test_every_run_emitted_valid_openlineage_with_column_lineage(
+    published, openlineage_schemas: OpenLineageSchemas
+) -> None:
+    platform, _, _ = published
+    events = read_events(platform.state_home / "lineage" / "events.jsonl")
+
+    assert sorted((event["job"]["name"], event["eventType"]) for event in events) == sorted(
+        (str(ref), kind) for ref in platform.mesh.products for kind in ("START", "COMPLETE")
+    )
+    for event in events:
+        assert openlineage_schemas.problems(event) == [], event["job"]["name"]
+    complete = {event["job"]["name"]: event for event in events if event["eventType"] == "COMPLETE"}
+
+    def inputs_of(product: str, column: str) -> list[tuple[str, str, str]]:
+        fields = complete[product]["outputs"][0]["facets"]["columnLineage"]["fields"]
+        return sorted(
+            (item["name"].split("/")[-2], item["field"], transformation["subtype"])
+            for item in fields[column]["inputFields"]
+            for transformation in item["transformations"]
+        )
+
+    # A join: the customer's country travels unchanged into orders.
+    assert inputs_of("sales.orders", "customer_country") == [("customers", "country", "IDENTITY")]
+    # An aggregate: average engagement per department.
+    assert ("employees", "engagement_score", "AGGREGATION") in inputs_of(
+        "hr.engagement_retention", "avg_engagement_score"
+    )
+    # Across domains and zones: the account manager's name comes from hr.employees.
+    assert inputs_of("sales.account_manager_performance", "full_name") == [
+        ("employees", "full_name", "IDENTITY")
+    ]
+    zones = {event["job"]["name"]: event["job"]["namespace"] for event in events}
+    assert zones["sales.account_manager_performance"] == "americas"
+    assert zones["hr.employees"] == "emea"

@@ -38,7 +38,7 @@ def run_product(
     platform = meshlake.platform()
     mesh = platform.mesh
     product = mesh.product(ref)
-    run_id = lineage_run_id(context.run_id, ref)
+    run_id = lineage_run_id(context.run.run_id, ref)
     emitter = LineageEmitter.from_environment(platform.state_home)
     edges = _column_lineage(context, mesh, product)
 

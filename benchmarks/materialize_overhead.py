@@ -1,0 +1,349 @@
+"""Materialization overhead: the platform against a bare delta-spark job doing the same work.
+
+What it measures: ``Platform.materialize_product`` on a 5M-row product (raw CSV drop -> Spark SQL
+transform -> contract conformance -> one Delta commit -> commit metrics) against a hand-written
+delta-spark job in the same process and Spark session: the same CSV read with the same schema, the
+same SQL, the same casts to the contract's types, and an overwrite of a Delta table. The bare job
+writes the same table (same columns, types and rows); what it leaves out is what the platform adds:
+the conformance guards (a failing cast or a missing required value raises naming the column), the
+existence check before the write and the read of the commit's metrics after it.
+
+Why: domain teams are promised that publishing through the platform costs about what their own
+Spark job would. The target is platform / bare <= 1.15 (medians, warm session).
+
+The project is a throwaway copy of tests/fixtures/mini_mesh in a temporary folder; the raw drop is
+written directly with DuckDB (a Python generator would take minutes for 5M rows).
+
+    uv run python benchmarks/materialize_overhead.py [--rows 5000000] [--repeat 3] [--breakdown]
+
+Exits 0 even above the target (it is a measurement); the last line says PASS or FAIL. Above the
+target (or with --breakdown) it times the platform's extra steps one by one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TARGET = 1.15
+PRODUCT = "alpha.things"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mini_mesh"
+RAW_DDL = "thing_id STRING, label STRING, weight STRING, kind STRING"
+
+# Some real work: string functions, a parse of the weight, a CASE, a filter on the parsed value.
+TRANSFORM_SQL = """\
+SELECT
+  thing_id,
+  initcap(coalesce(trim(label), 'unnamed')) AS label,
+  weight,
+  kind,
+  CASE
+    WHEN CAST(weight AS DOUBLE) >= 7.5 THEN 'heavy'
+    WHEN CAST(weight AS DOUBLE) >= 3.5 THEN 'medium'
+    ELSE 'light'
+  END AS weight_class,
+  length(label) AS label_length
+FROM things_raw
+WHERE weight IS NOT NULL AND CAST(weight AS DOUBLE) > 1.0
+"""
+
+# The bare job's equivalent of conformance: the same casts to the contract's types, no guards.
+BARE_SQL = f"""\
+SELECT
+  thing_id,
+  label,
+  CAST(weight AS DECIMAL(8,3)) AS weight,
+  kind,
+  weight_class,
+  CAST(label_length AS BIGINT) AS label_length
+FROM (
+{TRANSFORM_SQL}) AS transformed
+"""
+
+CONTRACT_YAML = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: alpha.things.things
+version: 1.0.0
+status: active
+schema:
+  - name: things
+    properties:
+      - name: thing_id
+        logicalType: string
+        required: true
+        primaryKey: true
+        primaryKeyPosition: 1
+      - name: label
+        logicalType: string
+      - name: weight
+        logicalType: number
+        physicalType: DECIMAL(8,3)
+      - name: kind
+        logicalType: string
+        required: true
+      - name: weight_class
+        logicalType: string
+        required: true
+      - name: label_length
+        logicalType: integer
+"""
+
+# Used by `meshlake ingest` only; the benchmark writes the drop itself (see write_raw_drop).
+GENERATOR_PY = '''\
+"""Benchmark raw drop: things with ids, labels (1% missing), weights (0.5% missing), four kinds."""
+
+KINDS = ("a", "b", "c", "d")
+
+
+def generate(scale, rng):
+    for index in range(1, int(5_000_000 * scale) + 1):
+        yield {
+            "thing_id": f"T{index:08d}",
+            "label": "" if index % 100 == 0 else f"thing {index}",
+            "weight": "" if index % 200 == 0 else f"{rng.uniform(1, 10):.3f}",
+            "kind": KINDS[index % 4],
+        }
+'''
+
+
+def build_project(root: Path) -> Path:
+    """A copy of the mini mesh whose product ``alpha.things`` is the benchmark's product."""
+    project = root / "project"
+    shutil.copytree(FIXTURE, project)
+    product = project / "domains" / "alpha" / "products" / "things"
+    (product / "transform.sql").write_text(TRANSFORM_SQL, encoding="utf-8")
+    (product / "contract.yaml").write_text(CONTRACT_YAML, encoding="utf-8")
+    (project / "domains" / "alpha" / "sources" / "things_raw.py").write_text(
+        GENERATOR_PY, encoding="utf-8"
+    )
+    return project
+
+
+def write_raw_drop(folder: Path, rows: int) -> float:
+    """Write the raw CSV drop with DuckDB; return the seconds it took."""
+    import duckdb
+
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "part-00000.csv"
+    with duckdb.connect() as con:
+        con.execute("SELECT setseed(0.42)")
+        con.execute(
+            f"""
+            COPY (
+              SELECT
+                'T' || lpad(CAST(i AS VARCHAR), 8, '0') AS thing_id,
+                CASE WHEN i % 100 = 0 THEN NULL ELSE 'thing ' || i END AS label,
+                CASE WHEN i % 200 = 0 THEN NULL
+                     ELSE printf('%.3f', 1 + 9 * random()) END AS weight,
+                (['a', 'b', 'c', 'd'])[(i % 4) + 1] AS kind
+              FROM range(1, {rows + 1}) AS t(i)
+              ORDER BY i
+            ) TO '{target}' (FORMAT csv, HEADER true)
+            """
+        )
+    return time.perf_counter() - started
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def load_note() -> str:
+    """The 1-minute load average, flagged when other work competes for the cores."""
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    busy = " (other processes compete for the cores: figures are noisy)" if load > cores else ""
+    return f"load average {load:.1f}{busy}"
+
+
+def summary(label: str, values: list[float]) -> str:
+    return (
+        f"{label:<10} median {statistics.median(values):7.2f} s   "
+        f"min {min(values):7.2f} s   max {max(values):7.2f} s   "
+        f"runs {' '.join(f'{v:.2f}' for v in values)}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000, help="raw rows (default 5M)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per side (default 3)")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="time the platform's extra steps even on PASS"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    if args.repeat < 1 or args.rows < 1:
+        parser.error("--rows and --repeat must be positive")
+
+    began = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="meshlake-bench-"))
+    try:
+        return run(scratch, args, began)
+    finally:
+        if args.keep:
+            print(f"kept {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
+    from meshlake.platform import Platform, Settings, stop_spark
+
+    project = build_project(scratch)
+    home = scratch / "home"
+    platform = Platform(Settings(project=project, home=home, spark_master="local[2]"))
+    report = platform.validate()
+    if not report.ok:
+        for problem in report.problems:
+            print(f"invalid benchmark project: {problem}")
+        return 2
+
+    print(f"machine: {os.cpu_count()} cores; {load_note()}")
+    raw_folder = home / "lake" / "lab" / "_raw" / "alpha" / "things_raw"
+    seconds = write_raw_drop(raw_folder, args.rows)
+    size_mb = sum(f.stat().st_size for f in raw_folder.iterdir()) / 1e6
+    print(f"raw drop: {args.rows:,} rows, {size_mb:.0f} MB CSV, written in {seconds:.1f} s")
+
+    seconds, spark = timed(platform.spark)
+    print(f"spark session ({spark.sparkContext.master}): started in {seconds:.1f} s")
+    bare_location = str(home / "lake" / "lab" / "_bare" / "things")
+
+    def gc() -> None:
+        # A full JVM collection between runs, so one run does not pay for the previous one's garbage.
+        spark.sparkContext._jvm.System.gc()
+
+    def platform_run() -> int:
+        (result,) = platform.materialize_product(PRODUCT)
+        return result.rows
+
+    def bare_run() -> int:
+        frame = spark.read.schema(RAW_DDL).option("header", "true").csv(str(raw_folder))
+        frame.createOrReplaceTempView("things_raw")
+        spark.sql(BARE_SQL).write.format("delta").mode("overwrite").save(bare_location)
+        return 0
+
+    runs: dict[str, list[float]] = {"platform": [], "bare": []}
+    sides = {"platform": platform_run, "bare": bare_run}
+    for name, action in sides.items():
+        gc()
+        seconds, _ = timed(action)
+        print(f"warm-up {name:<8} {seconds:6.2f} s")
+    # Alternate, and swap which side goes first each round (P B, B P, P B, ...) so drift is shared.
+    for round_ in range(args.repeat):
+        order = ("platform", "bare") if round_ % 2 == 0 else ("bare", "platform")
+        for name in order:
+            gc()
+            seconds, _ = timed(sides[name])
+            runs[name].append(seconds)
+            print(f"run {round_ + 1} {name:<8} {seconds:6.2f} s")
+
+    (published,) = platform.materialize_product(PRODUCT)
+    platform_table = spark.read.format("delta").load(published.location)
+    bare_table = spark.read.format("delta").load(bare_location)
+    same_schema = [(f.name, f.dataType) for f in platform_table.schema.fields] == [
+        (f.name, f.dataType) for f in bare_table.schema.fields
+    ]
+    bare_rows = bare_table.count()
+    print(
+        f"tables: platform {published.rows:,} rows (Delta v{published.version}), "
+        f"bare {bare_rows:,} rows; same columns and types: {'yes' if same_schema else 'NO'}"
+    )
+    if published.rows != bare_rows or not same_schema:
+        print("WARNING: the two jobs did not produce the same table; the ratio is not comparable")
+
+    platform_median = statistics.median(runs["platform"])
+    bare_median = statistics.median(runs["bare"])
+    ratio = platform_median / bare_median
+    verdict = "PASS" if ratio <= TARGET else "FAIL"
+    print()
+    print(summary("platform", runs["platform"]))
+    print(summary("bare", runs["bare"]))
+    print(f"{'ratio':<10} {ratio:.3f} (platform / bare, medians)")
+    if verdict == "FAIL" or args.breakdown:
+        print()
+        breakdown(platform, spark, published.location, bare_location, gc, args.repeat)
+    stop_spark()
+    print()
+    print(f"total wall time {time.perf_counter() - began:.0f} s; {load_note()}")
+    print(
+        f"materialize_overhead: platform {platform_median:.1f} s, bare {bare_median:.1f} s "
+        f"(median of {args.repeat}), ratio {ratio:.2f} (target <= {TARGET}): {verdict}"
+    )
+    return 0
+
+
+def breakdown(
+    platform: Any,
+    spark: Any,
+    location: str,
+    bare_location: str,
+    gc: Callable[[], None],
+    repeat: int,
+) -> None:
+    """Time what the platform does besides the bare job's work, one step at a time.
+
+    Mirrors meshlake.platform._delta.write_delta (existence check, write, history(1)) and
+    meshlake.platform._conform.conform (guarded casts); the guarded write is timed against the
+    same write with plain casts, both to a scratch table.
+    """
+    from delta.tables import DeltaTable
+
+    from meshlake.platform._conform import conform
+    from meshlake.platform._materialize import Materializer
+
+    product = platform.mesh.product(PRODUCT)
+    (port,) = product.ports.values()
+    materializer = Materializer(platform.mesh, spark, platform.state_home)
+    scratch = bare_location + "_guarded"
+
+    def median_of(action: Callable[[], Any]) -> float:
+        values = []
+        for _ in range(repeat):
+            gc()
+            values.append(timed(action)[0])
+        return statistics.median(values)
+
+    def guarded_write() -> None:
+        (binding,) = product.inputs
+        materializer.read_input(binding).createOrReplaceTempView("things_raw")
+        frame = conform(spark.sql(TRANSFORM_SQL), port)
+        frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
+            scratch
+        )
+
+    def plain_write() -> None:
+        (binding,) = product.inputs
+        materializer.read_input(binding).createOrReplaceTempView("things_raw")
+        spark.sql(BARE_SQL).write.format("delta").mode("overwrite").save(scratch)
+
+    steps = {
+        "DeltaTable.isDeltaTable": lambda: DeltaTable.isDeltaTable(spark, location),
+        "history(1).collect()": lambda: DeltaTable.forPath(spark, location).history(1).collect(),
+        "conform() plan only": lambda: conform(spark.sql(TRANSFORM_SQL), port).schema,
+    }
+    print(f"breakdown (medians of {repeat}):")
+    for name, action in steps.items():
+        print(f"  {name:<34} {median_of(action):6.2f} s")
+    timed(guarded_write)  # first write to the scratch table creates it; not timed
+    guarded = median_of(guarded_write)
+    plain = median_of(plain_write)
+    print(f"  {'write, platform read + guards':<34} {guarded:6.2f} s")
+    print(f"  {'write, platform read + plain casts':<34} {plain:6.2f} s")
+    print(f"  {'guards cost':<34} {guarded - plain:6.2f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
