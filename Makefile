@@ -4,17 +4,23 @@
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN = $(UV) run --frozen
 
-.PHONY: setup run validate test unit integration e2e lint format bench clean
+
+.PHONY: setup run ui validate test unit integration e2e lint format bench clean
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@java -version >/dev/null 2>&1 || { echo "Java 17+ is required for Spark (e.g. apt-get install openjdk-17-jre-headless)"; exit 1; }
 	$(UV) sync --frozen --quiet
 
-## The main job on the embedded default: validate the specs, then materialize the whole sample mesh.
+## The main job on the embedded default: validate the specs, then materialize the whole sample mesh
+## through Dagster (lineage to the state folder, or to OPENLINEAGE_URL when set).
 run: setup
 	$(RUN) meshlake validate
-	$(RUN) meshlake materialize
+	$(RUN) meshlake run
+
+## The Dagster UI on http://127.0.0.1:3000, one code location per landing zone.
+ui: setup
+	$(RUN) meshlake ui
 
 validate: setup
 	$(RUN) meshlake validate
