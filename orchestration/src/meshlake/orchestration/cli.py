@@ -10,17 +10,11 @@ from typing import Annotated
 
 import typer
 
+from meshlake.platform.cli._arguments import Products, Upstream
 from meshlake.platform.cli._output import fail, note, say, table
 
 
-def run(
-    products: Annotated[
-        list[str] | None, typer.Argument(help="domain.product names; all when omitted.")
-    ] = None,
-    upstream: Annotated[
-        bool, typer.Option("--upstream", help="Also materialize what they read.")
-    ] = False,
-) -> None:
+def run(products: Products = None, upstream: Upstream = False) -> None:
     """The main job: materialize the mesh through Dagster, emit lineage, print a summary."""
     from meshlake.orchestration._run import run_mesh
     from meshlake.platform import Settings, stop_spark

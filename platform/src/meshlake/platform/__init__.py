@@ -7,8 +7,9 @@ facade that the ``meshlake`` CLI and Python users share. Names are imported on f
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from meshlake.platform._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from meshlake.platform._errors import ConfigurationError as ConfigurationError
@@ -53,9 +54,4 @@ _PUBLIC = {
 
 __all__ = sorted(_PUBLIC)
 
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'meshlake.platform' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from meshlake.platform.cli._arguments import Products, Upstream
 from meshlake.platform.cli._output import fail, note, say, table
 
 if TYPE_CHECKING:
@@ -27,14 +28,7 @@ def ingest(
     say(f"dropped {len(drops)} raw files, {sum(drop.rows for drop in drops):,} rows")
 
 
-def materialize(
-    products: Annotated[
-        list[str] | None, typer.Argument(help="domain.product names; all when omitted.")
-    ] = None,
-    upstream: Annotated[
-        bool, typer.Option("--upstream", help="Also materialize what they read.")
-    ] = False,
-) -> None:
+def materialize(products: Products = None, upstream: Upstream = False) -> None:
     """Materialize products in dependency order, with progress and a summary."""
     from meshlake.platform._platform import Platform
     from meshlake.platform._spark import stop_spark

@@ -5,8 +5,9 @@ Names load on first use (openlineage-python and sqlglot take a second to import)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from meshlake.platform._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from meshlake.platform.lineage._columns import DATASET_LEVEL as DATASET_LEVEL
@@ -51,9 +52,6 @@ _PUBLIC = {
 
 __all__ = sorted(_PUBLIC)
 
-
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'meshlake.platform.lineage' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"meshlake.platform.lineage.{module}"), name)
+__getattr__ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for name, module in _PUBLIC.items()}
+)
