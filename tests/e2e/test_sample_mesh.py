@@ -199,6 +199,15 @@ def test_every_run_emitted_valid_openlineage_with_column_lineage(
     assert inputs_of("sales.account_manager_performance", "full_name") == [
         ("employees", "full_name", "IDENTITY")
     ]
+    # A PySpark transform: lineage declared in its contract (transformSourceObjects), marked so.
+    temperature = complete["operations.pump_health"]["outputs"][0]["facets"]["columnLineage"][
+        "fields"
+    ]
+    assert [
+        (item["field"], transformation["provenance"])
+        for item in temperature["temp_mean_c"]["inputFields"]
+        for transformation in item["transformations"]
+    ] == [("motor_temp_c", "declared")]
     zones = {event["job"]["name"]: event["job"]["namespace"] for event in events}
     assert zones["sales.account_manager_performance"] == "americas"
     assert zones["hr.employees"] == "emea"

@@ -143,3 +143,28 @@ def test_cross_location_dependencies_are_resolved(webserver: int) -> None:
         "failWindowSeconds": 86400,
         "warnWindowSeconds": 43200,
     }
+
+
+def test_dagster_definitions_validate_accepts_the_workspace(tmp_path: Path) -> None:
+    settings = Settings(project=REPO, home=tmp_path)
+    workspace = write_workspace(settings)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+        "MESHLAKE_PROJECT": str(REPO),
+        "MESHLAKE_HOME": str(tmp_path),
+    }
+    dagster = Path(sys.executable).with_name("dagster")
+
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", str(workspace)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    output = result.stdout + result.stderr
+    assert "americas" in output and "emea" in output
