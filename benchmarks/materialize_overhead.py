@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 TARGET = 1.15
+NOISY_CORES = 0.2  # other processes using more than this share of the cores during a run
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PRODUCT = "alpha.things"
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mini_mesh"
 RAW_DDL = "thing_id STRING, label STRING, weight STRING, kind STRING"
@@ -160,12 +162,44 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def load_note() -> str:
-    """The 1-minute load average, flagged when other work competes for the cores."""
-    load = os.getloadavg()[0]
-    cores = os.cpu_count() or 1
-    busy = " (other processes compete for the cores: figures are noisy)" if load > cores else ""
-    return f"load average {load:.1f}{busy}"
+def _machine_busy() -> float:
+    """CPU seconds the machine has spent busy since boot (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / _TICKS  # minus idle and iowait
+
+
+def _own_busy() -> float:
+    """CPU seconds of this process and its descendants (the Spark JVM)."""
+    parents: dict[int, int] = {}
+    spent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            spent[int(entry.name)] = int(fields[11]) + int(fields[12])
+    ours, frontier = set(), [os.getpid()]
+    while frontier:
+        pid = frontier.pop()
+        ours.add(pid)
+        frontier.extend(child for child, parent in parents.items() if parent == pid)
+    return sum(spent.get(pid, 0) for pid in ours) / _TICKS
+
+
+def other_cpu(action: Callable[[], Any]) -> tuple[float, float | None]:
+    """Run ``action``: its wall seconds and the cores other processes kept busy meanwhile.
+
+    Other work on a 2-core machine skews the ratio; the second figure says when (None off Linux).
+    """
+    try:
+        machine, own = _machine_busy(), _own_busy()
+    except (OSError, ValueError, IndexError):
+        return timed(action)[0], None
+    seconds, _ = timed(action)
+    others = (_machine_busy() - machine) - (_own_busy() - own)
+    return seconds, max(others, 0.0) / seconds
 
 
 def summary(label: str, values: list[float]) -> str:
@@ -211,7 +245,7 @@ def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
             print(f"invalid benchmark project: {problem}")
         return 2
 
-    print(f"machine: {os.cpu_count()} cores; {load_note()}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before start")
     raw_folder = home / "lake" / "lab" / "_raw" / "alpha" / "things_raw"
     seconds = write_raw_drop(raw_folder, args.rows)
     size_mb = sum(f.stat().st_size for f in raw_folder.iterdir()) / 1e6
@@ -225,18 +259,19 @@ def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
         # A full JVM collection between runs, so one run does not pay for the previous one's garbage.
         spark.sparkContext._jvm.System.gc()
 
-    def platform_run() -> int:
-        (result,) = platform.materialize_product(PRODUCT)
-        return result.rows
+    published: list[Any] = []
 
-    def bare_run() -> int:
+    def platform_run() -> None:
+        published[:] = platform.materialize_product(PRODUCT)
+
+    def bare_run() -> None:
         frame = spark.read.schema(RAW_DDL).option("header", "true").csv(str(raw_folder))
         frame.createOrReplaceTempView("things_raw")
         spark.sql(BARE_SQL).write.format("delta").mode("overwrite").save(bare_location)
-        return 0
 
     runs: dict[str, list[float]] = {"platform": [], "bare": []}
     sides = {"platform": platform_run, "bare": bare_run}
+    noisy = 0
     for name, action in sides.items():
         gc()
         seconds, _ = timed(action)
@@ -246,22 +281,26 @@ def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
         order = ("platform", "bare") if round_ % 2 == 0 else ("bare", "platform")
         for name in order:
             gc()
-            seconds, _ = timed(sides[name])
+            seconds, others = other_cpu(sides[name])
             runs[name].append(seconds)
-            print(f"run {round_ + 1} {name:<8} {seconds:6.2f} s")
+            note = "" if others is None else f"   other processes used {others:.2f} cores"
+            if others is not None and others > NOISY_CORES:
+                noisy += 1
+                note += " (noisy)"
+            print(f"run {round_ + 1} {name:<8} {seconds:6.2f} s{note}")
 
-    (published,) = platform.materialize_product(PRODUCT)
-    platform_table = spark.read.format("delta").load(published.location)
+    (result,) = published
+    platform_table = spark.read.format("delta").load(result.location)
     bare_table = spark.read.format("delta").load(bare_location)
     same_schema = [(f.name, f.dataType) for f in platform_table.schema.fields] == [
         (f.name, f.dataType) for f in bare_table.schema.fields
     ]
     bare_rows = bare_table.count()
     print(
-        f"tables: platform {published.rows:,} rows (Delta v{published.version}), "
+        f"tables: platform {result.rows:,} rows (Delta v{result.version}), "
         f"bare {bare_rows:,} rows; same columns and types: {'yes' if same_schema else 'NO'}"
     )
-    if published.rows != bare_rows or not same_schema:
+    if result.rows != bare_rows or not same_schema:
         print("WARNING: the two jobs did not produce the same table; the ratio is not comparable")
 
     platform_median = statistics.median(runs["platform"])
@@ -272,12 +311,17 @@ def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
     print(summary("platform", runs["platform"]))
     print(summary("bare", runs["bare"]))
     print(f"{'ratio':<10} {ratio:.3f} (platform / bare, medians)")
+    if noisy:
+        print(
+            f"WARNING: other processes kept more than {NOISY_CORES} cores busy during {noisy} of "
+            f"{2 * args.repeat} timed runs; rerun on a quiet machine before trusting the ratio"
+        )
     if verdict == "FAIL" or args.breakdown:
         print()
-        breakdown(platform, spark, published.location, bare_location, gc, args.repeat)
+        breakdown(platform, spark, result.location, bare_location, gc, args.repeat)
     stop_spark()
     print()
-    print(f"total wall time {time.perf_counter() - began:.0f} s; {load_note()}")
+    print(f"total wall time {time.perf_counter() - began:.0f} s")
     print(
         f"materialize_overhead: platform {platform_median:.1f} s, bare {bare_median:.1f} s "
         f"(median of {args.repeat}), ratio {ratio:.2f} (target <= {TARGET}): {verdict}"

@@ -1,4 +1,11 @@
-"""meshlake-governance: the central governance service (catalog, search, lineage, policies).
+"""meshlake-governance: the central governance service (catalog, search, lineage, access, audit).
 
-Built by the governance issue; this member installs so the workspace is whole.
+A FastAPI service over SQLite (embedded default) or PostgreSQL; it reads Delta with delta-rs and
+DuckDB and never imports pyspark. The platform reaches it only over HTTP.
 """
+
+from meshlake.governance._errors import GovernanceError as GovernanceError
+from meshlake.governance._settings import GovernanceSettings as GovernanceSettings
+from meshlake.governance.api._app import create_app as create_app
+from meshlake.governance.db._migrate import downgrade as downgrade
+from meshlake.governance.db._migrate import upgrade as upgrade

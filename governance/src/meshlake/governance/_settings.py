@@ -1,0 +1,30 @@
+"""Governance service settings (``MESHLAKE_*``): the database, and who is admin on first start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from meshlake.platform import Settings
+
+
+class GovernanceSettings(BaseSettings):
+    """``database_url`` defaults to SQLite (WAL) in the state folder; PostgreSQL at scale.
+
+    ``bootstrap_token``, when set, is accepted as the platform admin's token; it exists so that a
+    fresh deployment can create its first real tokens. It has no default.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MESHLAKE_", extra="ignore")
+
+    database_url: str | None = None
+    bootstrap_token: SecretStr | None = None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        home: Path = Settings().state_home()
+        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{home / 'governance.db'}"

@@ -1,0 +1,93 @@
+"""The FastAPI application: routes, and the one place where errors become HTTP statuses.
+
+Refusals (401, 403) are audited in their own transaction, because the request's own transaction is
+rolled back when it fails.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from meshlake.governance._errors import (
+    ConflictError,
+    ForbiddenError,
+    GovernanceError,
+    InvalidRequestError,
+    NotFoundError,
+    UnauthenticatedError,
+)
+from meshlake.governance._settings import GovernanceSettings
+from meshlake.governance.api.routes import access, catalog, health
+from meshlake.governance.db._engine import make_engine, session_factory
+from meshlake.governance.services import _audit
+
+_STATUS: list[tuple[type[GovernanceError], int]] = [
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidRequestError, 422),
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+]
+
+ROUTERS = [health.router, access.router, catalog.router]
+
+
+def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
+    """The governance service over the database in ``settings`` (migrated beforehand)."""
+    settings = settings or GovernanceSettings()
+    engine = make_engine(settings.resolved_database_url())
+    app = FastAPI(
+        title="meshlake governance",
+        version="0.1.0",
+        description="Catalog, search, lineage, access and audit of the meshlake data mesh.",
+    )
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.bootstrap_token = (
+        settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(GovernanceError)
+    async def governance_error(request: Request, exc: GovernanceError) -> JSONResponse:
+        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
+        if status in (401, 403):
+            _audit_refusal(request, exc, status)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two writers raced past a service check; the database's constraint decided.
+        return JSONResponse({"detail": f"conflicting write: {exc.orig}"}, status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_payload(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
+                "message": error["msg"],
+            }
+            for error in exc.errors()
+        ]
+        first = problems[0] if problems else {"field": "", "message": "invalid request"}
+        detail = f"{first['field']}: {first['message']}"
+        return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
+
+    return app
+
+
+def _audit_refusal(request: Request, exc: GovernanceError, status: int) -> None:
+    caller = getattr(request.state, "caller", None)
+    with request.app.state.sessions() as session, session.begin():
+        _audit.record(
+            session,
+            principal=caller.name if caller else None,
+            action=f"{request.method} {request.url.path}",
+            target=request.url.path,
+            outcome="refused",
+            reason=f"{status}: {exc}",
+        )

@@ -1,0 +1,79 @@
+"""`meshlake governance ...`: migrate the database, serve the API, create tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from meshlake.platform.cli._output import note, say
+
+governance = typer.Typer(
+    help="The governance service: catalog, search, lineage, access, audit.", no_args_is_help=True
+)
+
+
+@governance.command("migrate")
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Alembic revision to upgrade to.")] = "head",
+) -> None:
+    """Bring the governance database to ``revision`` (MESHLAKE_DATABASE_URL; SQLite by default)."""
+    from meshlake.governance import GovernanceSettings, upgrade
+
+    url = GovernanceSettings().resolved_database_url()
+    upgrade(url, revision)
+    say(f"governance database at {revision}: {url.split('@')[-1]}")
+
+
+@governance.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8686,
+) -> None:
+    """Run the governance API (migrating the database first); OpenAPI docs at /docs."""
+    import uvicorn
+
+    from meshlake.governance import GovernanceSettings, create_app, upgrade
+
+    settings = GovernanceSettings()
+    upgrade(settings.resolved_database_url())
+    note(f"governance service on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@governance.command("token")
+def token(
+    name: Annotated[str, typer.Argument(help="A person's e-mail or a service account's name.")],
+    kind: Annotated[str, typer.Option(help="person or service")] = "person",
+    role: Annotated[
+        list[str] | None, typer.Option(help="role or role:domain, e.g. domain_owner:hr; repeatable")
+    ] = None,
+) -> None:
+    """Create a principal (if new) with its roles, and print a new bearer token for it, once."""
+    from meshlake.governance import GovernanceSettings, upgrade
+    from meshlake.governance.db._engine import make_engine, session_factory
+    from meshlake.governance.services import _access, _audit
+
+    url = GovernanceSettings().resolved_database_url()
+    upgrade(url)
+    grants = [
+        (item.split(":", 1)[0], item.split(":", 1)[1] if ":" in item else None)
+        for item in role or []
+    ]
+    engine = make_engine(url)
+    with session_factory(engine)() as session, session.begin():
+        principal = _access.ensure_principal(session, name, kind, grants)
+        secret = _access.issue_token(session, principal, "created with meshlake governance token")
+        _audit.record(
+            session,
+            principal="cli",
+            action="principal.token_issued",
+            target=name,
+            after={"grants": grants},
+        )
+    engine.dispose()
+    say(secret)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(governance, name="governance")

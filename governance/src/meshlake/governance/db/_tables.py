@@ -1,0 +1,313 @@
+"""Database tables (SQLAlchemy 2). Created only by the reviewed Alembic migrations, never at start-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+        list[dict[str, Any]]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+# -- catalog -----------------------------------------------------------------------------------
+
+
+class Zone(Base):
+    __tablename__ = "zones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(100))
+    storage_root: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Domain(Base):
+    __tablename__ = "domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(200))
+    owners: Mapped[list[str]] = mapped_column(default=list)
+
+    zone: Mapped[Zone] = relationship()
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(201), unique=True)  # domain.product
+    domain_id: Mapped[int] = mapped_column(ForeignKey("domains.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20))
+    team: Mapped[str | None] = mapped_column(String(200))
+    owners: Mapped[list[str]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    domain: Mapped[Domain] = relationship()
+    datasets: Mapped[list[Dataset]] = relationship(
+        back_populates="product", order_by="Dataset.name"
+    )
+
+
+class Dataset(Base):
+    """An output port: one published Delta table."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(302), unique=True)  # domain.product.port
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str] = mapped_column(Text)
+    contract_id: Mapped[str] = mapped_column(String(300))
+    contract_version: Mapped[str] = mapped_column(String(50))
+    classification: Mapped[str | None] = mapped_column(String(50))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+
+    product: Mapped[Product] = relationship(back_populates="datasets")
+    columns: Mapped[list[Column]] = relationship(
+        back_populates="dataset", order_by="Column.position", cascade="all, delete-orphan"
+    )
+    versions: Mapped[list[DatasetVersion]] = relationship(
+        back_populates="dataset", order_by="DatasetVersion.delta_version"
+    )
+
+
+class Column(Base):
+    __tablename__ = "columns"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    classification: Mapped[str | None] = mapped_column(String(50))
+    required: Mapped[bool] = mapped_column(default=False)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="columns")
+
+
+class DatasetVersion(Base):
+    """One published Delta version of an output port, with its evidence."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "delta_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    delta_version: Mapped[int]
+    row_count: Mapped[int | None]
+    contract_version: Mapped[str] = mapped_column(String(50))
+    quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_id: Mapped[str | None] = mapped_column(String(100))
+    published_by: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+
+
+class ContractRevision(Base):
+    """Every contract version a port has had (product history)."""
+
+    __tablename__ = "contract_revisions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    version: Mapped[str] = mapped_column(String(50))
+    document: Mapped[dict[str, Any]]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GlossaryTerm(Base):
+    __tablename__ = "glossary_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    definition: Mapped[str] = mapped_column(Text)
+    # Column references "domain.product.port.column" this term describes.
+    columns: Mapped[list[str]] = mapped_column(default=list)
+
+
+# -- access -------------------------------------------------------------------------------------
+
+
+class Principal(Base):
+    """A person or a service account."""
+
+    __tablename__ = "principals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # person | service
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="principal", cascade="all, delete-orphan"
+    )
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("principal_id", "role", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(30))  # admin | domain_owner | domain_member | consumer
+    domain: Mapped[str | None] = mapped_column(String(100))
+
+    principal: Mapped[Principal] = relationship(back_populates="grants")
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 (tokens are random; a slow hash adds nothing)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    principal: Mapped[Principal] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only: the service inserts, never updates or deletes."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    principal: Mapped[str | None] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(20))  # ok | refused
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+class SearchDocument(Base):
+    """One searchable thing (product, dataset, column, term): the text the search index covers.
+
+    The full-text index itself is database-specific (SQLite FTS5 table / PostgreSQL tsvector) and is
+    created by the migration.
+    """
+
+    __tablename__ = "search_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # product | dataset | column | term
+    ref: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    domain: Mapped[str | None] = mapped_column(String(100))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    classification: Mapped[str | None] = mapped_column(String(50))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(
+        Text, default=""
+    )  # columns, terms, tags: the rest of the text
+
+
+# -- lineage ------------------------------------------------------------------------------------
+
+
+class LineageJob(Base):
+    __tablename__ = "lineage_jobs"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class LineageDataset(Base):
+    __tablename__ = "lineage_datasets"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(Text)
+    logical_name: Mapped[str | None] = mapped_column(
+        String(500)
+    )  # domain.product.port, from symlinks
+
+
+class LineageRun(Base):
+    __tablename__ = "lineage_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), unique=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("lineage_jobs.id"))
+    state: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class LineageIO(Base):
+    """A job reads (input) or writes (output) a dataset; the table-level graph."""
+
+    __tablename__ = "lineage_io"
+    __table_args__ = (UniqueConstraint("job_id", "dataset_id", "direction"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("lineage_jobs.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("lineage_datasets.id"))
+    direction: Mapped[str] = mapped_column(String(10))  # input | output
+
+
+class ColumnEdgeRow(Base):
+    """output dataset.column depends on input dataset.column, with how and how we know."""
+
+    __tablename__ = "lineage_column_edges"
+    __table_args__ = (
+        UniqueConstraint(
+            "output_dataset_id", "output_column", "input_dataset_id", "input_column", "subtype"
+        ),
+        Index("ix_lineage_column_edges_input", "input_dataset_id", "input_column"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("lineage_jobs.id"))
+    output_dataset_id: Mapped[int] = mapped_column(ForeignKey("lineage_datasets.id"))
+    output_column: Mapped[str] = mapped_column(String(200))  # "" for dataset-level
+    input_dataset_id: Mapped[int] = mapped_column(ForeignKey("lineage_datasets.id"))
+    input_column: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    subtype: Mapped[str] = mapped_column(String(30))
+    provenance: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,102 @@
+"""The governance service over real HTTP (uvicorn on 127.0.0.1), on SQLite and on PostgreSQL.
+
+PostgreSQL comes from MESHLAKE_TEST_POSTGRES_URL (``.ci/run`` starts the server and sets it); each
+test module gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from meshlake.governance import GovernanceSettings, create_app, upgrade
+
+BOOTSTRAP = "mlk_bootstrap-token-for-tests-only"
+
+
+@dataclass
+class Service:
+    """A running governance service and a way to call it as different principals."""
+
+    url: str
+    database_url: str
+
+    def client(self, token: str | None = BOOTSTRAP) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def token(
+        self, name: str, kind: str = "person", grants: list[dict[str, str]] | None = None
+    ) -> str:
+        with self.client() as admin:
+            response = admin.post(
+                "/api/v1/principals", json={"name": name, "kind": kind, "grants": grants or []}
+            )
+            response.raise_for_status()
+            return str(response.json()["token"])
+
+
+def _postgres_server_url() -> str | None:
+    return os.environ.get("MESHLAKE_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('governance') / 'governance.db'}"
+        return
+    server = _postgres_server_url()
+    if server is None:
+        pytest.skip(
+            "PostgreSQL tests need MESHLAKE_TEST_POSTGRES_URL (set by .ci/run, which starts the server)"
+        )
+    import psycopg
+
+    name = f"meshlake_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def service(database_url: str) -> Iterator[Service]:
+    upgrade(database_url)
+    app = create_app(GovernanceSettings(database_url=database_url, bootstrap_token=BOOTSTRAP))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the governance service did not start"
+        time.sleep(0.05)
+    yield Service(f"http://127.0.0.1:{port}", database_url)
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.engine.dispose()
+
+
+def sample_contract(path: Path) -> dict[str, object]:
+    import yaml
+
+    return dict(yaml.safe_load(path.read_text()))
