@@ -7,8 +7,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from meshlake.governance import start_embedded
 from meshlake.orchestration import persistent_instance, run_mesh
-from meshlake.platform import Settings
+from meshlake.orchestration._execution import lineage_run_id
+from meshlake.platform import ProductRef, Settings
+from meshlake.platform._governance import GovernanceClient
 from meshlake.platform.lineage import read_events
 from tests.openlineage_schemas import OpenLineageSchemas
 
@@ -24,7 +27,7 @@ def test_run_publishes_every_product_with_passing_checks_and_lineage(
 ) -> None:
     settings = _settings(mini_project)
 
-    run = run_mesh(settings)
+    run = run_mesh(settings, governance=False)
 
     assert run.success
     outcomes = {product.product: product for product in run.products}
@@ -71,7 +74,7 @@ def test_a_failing_product_emits_fail_and_leaves_downstream_unmaterialized(
         "SELECT thing_id, label, weight, raise_error('source system outage') AS kind FROM things_raw"
     )
 
-    run = run_mesh(settings)
+    run = run_mesh(settings, governance=False)
 
     assert not run.success
     outcomes = {product.product: product for product in run.products}
@@ -89,3 +92,33 @@ def test_a_failing_product_emits_fail_and_leaves_downstream_unmaterialized(
     error = events[1]["run"]["facets"]["errorMessage"]["message"]
     assert "source system outage" in error
     assert openlineage_schemas.problems(events[1]) == []
+
+
+def test_a_governed_run_registers_and_publishes_every_version_in_the_catalog(
+    mini_project: Path, spark: object
+) -> None:
+    settings = _settings(mini_project)
+
+    first = run_mesh(settings)
+    second = run_mesh(settings, ["alpha.things"])
+
+    assert first.success and second.success
+    # The embedded service stopped with the run; its catalog stays in the state folder.
+    service = start_embedded(settings.state_home())
+    try:
+        with GovernanceClient(service.url, service.token) as client:
+            things = client.request("GET", "/api/v1/datasets/alpha.things.things")
+            summary = client.request("GET", "/api/v1/datasets/alpha.summary.summary")
+            audit = client.request("GET", "/api/v1/audit", params={"action": "product.published"})
+    finally:
+        service.stop()
+    assert [(v["delta_version"], v["row_count"]) for v in things["versions"]] == [
+        (0, 100),
+        (1, 100),
+    ]
+    assert [(v["delta_version"], v["row_count"]) for v in summary["versions"]] == [(0, 4)]
+    assert {v["run_id"] for v in things["versions"]} == {
+        lineage_run_id(first.run_id, ProductRef("alpha", "things")),
+        lineage_run_id(second.run_id, ProductRef("alpha", "things")),
+    }
+    assert [entry["target"] for entry in audit].count("alpha.things") == 2

@@ -4,6 +4,8 @@ A FastAPI service over SQLite (embedded default) or PostgreSQL; it reads Delta w
 DuckDB and never imports pyspark. The platform reaches it only over HTTP.
 """
 
+from meshlake.governance._embedded import EmbeddedService as EmbeddedService
+from meshlake.governance._embedded import start_embedded as start_embedded
 from meshlake.governance._errors import GovernanceError as GovernanceError
 from meshlake.governance._settings import GovernanceSettings as GovernanceSettings
 from meshlake.governance.api._app import create_app as create_app

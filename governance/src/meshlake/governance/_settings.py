@@ -22,9 +22,10 @@ class GovernanceSettings(BaseSettings):
     database_url: str | None = None
     bootstrap_token: SecretStr | None = None
 
-    def resolved_database_url(self) -> str:
+    def resolved_database_url(self, state_home: Path | None = None) -> str:
+        """MESHLAKE_DATABASE_URL, else SQLite in ``state_home`` (default: the project's state folder)."""
         if self.database_url:
             return self.database_url
-        home: Path = Settings().state_home()
+        home: Path = state_home or Settings().state_home()
         home.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{home / 'governance.db'}"

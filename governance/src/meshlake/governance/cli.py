@@ -75,5 +75,33 @@ def token(
     say(secret)
 
 
+@governance.command("sync")
+def sync() -> None:
+    """Register every zone, domain and product of the specs in the catalog.
+
+    Uses MESHLAKE_GOVERNANCE_URL and MESHLAKE_GOVERNANCE_TOKEN; without a URL, the embedded service
+    on this project's database.
+    """
+    from meshlake.governance import start_embedded
+    from meshlake.platform import Platform, Settings
+    from meshlake.platform._governance import GovernanceClient
+
+    settings = Settings()
+    embedded = None
+    url, token = settings.governance_url, settings.governance_token
+    if url is None:
+        embedded = start_embedded(settings.state_home())
+        url, secret = embedded.url, embedded.token
+    else:
+        secret = token.get_secret_value() if token else ""
+    try:
+        with GovernanceClient(url, secret) as client:
+            products = client.sync(Platform(settings).mesh, settings.state_home())
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    say(f"registered {len(products)} products in the catalog at {url}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(governance, name="governance")

@@ -30,6 +30,10 @@ def _definitions(mesh: Mesh, settings: Settings, zones: set[str] | None) -> dg.D
         project=str(settings.project_root()),
         home=str(settings.state_home()),
         spark_master=settings.spark_master,
+        governance_url=settings.governance_url,
+        governance_token=settings.governance_token.get_secret_value()
+        if settings.governance_token
+        else None,
     )
     return dg.Definitions(
         assets=mesh_assets(mesh, settings, zones),

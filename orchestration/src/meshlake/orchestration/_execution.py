@@ -7,10 +7,13 @@ import uuid
 from collections.abc import Iterator
 
 import dagster as dg
+import httpx
 
 from meshlake.orchestration._keys import input_key, port_key
 from meshlake.orchestration._resources import MeshlakeResource
 from meshlake.platform import MeshlakeError, ProductRef
+from meshlake.platform._governance import GovernanceError
+from meshlake.platform._materialize import PortResult
 from meshlake.platform._schema import schema_differences
 from meshlake.platform.lineage import (
     ColumnEdge,
@@ -63,6 +66,7 @@ def run_product(
         progress.info("%s: failed", ref)
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     emit("COMPLETE", published=published)
+    _record_in_catalog(meshlake, product, published, run_id)
     summary = ", ".join(f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in published)
     progress.info("%s: published %s", ref, summary)
 
@@ -97,6 +101,27 @@ def run_product(
                 )
             ],
         )
+
+
+def _record_in_catalog(
+    meshlake: MeshlakeResource, product: ProductSpec, published: list[PortResult], run_id: str
+) -> None:
+    """Publish the new versions to the governance catalog; a refusal fails the step.
+
+    The Delta commit is already done, but a version the catalog does not hold is not a published
+    product: failing here keeps downstream assets from building on it.
+    """
+    client = meshlake.governance()
+    if client is None:
+        return
+    try:
+        with client:
+            client.publish(product, published, run_id)
+    except (GovernanceError, httpx.HTTPError) as exc:
+        raise dg.Failure(
+            description=f"{product.ref}: the Delta versions were written but the catalog refused them: {exc}",
+            allow_retries=False,
+        ) from exc
 
 
 def _column_lineage(

@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from meshlake.platform import Platform, Settings
+from meshlake.platform._governance import GovernanceClient
 
 
 class MeshlakeResource(dg.ConfigurableResource):
@@ -21,6 +22,8 @@ class MeshlakeResource(dg.ConfigurableResource):
     project: str
     home: str | None = None
     spark_master: str | None = None
+    governance_url: str | None = None
+    governance_token: str | None = None
 
     _platform: Platform | None = PrivateAttr(default=None)
 
@@ -31,6 +34,12 @@ class MeshlakeResource(dg.ConfigurableResource):
             home=Path(self.home) if self.home else None,
             spark_master=self.spark_master,
         )
+
+    def governance(self) -> GovernanceClient | None:
+        """The catalog client when a governance service is configured for this run."""
+        if not self.governance_url:
+            return None
+        return GovernanceClient(self.governance_url, self.governance_token or "")
 
     def platform(self) -> Platform:
         if self._platform is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshlake.platform._errors import ConfigurationError
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     scale: float = 1.0
     seed: int = 7
+    # The governance service; without a URL, `meshlake run` starts the embedded one on 127.0.0.1.
+    governance_url: str | None = None
+    governance_token: SecretStr | None = None
 
     def project_root(self) -> Path:
         """The folder holding domains/ and infra/: MESHLAKE_PROJECT, else the nearest parent."""

@@ -1,0 +1,58 @@
+"""The embedded default: the governance service in a background thread on 127.0.0.1.
+
+`meshlake run` uses it when MESHLAKE_GOVERNANCE_URL is not set, so the main job goes through real
+HTTP too. The admin token is random per start and lives only in this process's memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from pydantic import SecretStr
+
+from meshlake.governance._settings import GovernanceSettings
+from meshlake.governance.api._app import create_app
+from meshlake.governance.db._migrate import upgrade
+
+
+@dataclass
+class EmbeddedService:
+    url: str
+    token: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_embedded(state_home: Path | None = None) -> EmbeddedService:
+    """Migrate the database and serve the API on a free port of 127.0.0.1 until ``stop()``.
+
+    The database is MESHLAKE_DATABASE_URL, else SQLite in ``state_home``.
+    """
+    token = "mlk_embedded_" + secrets.token_urlsafe(24)
+    url = GovernanceSettings().resolved_database_url(state_home)
+    upgrade(url)
+    settings = GovernanceSettings(database_url=url, bootstrap_token=SecretStr(token))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="meshlake-governance", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the embedded governance service did not start")
+        time.sleep(0.05)
+    return EmbeddedService(f"http://127.0.0.1:{port}", token, server, thread)
