@@ -7,10 +7,13 @@ from pathlib import Path
 import dagster as dg
 
 from meshlake.platform._locations import is_uri
-from meshlake.platform.specs import Contract, PortSpec, ProductSpec, spark_type
-
-# Ordered from least to most restricted; unknown labels rank as internal.
-_CLASSIFICATION_RANK = ("public", "internal", "confidential", "personal", "sensitive", "restricted")
+from meshlake.platform.specs import (
+    Contract,
+    PortSpec,
+    ProductSpec,
+    highest_classification,
+    spark_type,
+)
 
 
 def column_schema(contract: Contract) -> dg.TableSchema:
@@ -31,10 +34,10 @@ def column_schema(contract: Contract) -> dg.TableSchema:
     )
 
 
-def highest_classification(contract: Contract) -> str:
-    labels = [prop.classification.lower() for prop in contract.columns if prop.classification]
-    ranked = [label for label in _CLASSIFICATION_RANK if label in labels]
-    return ranked[-1] if ranked else "unclassified"
+def contract_classification(contract: Contract) -> str:
+    return (
+        highest_classification(prop.classification for prop in contract.columns) or "unclassified"
+    )
 
 
 def owners(product: ProductSpec) -> list[str]:
@@ -64,5 +67,5 @@ def tags(product: ProductSpec, port: PortSpec) -> dict[str, str]:
     return {
         "meshlake/tier": product.descriptor.tier,
         "meshlake/landing_zone": product.zone.name,
-        "meshlake/classification": highest_classification(port.contract),
+        "meshlake/classification": contract_classification(port.contract),
     }

@@ -21,8 +21,8 @@ from meshlake.governance.db._tables import (
 )
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
-from meshlake.governance.services._documents import highest_classification, reindex_product
-from meshlake.platform.specs import Contract, spark_type
+from meshlake.governance.services._documents import reindex_product
+from meshlake.platform.specs import Contract, highest_classification, spark_type
 from meshlake.platform.specs._problems import field_path
 
 

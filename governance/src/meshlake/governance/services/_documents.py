@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from meshlake.governance.db._tables import GlossaryTerm, Product, SearchDocument
+from meshlake.platform.specs import highest_classification
 
 
 def reindex_product(session: Session, product: Product) -> None:
@@ -100,13 +101,3 @@ def _terms_by_column(session: Session, product_ref: str) -> dict[str, str]:
             if column.startswith(product_ref + "."):
                 found[column] = f"{found.get(column, '')} {term.name}".strip()
     return found
-
-
-CLASSIFICATION_ORDER = ("public", "internal", "confidential", "personal", "sensitive", "restricted")
-
-
-def highest_classification(labels: list[str | None]) -> str | None:
-    """The most restricted label present (unknown labels are ignored)."""
-    present = {label.lower() for label in labels if label}
-    ranked = [label for label in CLASSIFICATION_ORDER if label in present]
-    return ranked[-1] if ranked else None

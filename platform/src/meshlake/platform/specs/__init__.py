@@ -1,5 +1,6 @@
 """Data product specs: landing zones, domains, ODPS descriptors and ODCS contracts, loaded and checked."""
 
+from meshlake.platform.specs._classification import highest_classification as highest_classification
 from meshlake.platform.specs._loader import ValidationReport as ValidationReport
 from meshlake.platform.specs._loader import load_mesh as load_mesh
 from meshlake.platform.specs._loader import validate_mesh as validate_mesh
