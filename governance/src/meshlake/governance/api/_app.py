@@ -20,7 +20,7 @@ from meshlake.governance._errors import (
     UnauthenticatedError,
 )
 from meshlake.governance._settings import GovernanceSettings
-from meshlake.governance.api.routes import access, catalog, health
+from meshlake.governance.api.routes import access, catalog, health, lineage, search
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.services import _audit
 
@@ -32,7 +32,7 @@ _STATUS: list[tuple[type[GovernanceError], int]] = [
     (ForbiddenError, 403),
 ]
 
-ROUTERS = [health.router, access.router, catalog.router]
+ROUTERS = [health.router, access.router, catalog.router, lineage.router, search.router]
 
 
 def create_app(settings: GovernanceSettings | None = None) -> FastAPI:

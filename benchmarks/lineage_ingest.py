@@ -1,0 +1,265 @@
+"""Lineage ingest: OpenLineage events per second into the governance service, over real HTTP.
+
+What it measures: 4 concurrent clients (separate processes, so the server's GIL is its own) sending
+meshlake's real RunEvents (START + COMPLETE of every sample product, with schemas and column
+lineage, 5-22 kB each) to a service started in this process under uvicorn on 127.0.0.1, over a
+fresh SQLite (WAL) database in a temporary folder:
+
+- single: one event per ``POST /api/v1/lineage`` (what openlineage-python's HttpTransport does);
+- batch: ``POST /api/v1/lineage/batch`` with ``--batch`` events per request.
+
+Baseline, measured in the same run with the same clients: ``GET /api/v1/health`` (the HTTP stack, the
+token-free request path and one database round trip), the floor any endpoint of this service pays
+per request. The events are spread over ``--copies`` copies of the sample mesh (distinct jobs and
+datasets, as many teams' products would be), so ingest does real inserts, not only no-op upserts.
+
+Why: producers (Spark listeners, Airflow, meshlake's own runs) burst events; the target is batch
+ingest >= 2,000 events/s with 4 clients on the embedded default (SQLite).
+
+    uv run python benchmarks/lineage_ingest.py [--single 2000] [--batched 20000] [--batch 250]
+
+Exits 0 even below the target (it is a measurement); the last line says PASS or FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import pickle
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+TARGET_EVENTS_PER_SECOND = 2_000
+CLIENTS = 4
+REPO = Path(__file__).resolve().parents[1]
+STATE = "/bench/STATE"
+RUN = "00000000-0000-4000-8000-000000000000"
+
+Request = tuple[str, str, bytes | None]
+
+
+def _templates() -> list[tuple[str, str]]:
+    """(START, COMPLETE) JSON of every sample product, with placeholders for the state and run."""
+    from datetime import UTC, datetime
+
+    from openlineage.client.serde import Serde
+
+    from meshlake.platform import load_mesh
+    from meshlake.platform.lineage import product_column_lineage, product_run_event
+
+    mesh = load_mesh(REPO)
+    pairs = []
+    for product in mesh.products.values():
+        lineage = product_column_lineage(mesh, product)
+        pair = [
+            Serde.to_json(
+                product_run_event(
+                    kind,
+                    mesh=mesh,
+                    product=product,
+                    run_id=RUN,
+                    state_home=Path(STATE),
+                    column_lineage=lineage,
+                    event_time=datetime(2026, 11, 2, 7, 0, second, tzinfo=UTC),
+                )
+            )
+            for second, kind in ((0, "START"), (30, "COMPLETE"))
+        ]
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def _events(templates: list[tuple[str, str]], runs: int, copies: int, first_copy: int) -> list[str]:
+    """``runs`` runs (2 events each), cycling over products and copies of the mesh."""
+    per_copy = []
+    for copy in range(first_copy, first_copy + copies):
+        for start, complete in templates:
+            stamped = []
+            for text in (start, complete):
+                event = json.loads(text.replace(STATE, f"/bench/copy{copy:04d}"))
+                event["job"]["name"] += f"_{copy:04d}"
+                stamped.append(json.dumps(event))
+            per_copy.append(stamped)
+    events = []
+    for index in range(runs):
+        run_id = str(uuid.uuid4())
+        events.extend(text.replace(RUN, run_id) for text in per_copy[index % len(per_copy)])
+    return events
+
+
+def _split(requests: list[Request], parts: int) -> list[list[Request]]:
+    return [requests[index::parts] for index in range(parts)]
+
+
+def _client(url: str, token: str, file: str, ready: Any, go: Any, results: Any, index: int) -> None:
+    """One client process: load its requests, wait for the start, send them in order."""
+    import httpx
+
+    with open(file, "rb") as handle:
+        requests: list[Request] = pickle.load(handle)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        client.get("/api/v1/health").raise_for_status()  # connect before the clock starts
+        ready.put(index)
+        go.wait()
+        started = time.perf_counter()
+        latencies = []
+        for method, path, body in requests:
+            sent = time.perf_counter()
+            response = client.request(method, path, content=body)
+            latencies.append(time.perf_counter() - sent)
+            if response.status_code >= 300:
+                results.put((index, f"{response.status_code}: {response.text[:300]}"))
+                return
+        results.put((index, (started, time.perf_counter(), latencies)))
+
+
+def _measure(url: str, token: str, requests: list[Request], folder: Path) -> tuple[float, float]:
+    """Wall seconds for 4 clients to send ``requests`` between them, and the median latency."""
+    context = multiprocessing.get_context("spawn")
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
+    processes = []
+    for index, part in enumerate(_split(requests, CLIENTS)):
+        file = folder / f"client{index}.pickle"
+        file.write_bytes(pickle.dumps(part))
+        process = context.Process(
+            target=_client, args=(url, token, str(file), ready, go, results, index)
+        )
+        process.start()
+        processes.append(process)
+    for _ in processes:
+        ready.get(timeout=120)
+    go.set()
+    outcomes = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join()
+    failures = [outcome for _i, outcome in outcomes if isinstance(outcome, str)]
+    if failures:
+        raise SystemExit(f"a client failed: {failures[0]}")
+    spans = [outcome for _i, outcome in outcomes if not isinstance(outcome, str)]
+    wall = max(end for _s, end, _l in spans) - min(start for start, _e, _l in spans)
+    latencies = [latency for _s, _e, part in spans for latency in part]
+    return wall, statistics.median(latencies)
+
+
+def _serve(database_url: str, token: str) -> tuple[str, Any, threading.Thread]:
+    import uvicorn
+    from pydantic import SecretStr
+
+    from meshlake.governance import GovernanceSettings, create_app, upgrade
+
+    upgrade(database_url)
+    app = create_app(
+        GovernanceSettings(database_url=database_url, bootstrap_token=SecretStr(token))
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise SystemExit("the governance service did not start")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--single", type=int, default=2000, help="events sent one per request")
+    parser.add_argument("--batched", type=int, default=20000, help="events sent in batches")
+    parser.add_argument("--batch", type=int, default=250, help="events per batch request")
+    parser.add_argument("--copies", type=int, default=100, help="copies of the sample mesh")
+    args = parser.parse_args()
+
+    import httpx
+
+    print("building events from the sample mesh ...", flush=True)
+    templates = _templates()
+    single = _events(templates, args.single // 2, args.copies, 0)
+    batched = _events(templates, args.batched // 2, args.copies, args.copies)
+    sizes = [len(event) for event in single]
+    print(
+        f"{len(templates)} products, events {min(sizes)}-{max(sizes)} bytes "
+        f"(median {statistics.median(sizes):.0f}); {args.copies} copies of the mesh per phase"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="meshlake-lineage-bench-") as tmp:
+        folder = Path(tmp)
+        bootstrap = "mlk_bench_" + uuid.uuid4().hex
+        url, server, thread = _serve(f"sqlite:///{folder / 'governance.db'}", bootstrap)
+        try:
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {bootstrap}"}) as c:
+                response = c.post(
+                    "/api/v1/principals", json={"name": "bench-producer", "kind": "service"}
+                )
+                response.raise_for_status()
+                token = response.json()["token"]
+
+            health: list[Request] = [("GET", "/api/v1/health", None)] * len(single)
+            health_wall, health_p50 = _measure(url, token, health, folder)
+            one: list[Request] = [("POST", "/api/v1/lineage", e.encode()) for e in single]
+            single_wall, single_p50 = _measure(url, token, one, folder)
+            batches: list[Request] = [
+                (
+                    "POST",
+                    "/api/v1/lineage/batch",
+                    ("[" + ",".join(batched[i : i + args.batch]) + "]").encode(),
+                )
+                for i in range(0, len(batched), args.batch)
+            ]
+            batch_wall, batch_p50 = _measure(url, token, batches, folder)
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+                runs = c.get("/api/v1/lineage/runs", params={"limit": 1}).json()
+                assert runs and runs[0]["state"] == "COMPLETE", runs
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    health_rate = len(health) / health_wall
+    single_rate = len(single) / single_wall
+    batch_rate = len(batched) / batch_wall
+    print(f"\n{CLIENTS} concurrent clients, SQLite (WAL), real HTTP on 127.0.0.1")
+    print(f"{'':34}{'requests':>9}{'events':>9}{'wall s':>9}{'per s':>10}{'p50 ms':>9}")
+    print(
+        f"{'baseline GET /api/v1/health':34}{len(health):>9}{'-':>9}{health_wall:>9.2f}"
+        f"{health_rate:>10.0f}{health_p50 * 1000:>9.2f}"
+    )
+    print(
+        f"{'single POST /api/v1/lineage':34}{len(one):>9}{len(single):>9}{single_wall:>9.2f}"
+        f"{single_rate:>10.0f}{single_p50 * 1000:>9.2f}"
+    )
+    print(
+        f"{'batch POST /api/v1/lineage/batch':34}{len(batches):>9}{len(batched):>9}"
+        f"{batch_wall:>9.2f}{batch_rate:>10.0f}{batch_p50 * 1000:>9.2f}"
+    )
+    print(
+        f"\nsingle events/s vs baseline requests/s: {single_rate / health_rate:.2f} "
+        f"(a single-event POST costs {health_rate / single_rate:.1f}x a bare request)"
+    )
+    print(
+        f"batch events/s vs baseline requests/s: {batch_rate / health_rate:.2f} "
+        f"(batch of {args.batch}: {batch_rate / single_rate:.1f}x the single-event rate)"
+    )
+    verdict = "PASS" if batch_rate >= TARGET_EVENTS_PER_SECOND else "FAIL"
+    print(
+        f"{verdict}: batch ingest {batch_rate:.0f} events/s, target >= "
+        f"{TARGET_EVENTS_PER_SECOND} (single-event POSTs: {single_rate:.0f} events/s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

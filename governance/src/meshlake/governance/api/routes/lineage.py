@@ -1,0 +1,312 @@
+"""Lineage endpoints: the OpenLineage receiver (one event, or a batch) and the graph, impact and runs.
+
+``POST /api/v1/lineage`` takes exactly what openlineage-python's ``HttpTransport`` sends (JSON, or
+gzip with ``Content-Encoding: gzip``), so any OpenLineage producer can point ``OPENLINEAGE_URL`` at
+this service. The body is read as bytes and parsed by the service's own validator rather than by a
+pydantic model: that keeps a 10,000-event batch cheap, and lets a problem be named by its path in
+the event (``run.runId: required``) instead of failing deep inside a generic schema.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from meshlake.governance._errors import InvalidRequestError
+from meshlake.governance.api.deps import CallerDep, SessionDep
+from meshlake.governance.services import _lineage
+from meshlake.governance.services._lineage import MAX_BATCH, MAX_DEPTH, DatasetRef, JobRef
+
+router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
+
+MAX_BODY_BYTES = 512 * 1024 * 1024
+"""The most a (decompressed) request body may hold; a gzip bomb stops here."""
+
+
+async def _raw_body(request: Request) -> bytes:
+    # Read in the event loop, parsed in the handler's worker thread (a large batch takes a while).
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _payload(raw: bytes, encoding: str | None) -> Any:
+    if encoding and encoding.strip().lower() == "gzip":
+        inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+        try:
+            raw = inflater.decompress(raw, MAX_BODY_BYTES)
+        except zlib.error as exc:
+            raise InvalidRequestError(f"body: not valid gzip ({exc})") from None
+        if inflater.unconsumed_tail:
+            raise InvalidRequestError(f"body: larger than {MAX_BODY_BYTES} bytes once inflated")
+    elif encoding and encoding.strip().lower() not in ("identity", ""):
+        raise InvalidRequestError(
+            f"Content-Encoding: {encoding!r} is not supported; send gzip or nothing"
+        )
+    try:
+        with _lineage.gc_paused:  # see there: decoding a batch is all allocation
+            return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise InvalidRequestError(f"body: not valid JSON ({reason})") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Models (what goes over the wire)
+
+
+class IngestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    events: int = Field(description="Events received and recorded.")
+    runs: int = Field(description="Distinct runs they belong to.")
+    jobs: int = Field(description="Distinct jobs.")
+    datasets: int = Field(
+        description="Distinct datasets (inputs, outputs, column-lineage sources)."
+    )
+    io: int = Field(description="Distinct job-reads/writes-dataset relations.")
+    column_edges: int = Field(description="Distinct column-lineage edges.")
+
+
+class NodeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(description="`dataset:<namespace>:<name>` or `job:<namespace>:<name>`.")
+    kind: Literal["dataset", "job"]
+    namespace: str
+    name: str
+    logical_name: str | None = Field(
+        description="A dataset's logical name (`domain.product.port`, or a raw source's id), "
+        "from its symlinks facet."
+    )
+    depth: int = Field(description="Hops (jobs) from the starting point; 0 is the start.")
+
+
+class EdgeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    source: str = Field(description="The node data flows from.")
+    target: str = Field(description="The node data flows to.")
+    source_column: str | None = Field(default=None, description="Column level: the input column.")
+    target_column: str | None = Field(
+        default=None,
+        description="Column level: the output column; null for a dataset-level dependency "
+        "(join key, filter, grouping), which shapes the target's rows as a whole.",
+    )
+    job: str | None = Field(default=None, description="Column level: the job that writes the edge.")
+    type: str | None = Field(default=None, description="DIRECT or INDIRECT (OpenLineage).")
+    subtype: str | None = Field(
+        default=None, description="IDENTITY, TRANSFORMATION, AGGREGATION, JOIN, FILTER, ..."
+    )
+    provenance: str | None = Field(
+        default=None, description="How the edge is known: parsed, declared or runtime."
+    )
+
+
+class GraphOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    start: list[str] = Field(description="The nodes the walk started from.")
+    direction: str
+    depth: int
+    level: str
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+
+
+class ImpactedColumnOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    dataset: str
+    namespace: str
+    name: str
+    logical_name: str | None
+    column: str | None = Field(description="null: the dataset's rows as a whole are impacted.")
+    depth: int
+
+
+class ImpactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    dataset: str
+    column: str
+    columns: list[ImpactedColumnOut] = Field(description="Every column downstream, transitively.")
+    datasets: list[NodeOut]
+    jobs: list[NodeOut]
+    products: list[str] = Field(description="`domain.product` of every impacted output port.")
+    domains: list[str]
+    edges: list[EdgeOut]
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    run_id: str
+    job_namespace: str
+    job_name: str
+    state: str = Field(description="START, RUNNING, COMPLETE, FAIL, ABORT or OTHER.")
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None = Field(description="The errorMessage facet of a FAIL (or ABORT).")
+
+
+_DATASET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["namespace", "name"],
+    "properties": {
+        "namespace": {"type": "string"},
+        "name": {"type": "string"},
+        "facets": {
+            "type": "object",
+            "description": "Read: symlinks (logical name, namespace `meshlake`) and, on outputs, "
+            "columnLineage; others are accepted and ignored.",
+        },
+    },
+}
+RUN_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An OpenLineage RunEvent (https://openlineage.io/spec/2-0-2/OpenLineage.json).",
+    "required": ["eventType", "eventTime", "run", "job"],
+    "properties": {
+        "eventType": {"type": "string", "enum": list(_lineage.EVENT_TYPES)},
+        "eventTime": {"type": "string", "format": "date-time"},
+        "producer": {"type": "string"},
+        "schemaURL": {"type": "string"},
+        "run": {
+            "type": "object",
+            "required": ["runId"],
+            "properties": {"runId": {"type": "string"}, "facets": {"type": "object"}},
+        },
+        "job": {
+            "type": "object",
+            "required": ["namespace", "name"],
+            "properties": {
+                "namespace": {"type": "string"},
+                "name": {"type": "string"},
+                "facets": {"type": "object"},
+            },
+        },
+        "inputs": {"type": "array", "items": _DATASET_SCHEMA},
+        "outputs": {"type": "array", "items": _DATASET_SCHEMA},
+    },
+}
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Endpoints
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Record one OpenLineage RunEvent (a service account's token)",
+    description="The OpenLineage HTTP endpoint: point a producer's OPENLINEAGE_URL at the service "
+    "and its api key at a service token. Recording an event again changes nothing.",
+    openapi_extra=_body_doc(RUN_EVENT_SCHEMA),
+)
+def record_event(
+    request: Request, session: SessionDep, caller: CallerDep, raw: RawBody
+) -> IngestOut:
+    caller.require_service("record lineage")
+    payload = _payload(raw, request.headers.get("content-encoding"))
+    if not isinstance(payload, dict):
+        raise InvalidRequestError(
+            f"body: one RunEvent object expected, got {_lineage.json_kind(payload)}; "
+            "send a list of events to /api/v1/lineage/batch"
+        )
+    return IngestOut.model_validate(_lineage.ingest(session, caller, payload))
+
+
+@router.post(
+    "/batch",
+    status_code=201,
+    summary="Record a batch of OpenLineage RunEvents in one transaction (a service account's token)",
+    description=f"A JSON array of at most {MAX_BATCH} RunEvents; all are recorded or none. A "
+    "problem is named by the event's index and field, such as `[3].run.runId: required`.",
+    openapi_extra=_body_doc({"type": "array", "items": RUN_EVENT_SCHEMA}),
+)
+def record_batch(
+    request: Request, session: SessionDep, caller: CallerDep, raw: RawBody
+) -> IngestOut:
+    caller.require_service("record lineage")
+    payload = _payload(raw, request.headers.get("content-encoding"))
+    if not isinstance(payload, list):
+        raise InvalidRequestError(
+            f"body: a JSON array of RunEvents expected, got {_lineage.json_kind(payload)}"
+        )
+    return IngestOut.model_validate(_lineage.ingest(session, caller, payload))
+
+
+@router.get(
+    "/graph",
+    summary="The lineage graph around a dataset or a job, at table or column level",
+)
+def lineage_graph(
+    session: SessionDep,
+    _caller: CallerDep,
+    dataset: Annotated[
+        str | None,
+        Query(
+            description="A logical name (domain.product.port), or a physical name with namespace."
+        ),
+    ] = None,
+    job: Annotated[str | None, Query(description="A job name (domain.product).")] = None,
+    namespace: Annotated[
+        str | None, Query(description="The namespace of the dataset or job named.")
+    ] = None,
+    column: Annotated[
+        str | None, Query(description="Column level: start from this column of the dataset.")
+    ] = None,
+    direction: Literal["upstream", "downstream", "both"] = "upstream",
+    depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops (jobs) to follow.")] = 5,
+    level: Literal["table", "column"] = "table",
+) -> GraphOut:
+    if (dataset is None) == (job is None):
+        raise InvalidRequestError("dataset, job: give exactly one of them")
+    node: DatasetRef | JobRef = (
+        DatasetRef(dataset, namespace) if dataset is not None else JobRef(str(job), namespace)
+    )
+    result = _lineage.graph(
+        session, node, direction=direction, depth=depth, level=level, column=column
+    )
+    return GraphOut.model_validate(result)
+
+
+@router.get(
+    "/impact",
+    summary="Everything downstream of a column: columns, datasets, jobs, products and domains",
+)
+def lineage_impact(
+    session: SessionDep,
+    _caller: CallerDep,
+    dataset: Annotated[
+        str, Query(description="A logical name (domain.product.port), or a physical name.")
+    ],
+    column: Annotated[str, Query(description="The column whose consumers are wanted.")],
+    namespace: Annotated[str | None, Query(description="The physical name's namespace.")] = None,
+) -> ImpactOut:
+    return ImpactOut.model_validate(
+        _lineage.impact(session, DatasetRef(dataset, namespace), column)
+    )
+
+
+@router.get("/runs", summary="Recent runs, newest first, with their state and error")
+def lineage_runs(
+    session: SessionDep,
+    _caller: CallerDep,
+    job: Annotated[str | None, Query(description="Only this job's runs (domain.product).")] = None,
+    namespace: Annotated[str | None, Query(description="The job's namespace.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[RunOut]:
+    ref = JobRef(job, namespace) if job is not None else None
+    return [RunOut.model_validate(run) for run in _lineage.runs(session, ref, limit)]
