@@ -6,7 +6,8 @@ delta-spark job in the same process and Spark session: the same CSV read with th
 same SQL, the same casts to the contract's types, and an overwrite of a Delta table. The bare job
 writes the same table (same columns, types and rows); what it leaves out is what the platform adds:
 the conformance guards (a failing cast or a missing required value raises naming the column), the
-existence check before the write and the read of the commit's metrics after it.
+FAILFAST CSV read (a malformed row aborts), the existence check before the write and the read of the
+commit's metrics after it.
 
 Why: domain teams are promised that publishing through the platform costs about what their own
 Spark job would. The target is platform / bare <= 1.15 (medians, warm session).
@@ -15,6 +16,10 @@ The project is a throwaway copy of tests/fixtures/mini_mesh in a temporary folde
 written directly with DuckDB (a Python generator would take minutes for 5M rows).
 
     uv run python benchmarks/materialize_overhead.py [--rows 5000000] [--repeat 3] [--breakdown]
+
+Each timed run also reports the CPU seconds of this process and its Spark JVM and how many cores
+other processes used meanwhile: on a shared 2-core machine other work swings the wall times by
++-50%, and the CPU ratio (printed too) is the steadier figure then.
 
 Exits 0 even above the target (it is a measurement); the last line says PASS or FAIL. Above the
 target (or with --breakdown) it times the platform's extra steps one by one.

@@ -1,10 +1,11 @@
 """The lineage store: OpenLineage RunEvents in; table graphs, column graphs, impact and runs out.
 
 Ingest is set-based so that a batch of thousands of events costs a handful of statements: the events
-are validated and folded in Python first (jobs, datasets, runs, IO and column edges, each once), then
-written with one bulk ``INSERT ... ON CONFLICT`` per table. Every write is an upsert whose result does
-not depend on the order of the events, so the same event sent twice (HTTP transports retry) changes
-nothing, and a COMPLETE that overtakes its START still leaves the run COMPLETE.
+are validated and folded in Python first (jobs, datasets, runs, IO and column edges, each once), the
+rows already stored are looked up, and what is new is written with one bulk ``INSERT ... ON
+CONFLICT`` per table. Every write is an upsert whose result does not depend on the order of the
+events, so the same event sent twice (HTTP transports retry) changes nothing, and a COMPLETE that
+overtakes its START still leaves the run COMPLETE.
 
 Graph queries walk a frontier: one set-based query per hop (never one per node), with the visited
 set kept in Python so cycles and diamonds cost nothing extra.
@@ -16,7 +17,6 @@ import functools
 import gc
 import sys
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +25,6 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     Table,
     and_,
     bindparam,
@@ -35,7 +34,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -727,7 +725,6 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
         for event in events:
             batch.add(event)
     if batch.events:
-        _queue_sqlite_writer(session)
         _write(session, batch)
         _audit.record(
             session,
@@ -982,34 +979,6 @@ def _existing(connection: Connection, statement: Any, ids: Iterable[int]) -> set
     return found
 
 
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-_WRITERS_GUARD = threading.Lock()
-_WRITER_WAIT_SECONDS = 30.0
-
-
-def _queue_sqlite_writer(session: Session) -> None:
-    """On SQLite, wait for this process's other lineage writers in a queue, until this transaction ends.
-
-    SQLite has one writer at a time, and a writer that finds the database locked polls it with
-    sleeps of up to 100 ms (its busy handler); with several clients posting events, requests then
-    spend most of their time asleep. Waiting on a lock held until the transaction ends (commit or
-    rollback) hands the database straight to the next request. Should the lock not come within
-    the busy timeout, the request goes on anyway: SQLite's own locking still keeps it correct.
-    """
-    engine = session.get_bind()
-    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
-        return
-    with _WRITERS_GUARD:
-        lock = _WRITERS.setdefault(engine, threading.Lock())
-    if not lock.acquire(timeout=_WRITER_WAIT_SECONDS):
-        return
-
-    def release(_session: Session, _transaction: Any) -> None:
-        lock.release()
-
-    sqlalchemy_event.listen(session, "after_transaction_end", release, once=True)
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -1069,7 +1038,8 @@ def _graph_sql() -> _GraphStatements:
         edges.c.subtype,
         edges.c.provenance,
     )
-    name, namespace = bindparam("name"), bindparam("namespace")
+    name: Any = bindparam("name")
+    namespace: Any = bindparam("namespace")
     return _GraphStatements(
         datasets_by_logical_name=select(datasets.c.id).where(datasets.c.logical_name == name),
         datasets_by_name=select(datasets.c.id).where(datasets.c.name == name),

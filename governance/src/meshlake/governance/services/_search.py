@@ -221,9 +221,18 @@ class Filters:
         return (self.kind, self.domain, self.classification, self.owner, self.tag)
 
     def tokens(self) -> list[str]:
-        """The migration's facet tokens for these values (a letter and the value's UTF-8 hex)."""
+        """SQLite's facet tokens for these values (see the migration): a letter and the hex of
+        the value's UTF-8 bytes, one unicode61 token whatever the value holds."""
         return [
             letter + value.encode().hex()
+            for letter, value in zip("kdcot", self.fields(), strict=True)
+            if value is not None
+        ]
+
+    def lexemes(self) -> list[str]:
+        """PostgreSQL's facet lexemes (``search_facet_lexemes`` in the migration)."""
+        return [
+            f"{letter}:{hashlib.md5(value.encode(), usedforsecurity=False).hexdigest()}"
             for letter, value in zip("kdcot", self.fields(), strict=True)
             if value is not None
         ]
@@ -500,11 +509,18 @@ class _PostgresIndex(_Sql):
         return " & ".join(quoted)
 
     def where(self, query: Query, filters: Filters) -> tuple[str, dict[str, Any]]:
-        conditions, params = self.filter_sql(filters)
+        """The text query and the filters as one GIN condition (filters as facet lexemes)."""
+        parts, params = [], {}
         if query.words:
-            conditions += " AND search_vector @@ to_tsquery('simple', :tsquery)"
+            parts.append("to_tsquery('simple', :tsquery)")
             params["tsquery"] = self.tsquery(query)
-        return conditions, params
+        if filters:
+            # Quoted lexemes, taken as they are (no parsing): md5 hex after a letter and ':'.
+            parts.append("CAST(:facets AS tsquery)")
+            params["facets"] = " & ".join(f"'{lexeme}'" for lexeme in filters.lexemes())
+        if not parts:
+            return "", params
+        return f" AND search_vector @@ ({' && '.join(parts)})", params
 
     def matches(self, query: Query, filters: Filters, below: int | None, limit: int) -> list[int]:
         conditions, params = self.where(query, filters)
