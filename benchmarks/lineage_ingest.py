@@ -171,6 +171,30 @@ def _measure(url: str, token: str, requests: list[Request], folder: Path) -> tup
     return wall, statistics.median(latencies)
 
 
+def _in_process(events: list[str], size: int, folder: Path) -> float:
+    """Seconds to ingest ``events`` in batches without HTTP, one thread, on a fresh database: the
+    store's own cost (decode, read, write, commit), as the batch endpoint runs it."""
+    from meshlake.governance import upgrade
+    from meshlake.governance.db._engine import make_engine, session_factory
+    from meshlake.governance.services import _lineage
+    from meshlake.governance.services._access import BOOTSTRAP_CALLER
+
+    url = f"sqlite:///{folder / 'in-process.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    bodies = [
+        ("[" + ",".join(events[i : i + size]) + "]").encode() for i in range(0, len(events), size)
+    ]
+    began = time.perf_counter()
+    for body in bodies:
+        with sessions() as session, session.begin(), _lineage.gc_paused:
+            _lineage.ingest(session, BOOTSTRAP_CALLER, json.loads(body))
+    elapsed = time.perf_counter() - began
+    engine.dispose()
+    return elapsed
+
+
 def _batches(events: list[str], size: int) -> list[Request]:
     return [
         ("POST", "/api/v1/lineage/batch", ("[" + ",".join(events[i : i + size]) + "]").encode())
@@ -254,11 +278,13 @@ def main() -> int:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
+        local_wall = _in_process(batched, args.batch, folder)
 
     health_rate = len(health) / health_wall
     single_rate = len(single) / single_wall
     batch_rate = len(batched) / batch_wall
     lean_rate = len(lean) / lean_wall
+    local_rate = len(batched) / local_wall
     print(f"\n{CLIENTS} concurrent clients, SQLite (WAL), real HTTP on 127.0.0.1")
     print(f"{'':34}{'requests':>9}{'events':>9}{'wall s':>9}{'per s':>10}{'p50 ms':>9}")
     print(
@@ -276,6 +302,11 @@ def main() -> int:
     print(
         f"{'  the same, lineage facets only':34}{len(lean_batches):>9}{len(lean):>9}"
         f"{lean_wall:>9.2f}{lean_rate:>10.0f}{lean_p50 * 1000:>9.2f}"
+    )
+    print(
+        f"{'  the same in-process, one thread':34}{'-':>9}{len(batched):>9}{local_wall:>9.2f}"
+        f"{local_rate:>10.0f}{'-':>9}   (no HTTP: the store's own "
+        f"{1e6 / local_rate:.0f} us/event)"
     )
     print(
         f"\nsingle events/s vs baseline requests/s: {single_rate / health_rate:.2f} "

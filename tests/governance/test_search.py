@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 
+from meshlake.governance.db._engine import make_engine
+from meshlake.governance.db._tables import SearchDocument
 from meshlake.governance.services import _search
 from meshlake.platform import load_mesh
 from meshlake.platform._governance import GovernanceClient
@@ -182,6 +186,11 @@ def test_filters_narrow_the_hits(synced: Service) -> None:
     assert refs(combined) == ["hr.employees.employees.full_name"]
 
 
+def test_an_empty_filter_filters_nothing(synced: Service) -> None:
+    everything = search(synced, q="salary")
+    assert search(synced, q="salary", domain="", tag="", owner="")["total"] == everything["total"]
+
+
 def test_facets_count_the_whole_match_set(synced: Service) -> None:
     first = search(synced, q="employees", limit=3)
     every = [hit for page in walk(synced, 100, q="employees") for hit in page["hits"]]
@@ -349,6 +358,46 @@ def test_hostile_filters_match_nothing(synced: Service) -> None:
     for value in ["' OR '1'='1", "\x00", "%", "*", 'k" OR "1', "sales' --"]:
         for name in ("domain", "tag", "classification", "owner"):
             assert search(synced, **{name: value})["total"] == 0, (name, value)
+
+
+# -- the index follows the catalog ---------------------------------------------------------------
+
+
+def test_registering_again_leaves_one_document_per_ref(
+    synced: Service, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    before = [ref for page in walk(synced, 100, q="employees") for ref in refs(page)]
+    with GovernanceClient(synced.url, BOOTSTRAP) as client:
+        client.sync(MESH, tmp_path_factory.mktemp("again"))
+    after = [ref for page in walk(synced, 100, q="employees") for ref in refs(page)]
+    assert sorted(after) == sorted(before) and len(set(after)) == len(after)
+    assert search(synced)["total"] == document_count()
+
+
+def test_the_index_follows_updates_and_deletes(synced: Service, tmp_path: Path) -> None:
+    """Rows changed behind the service's back (the triggers / the generated column)."""
+    engine = make_engine(synced.database_url)
+    ref = "operations.pump_health.pump_health.spm_mean"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(SearchDocument)
+                .where(SearchDocument.ref == ref)
+                .values(description="Quokka sightings.", domain="zoology")
+            )
+        assert refs(search(synced, q="quokka")) == [ref]
+        assert refs(search(synced, q="quokka", domain="zoology")) == [ref]
+        assert search(synced, q="quokka", domain="operations")["total"] == 0
+        assert ref not in refs(search(synced, q="strokes running", limit=100))
+
+        with engine.begin() as connection:
+            connection.execute(delete(SearchDocument).where(SearchDocument.ref == ref))
+        assert search(synced, q="quokka")["total"] == 0
+    finally:
+        engine.dispose()
+        with GovernanceClient(synced.url, BOOTSTRAP) as client:  # put the document back
+            client.register(MESH.product("operations.pump_health"), tmp_path)
+    assert refs(search(synced, q="spm mean"))[0] == ref
 
 
 # -- the HTTP contract --------------------------------------------------------------------------

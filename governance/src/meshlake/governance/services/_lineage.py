@@ -17,6 +17,7 @@ import functools
 import gc
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -197,32 +198,46 @@ class RunInfo:
 
 
 class _GcPause:
-    """Pauses the cyclic garbage collector while events are decoded and read, across threads.
+    """Pauses the cyclic garbage collector while lineage is decoded, read and written, across threads.
 
-    Decoding and reading a batch makes some 10^5 dicts, lists and tuples; every allocation threshold
-    crossed meanwhile starts a collection, and the full ones walk the whole heap: that doubled to
-    tripled the time of a 5 MB batch. What is made holds no reference cycles, so there is nothing
-    for them to find. The collector is back on (if it was) when the last overlapping pause ends;
-    writing to the database runs with it on.
+    Ingesting a batch makes and drops some 10^6 dicts, lists and tuples (the JSON, the parsed
+    edges, the rows looked up); every allocation threshold crossed starts a collection, and the
+    full ones walk the whole heap: with the collector on, a batch took twice as long. Nearly all of
+    it is freed by reference counting the moment it is dropped, so those collections find next to
+    nothing.
+
+    The pause is process-wide, so it is counted: the collector is back on (if it was on) when the
+    last overlapping pause ends. Under a steady stream of batches the pauses may overlap for good;
+    then a full collection runs at most every ``max_seconds``, which bounds what garbage from
+    other requests can pile up.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_seconds: float = 1.0) -> None:
         self._lock = threading.Lock()
         self._holders = 0
         self._was_enabled = False
+        self._since = 0.0
+        self._max_seconds = max_seconds
 
     def __enter__(self) -> None:
         with self._lock:
             if self._holders == 0:
                 self._was_enabled = gc.isenabled()
+                self._since = time.monotonic()
                 gc.disable()
             self._holders += 1
 
     def __exit__(self, *_exc: object) -> None:
+        overdue = False
         with self._lock:
             self._holders -= 1
-            if self._holders == 0 and self._was_enabled:
-                gc.enable()
+            if self._holders == 0:
+                if self._was_enabled:
+                    gc.enable()
+            elif self._was_enabled and time.monotonic() - self._since > self._max_seconds:
+                overdue, self._since = True, time.monotonic()
+        if overdue:
+            gc.collect()
 
 
 gc_paused = _GcPause()
@@ -260,6 +275,7 @@ def _at(path: str, key: str | int) -> str:
 
 
 def json_kind(value: Any) -> str:
+    """The JSON type of a decoded value, as messages name it ("got a number")."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -323,14 +339,14 @@ def _event_time(value: Any, path: str) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def parse_event(value: Any, path: str = "") -> _Event:
+def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event:
     """One RunEvent's lineage; InvalidRequestError naming the first field that does not fit.
 
     Only what the store reads is checked (and facets it does not read are ignored), so producers
     with extra or custom facets are welcome. ``path`` prefixes the field names (a batch's index).
-    Each output's last columnLineage facet is remembered (:data:`_FACETS`): the START and COMPLETE
-    of a run, and every run of a job, usually carry the same one, and comparing two facets (in C)
-    costs far less than reading one again.
+    ``memo``, shared by the events of a batch, remembers each output's columnLineage facet: the
+    START and COMPLETE of a run, and every run of a job, usually carry the same one, and comparing
+    two facets (in C) costs far less than reading one again.
 
     Two parsers, one contract: a lean one takes well-formed events at a few microseconds each (a
     batch carries thousands of column-lineage entries), and at the first thing it does not accept
@@ -338,7 +354,7 @@ def parse_event(value: Any, path: str = "") -> _Event:
     one accepts nothing the explaining one refuses.
     """
     try:
-        return _parse_lean(value)
+        return _parse_lean(value, {} if memo is None else memo)
     except (_Unaccepted, ValueError):
         return _parse_explained(value, path)
 
@@ -353,7 +369,7 @@ def _parse_explained(value: Any, path: str) -> _Event:
     kind = _required(event.get("eventType"), _at(path, "eventType"))
     if kind not in EVENT_TYPES:
         raise _invalid(_at(path, "eventType"), f"{kind!r} is not one of {', '.join(EVENT_TYPES)}")
-    time = _event_time(event.get("eventTime"), _at(path, "eventTime"))
+    moment = _event_time(event.get("eventTime"), _at(path, "eventTime"))
     run_path = _at(path, "run")
     run = _object(event.get("run"), run_path)
     run_id = _required(run.get("runId"), _at(run_path, "runId"), _RUN_ID)
@@ -382,7 +398,7 @@ def _parse_explained(value: Any, path: str) -> _Event:
         if "columnLineage" in facets:
             facet_path = _at(_at(item_path, "facets"), "columnLineage")
             edges.append(list(_column_edges(key, facets["columnLineage"], facet_path)))
-    return _Event(kind, time, run_id, job_key, error, inputs, outputs, edges)
+    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges)
 
 
 def _dataset(value: Any, path: str) -> tuple[DatasetKey, str | None, dict[str, Any]]:
@@ -456,31 +472,8 @@ def _column_edges(output: DatasetKey, value: Any, path: str) -> Iterator[_Column
                 )
 
 
-class _FacetMemo:
-    """The edges read from each output's latest columnLineage facet, for at most ``size`` outputs.
-
-    Reading a facet is a pure function of its content, so a remembered one is reused when the next
-    facet of that output compares equal; what is in the database plays no part. Shared by the
-    request threads, hence the lock; the oldest output is forgotten first.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._facets: dict[DatasetKey, tuple[Any, list[_ColumnEdge]]] = {}
-
-    def get(self, key: DatasetKey) -> tuple[Any, list[_ColumnEdge]] | None:
-        return self._facets.get(key)
-
-    def put(self, key: DatasetKey, facet: Any, edges: list[_ColumnEdge]) -> None:
-        with self._lock:
-            self._facets.pop(key, None)
-            self._facets[key] = (facet, edges)
-            while len(self._facets) > self._size:
-                del self._facets[next(iter(self._facets))]
-
-
-_FACETS = _FacetMemo(4096)
+_Memo = dict[DatasetKey, tuple[Any, list[_ColumnEdge]]]
+"""Per output dataset, the last columnLineage facet read and its edges (see :func:`parse_event`)."""
 
 
 class _Unaccepted(Exception):
@@ -518,7 +511,7 @@ def _list(value: Any) -> list[Any]:
     return value
 
 
-def _parse_lean(value: Any) -> _Event:
+def _parse_lean(value: Any, memo: _Memo) -> _Event:
     event = _dict(value)
     kind = event.get("eventType")
     if type(kind) is not str or kind not in _EVENT_TYPE_SET:
@@ -545,7 +538,7 @@ def _parse_lean(value: Any) -> _Event:
         if "columnLineage" not in facets:
             continue
         facet = facets["columnLineage"]
-        seen = _FACETS.get(key)
+        seen = memo.get(key)
         if seen is not None and seen[0] == facet:
             edges.append(seen[1])
             continue
@@ -556,7 +549,7 @@ def _parse_lean(value: Any) -> _Event:
                 _name(column, _COLUMN)
                 _lean_edges(found, key, column, _list(_dict(entry).get("inputFields")))
         _lean_edges(found, key, "", _list(facet.get("dataset")))
-        _FACETS.put(key, facet, found)
+        memo[key] = (facet, found)
         edges.append(found)
     return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges)
 
@@ -714,18 +707,20 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
         raise InvalidRequestError(
             f"body: a batch holds at most {MAX_BATCH} events, got {len(payload)}; split it"
         )
-    # Reading a batch makes and drops hundreds of thousands of small tuples and lists, none cyclic.
     with gc_paused:
         items = payload if isinstance(payload, list) else [payload]
         prefix = isinstance(payload, list)
+        memo: _Memo = {}
         events = [
-            parse_event(item, f"[{index}]" if prefix else "") for index, item in enumerate(items)
+            parse_event(item, f"[{index}]" if prefix else "", memo)
+            for index, item in enumerate(items)
         ]
         batch = _Batch()
         for event in events:
             batch.add(event)
+        if batch.events:
+            _write(session, batch)
     if batch.events:
-        _write(session, batch)
         _audit.record(
             session,
             principal=caller.name,

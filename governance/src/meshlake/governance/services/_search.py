@@ -59,10 +59,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from meshlake.governance._errors import ConflictError, InvalidRequestError
@@ -251,16 +251,18 @@ class _Doc:
     owner: str | None
     classification: str | None
     tags: list[str]
-    description: str = ""
-    body: str = ""
+    description: str
+    body: str
 
 
 class _Index(Protocol):
     def matches(self, query: Query, filters: Filters, below: int | None, limit: int) -> list[int]:
         """Ids of matching documents, newest first, below ``below`` if given."""
 
-    def relevance(self, query: Query, filters: Filters, ids: Sequence[int]) -> dict[int, float]:
-        """Sort keys (lower is better) for ``ids``, or ``{}`` when ranking would cost too much."""
+    def candidates(self, query: Query, filters: Filters, ids: Sequence[int]) -> list[list[Any]]:
+        """For each of ``ids``: [id, sort key, name, ref, kind, domain, classification, owner,
+        tags]; the sort key is the relevance (lower is better), or None for all rows when the
+        query has no words or ranking would cost too much."""
 
     def name_head(self, query: Query, filters: Filters) -> list[tuple[int, str, str]]:
         """(id, lower-case name, ref) of exact-name and name-prefix documents, from the name
@@ -269,14 +271,22 @@ class _Index(Protocol):
     def docs(self, ids: Sequence[int]) -> dict[int, _Doc]:
         """The documents ``ids``, whole (for the hits of a page)."""
 
-    def names(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
-        """(id, name, ref) of the documents ``ids``: what the order needs."""
-
     def facets(self, ids: Sequence[int]) -> Facets:
         """Facet counts over the documents ``ids``."""
 
 
-_FIELDS = "id, kind, ref, name, domain, owner, classification, tags, description, body"
+_FIELDS = (
+    "id",
+    "kind",
+    "ref",
+    "name",
+    "domain",
+    "owner",
+    "classification",
+    "tags",
+    "description",
+    "body",
+)
 
 
 class _Sql:
@@ -290,7 +300,6 @@ class _Sql:
 
     ids_in: str
     tag_filter: str
-    tags_json: str
     name_key: str
     ref_key: str
     json_array: str  # SQL for a JSON array of its arguments
@@ -306,7 +315,7 @@ class _Sql:
     def json_rows(self, values: str, rows_sql: str, params: dict[str, Any]) -> list[Any]:
         """``values`` (SQL for one JSON value) for each row of ``rows_sql`` (aliased ``r``)."""
         sql = f"SELECT {self.json_agg.format(values)} FROM ({rows_sql}) AS r"
-        found = self.connection.execute(text(sql), params).scalar_one()
+        found = self.connection.execute(_statement(sql), params).scalar_one()
         return list(json.loads(found) if isinstance(found, str) else found or [])
 
     def filter_sql(self, filters: Filters) -> tuple[str, dict[str, Any]]:
@@ -329,31 +338,29 @@ class _Sql:
     def docs(self, ids: Sequence[int]) -> dict[int, _Doc]:
         if not ids:
             return {}
-        rows = self.connection.execute(
-            text(f"SELECT {_FIELDS} FROM search_documents WHERE {self.ids_in}"),
-            {"ids": self.ids_param(ids)},
-        ).all()
-        return _as_docs(rows)
-
-    def names(self, ids: Sequence[int]) -> list[tuple[int, str, str]]:
-        if not ids:
-            return []
         rows = self.json_rows(
-            self.json_array.format("r.id, r.name, r.ref"),
-            f"SELECT id, name, ref FROM search_documents WHERE {self.ids_in}",
+            self.json_array.format(", ".join(f"r.{field}" for field in _FIELDS)),
+            f"SELECT * FROM search_documents WHERE {self.ids_in}",
             {"ids": self.ids_param(ids)},
         )
-        return [(row[0], row[1], row[2]) for row in rows]
+        return _as_docs(rows)
+
+    def unranked(self, ids: Sequence[int]) -> list[list[Any]]:
+        """``candidates`` without a sort key."""
+        if not ids:
+            return []
+        return self.json_rows(
+            self.json_array.format(f"r.id, NULL, r.name, r.ref, {_FACET_COLUMNS}"),
+            f"SELECT * FROM search_documents WHERE {self.ids_in}",
+            {"ids": self.ids_param(ids)},
+        )
 
     def facets(self, ids: Sequence[int]) -> Facets:
         if not ids:
             return Facets()
         rows = self.json_rows(
-            self.json_array.format(
-                f"r.kind, r.domain, r.classification, r.owner, {self.tags_json}"
-            ),
-            f"SELECT kind, domain, classification, owner, tags FROM search_documents"
-            f" WHERE {self.ids_in}",
+            self.json_array.format(_FACET_COLUMNS),
+            f"SELECT * FROM search_documents WHERE {self.ids_in}",
             {"ids": self.ids_param(ids)},
         )
         return _facets(rows)
@@ -365,7 +372,7 @@ class _Sql:
         # entries only, so the scan stays bounded either way.
         extra = f", {', '.join(_FILTER_COLUMNS)}, tags" if filters else ""
         rows = self.connection.execute(
-            text(
+            _statement(
                 f"SELECT id, name, ref FROM (SELECT id, {self.name_key} AS name, ref{extra}"
                 f" FROM search_documents WHERE {self.name_key} >= :low AND {self.name_key} < :high"
                 f" ORDER BY {self.name_key}, {self.ref_key} LIMIT :scan) AS scanned"
@@ -377,6 +384,19 @@ class _Sql:
 
 
 _FILTER_COLUMNS = ("kind", "domain", "classification", "owner")
+
+
+@cache
+def _statement(sql: str) -> TextClause:
+    """``text(sql)``, built once: parsing the SQL for parameters cost more than running it.
+
+    The statements come from a fixed set of shapes (a few per filter combination), so the
+    cache stays small.
+    """
+    return text(sql)
+
+
+_FACET_COLUMNS = "r.kind, r.domain, r.classification, r.owner, r.tags"
 
 
 def _as_docs(rows: Sequence[Any]) -> dict[int, _Doc]:
@@ -403,7 +423,6 @@ class _SqliteIndex(_Sql):
 
     ids_in = "id IN (SELECT value FROM json_each(:ids))"
     tag_filter = "EXISTS (SELECT 1 FROM json_each(tags) WHERE value = :filter_tag)"
-    tags_json = "json(r.tags)"  # the text as JSON, not as a string
     json_array = "json_array({})"
     json_agg = "json_group_array({})"
     name_key = "lower(name)"
@@ -452,7 +471,7 @@ class _SqliteIndex(_Sql):
                 " WHERE search_fts MATCH :expression LIMIT :cap)"
             )
             params["expression"] = expression
-        return int(self.connection.execute(text(sql), params).scalar_one())
+        return int(self.connection.execute(_statement(sql), params).scalar_one())
 
     def frequent(self, query: Query) -> bool:
         """Whether a word is in more than ``FREQUENT_TERM`` documents (a bounded walk each)."""
@@ -463,30 +482,32 @@ class _SqliteIndex(_Sql):
                 return True
         return False
 
-    def relevance(self, query: Query, filters: Filters, ids: Sequence[int]) -> dict[int, float]:
-        if not ids:
-            return {}
+    def candidates(self, query: Query, filters: Filters, ids: Sequence[int]) -> list[list[Any]]:
+        if not ids or not query.words:
+            return self.unranked(ids)
         # One word and no filters: ``ids`` is that word's whole doclist, already short.
         if not (len(query.words) == 1 and not filters) and self.frequent(query):
-            return {}
+            return self.unranked(ids)
         # One FTS5 cursor over the ids' rowid range (bm25's frequency walk happens once per
         # cursor, so no per-id IN look-ups); "+rowid IN" is checked by SQLite before bm25 runs,
         # so only the ids are scored. The filters are already in ``ids``: leaving their tokens
-        # out keeps bm25 from walking their (long) doclists too.
-        rows = self.connection.execute(
-            text(
-                f"SELECT rowid, {_BM25} FROM search_fts WHERE search_fts MATCH :expression"
-                " AND rowid BETWEEN :low AND :high"
-                " AND +rowid IN (SELECT value FROM json_each(:ids))"
-            ),
-            {
-                "expression": self.text_expression(query),
-                "low": min(ids),
-                "high": max(ids),
-                "ids": self.ids_param(ids),
-            },
+        # out keeps bm25 from walking their (long) doclists too. MATERIALIZED: FTS5 functions
+        # cannot run inside the aggregate.
+        sql = (
+            f"WITH scored AS MATERIALIZED (SELECT rowid AS id, {_BM25} AS score FROM search_fts"
+            " WHERE search_fts MATCH :expression AND rowid BETWEEN :low AND :high"
+            " AND +rowid IN (SELECT value FROM json_each(:ids)))"
+            " SELECT json_group_array(json_array(r.id, scored.score, r.name, r.ref,"
+            f" {_FACET_COLUMNS}))"
+            " FROM scored JOIN search_documents AS r ON r.id = scored.id"
         )
-        return {int(rowid): float(score) for rowid, score in rows}
+        params = {
+            "expression": self.text_expression(query),
+            "low": min(ids),
+            "high": max(ids),
+            "ids": self.ids_param(ids),
+        }
+        return list(json.loads(self.connection.execute(_statement(sql), params).scalar_one()))
 
 
 class _PostgresIndex(_Sql):
@@ -494,7 +515,6 @@ class _PostgresIndex(_Sql):
 
     ids_in = "id = ANY(:ids)"
     tag_filter = "CAST(tags AS jsonb) @> jsonb_build_array(CAST(:filter_tag AS text))"
-    tags_json = "r.tags"
     json_array = "json_build_array({})"
     json_agg = "json_agg({})"
     # Byte order, as the index has it: a prefix is then a range.
@@ -532,17 +552,17 @@ class _PostgresIndex(_Sql):
         )
         return sorted(self.json_rows("r.id", sql, {**params, "limit": limit}), reverse=True)
 
-    def relevance(self, query: Query, filters: Filters, ids: Sequence[int]) -> dict[int, float]:
+    def candidates(self, query: Query, filters: Filters, ids: Sequence[int]) -> list[list[Any]]:
+        if not ids or not query.words:
+            return self.unranked(ids)
         # ts_rank_cd needs no corpus statistics: scoring the ids costs the ids only.
         # Normalization 1: divide by 1 + log(document length), so long bodies do not win.
-        rows = self.connection.execute(
-            text(
-                "SELECT id, ts_rank_cd(search_vector, to_tsquery('simple', :tsquery), 1)"
-                f" FROM search_documents WHERE {self.ids_in}"
-            ),
+        rank = "-ts_rank_cd(r.search_vector, to_tsquery('simple', :tsquery), 1)"
+        return self.json_rows(
+            self.json_array.format(f"r.id, {rank}, r.name, r.ref, {_FACET_COLUMNS}"),
+            f"SELECT * FROM search_documents WHERE {self.ids_in}",
             {"tsquery": self.tsquery(query), "ids": list(ids)},
         )
-        return {int(row_id): -float(score) for row_id, score in rows}
 
 
 # -- search -------------------------------------------------------------------------------------
@@ -568,7 +588,10 @@ def search(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequestError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     query = Query.parse(q)
-    filters = Filters(type, domain, classification, owner, tag)
+    # An empty value (a cleared form field) filters nothing.
+    filters = Filters(
+        type or None, domain or None, classification or None, owner or None, tag or None
+    )
     fingerprint = _fingerprint(query, filters)
     position = _decode_cursor(cursor, fingerprint) if cursor else None
     if query.impossible or any("\x00" in value for value in filters.fields() if value):
@@ -596,11 +619,9 @@ def _complete(
     """M is under the cap: rank all of it, count all of it."""
     if position is not None and position.get("m") != "all":
         raise _changed()
-    scores = index.relevance(query, filters, ids) if query.words else {}
-    keyed = sorted(
-        ((*query.tier(name), scores.get(doc_id, 0.0), ref), doc_id)
-        for doc_id, name, ref in index.names(ids)
-    )
+    rows = index.candidates(query, filters, ids)
+    scores = {row[0]: float(row[1]) for row in rows if row[1] is not None}
+    keyed = sorted(((*query.tier(row[2]), scores.get(row[0], 0.0), row[3]), row[0]) for row in rows)
     start = 0
     if position is not None:
         after = tuple(position["k"])
@@ -612,7 +633,8 @@ def _complete(
     )
     order: Order = "relevance" if scores or (query.words and not ids) else "ref"
     hits = _hits(index, query, [doc_id for _, doc_id in page], scores)
-    return SearchPage(hits, len(ids), True, index.facets(ids), True, order, next_cursor)
+    facets = _facets([row[4:] for row in rows])
+    return SearchPage(hits, len(ids), True, facets, True, order, next_cursor)
 
 
 def _capped(
@@ -674,7 +696,9 @@ def _hits(index: _Index, query: Query, ids: list[int], scores: dict[int, float])
     docs = index.docs(ids)
     hits = []
     for doc_id in ids:
-        doc = docs[doc_id]
+        doc = docs.get(doc_id)
+        if doc is None:  # re-indexed by a concurrent write since the walk (PostgreSQL)
+            continue
         tier, _ = query.tier(doc.name)
         score = scores.get(doc_id)
         hits.append(
@@ -707,6 +731,8 @@ def _facets(rows: Sequence[Sequence[Any]]) -> Facets:
     if not rows:
         return Facets()
     kind, domain, classification, owner, tags = zip(*rows, strict=True)
+    # SQLite nests the tags as JSON text (a string); PostgreSQL as an array.
+    tags = tuple(json.loads(listed) if isinstance(listed, str) else listed for listed in tags)
     return Facets(
         kind=ordered(kind),
         domain=ordered(domain),

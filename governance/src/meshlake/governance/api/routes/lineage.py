@@ -16,10 +16,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from meshlake.governance._errors import InvalidRequestError
 from meshlake.governance.api.deps import CallerDep, SessionDep
 from meshlake.governance.services import _lineage
+from meshlake.governance.services._access import Caller
 from meshlake.governance.services._lineage import MAX_BATCH, MAX_DEPTH, DatasetRef, JobRef
 
 router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
@@ -50,8 +52,7 @@ def _payload(raw: bytes, encoding: str | None) -> Any:
             f"Content-Encoding: {encoding!r} is not supported; send gzip or nothing"
         )
     try:
-        with _lineage.gc_paused:  # see there: decoding a batch is all allocation
-            return json.loads(raw)
+        return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise InvalidRequestError(f"body: not valid JSON ({reason})") from None
@@ -217,14 +218,7 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
 def record_event(
     request: Request, session: SessionDep, caller: CallerDep, raw: RawBody
 ) -> IngestOut:
-    caller.require_service("record lineage")
-    payload = _payload(raw, request.headers.get("content-encoding"))
-    if not isinstance(payload, dict):
-        raise InvalidRequestError(
-            f"body: one RunEvent object expected, got {_lineage.json_kind(payload)}; "
-            "send a list of events to /api/v1/lineage/batch"
-        )
-    return IngestOut.model_validate(_lineage.ingest(session, caller, payload))
+    return _record(request, session, caller, raw, batch=False)
 
 
 @router.post(
@@ -238,13 +232,30 @@ def record_event(
 def record_batch(
     request: Request, session: SessionDep, caller: CallerDep, raw: RawBody
 ) -> IngestOut:
+    return _record(request, session, caller, raw, batch=True)
+
+
+def _record(
+    request: Request, session: Session, caller: Caller, raw: bytes, batch: bool
+) -> IngestOut:
+    # Who may write is settled before the body is read: a refused caller learns nothing from it.
     caller.require_service("record lineage")
-    payload = _payload(raw, request.headers.get("content-encoding"))
-    if not isinstance(payload, list):
-        raise InvalidRequestError(
-            f"body: a JSON array of RunEvents expected, got {_lineage.json_kind(payload)}"
-        )
-    return IngestOut.model_validate(_lineage.ingest(session, caller, payload))
+    # One collector pause from decoding to the last write (see _lineage.gc_paused); the decoded
+    # body is dropped inside it, so no collection ever has to walk it.
+    with _lineage.gc_paused:
+        payload = _payload(raw, request.headers.get("content-encoding"))
+        if batch and not isinstance(payload, list):
+            raise InvalidRequestError(
+                f"body: a JSON array of RunEvents expected, got {_lineage.json_kind(payload)}"
+            )
+        if not batch and not isinstance(payload, dict):
+            raise InvalidRequestError(
+                f"body: one RunEvent object expected, got {_lineage.json_kind(payload)}; "
+                "send a list of events to /api/v1/lineage/batch"
+            )
+        result = _lineage.ingest(session, caller, payload)
+        del payload
+    return IngestOut.model_validate(result)
 
 
 @router.get(
