@@ -49,9 +49,11 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
     for product in outcome.products:
         if product.error:
             say(f"{product.product} {product.status}: {product.error}")
-    lineage = settings.state_home() / "lineage" / "events.jsonl"
-    target = os.environ.get("OPENLINEAGE_URL") or str(lineage)
-    say(f"OpenLineage events: {target}")
+    if settings.governance_url:
+        say(f"catalog and lineage: the governance service at {settings.governance_url}")
+    else:
+        database = settings.state_home() / "governance.db"
+        say(f"catalog and lineage: {database} (browse with `uv run meshlake governance serve`, /docs)")
     say("Open the Dagster UI on this run: uv run meshlake ui")
     if not outcome.success:
         failed = [product for product in outcome.products if product.status != "published"]
