@@ -26,6 +26,7 @@ from openlineage.client.transport.http import (
 )
 from sqlalchemy import select
 
+from meshlake.governance.api.routes.lineage import GraphOut, ImpactOut
 from meshlake.governance.db._engine import make_engine
 from meshlake.governance.db._tables import (
     ColumnEdgeRow,
@@ -134,6 +135,7 @@ def test_upstream_table_graph_reaches_the_raw_sources_through_hr_employees(
     crm = _raw(state, "americas", "sales", "crm_customers")
     shop = _raw(state, "americas", "sales", "shop_orders")
     assert graph["start"] == [amp]
+    GraphOut.model_validate(graph)  # what is sent is what the OpenAPI document promises
     edges = _pairs(graph)
     for edge in [
         (_job("americas", AMP), amp),
@@ -246,6 +248,7 @@ def test_impact_of_a_column_names_columns_products_and_domains(
         column="full_name",
     )
 
+    ImpactOut.model_validate(impact)
     amp = f"{AMP}.account_manager_performance"
     assert {
         (column["logical_name"], column["column"], column["depth"]) for column in impact["columns"]
@@ -541,6 +544,14 @@ MALFORMED: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
         _edit(lambda e: e["run"].update(runId="r" * 65)),
         "run.runId: longer than 64 characters (65)",
     ),
+    "a NUL in a field name (PostgreSQL text refuses it)": (
+        _edit(lambda e: _first_input_field(e).update(field="coun\x00try")),
+        f"{_FIELD}.field: contains a NUL character",
+    ),
+    "an eventTime out of range in UTC": (
+        _edit(lambda e: e.update(eventTime="0001-01-01T00:00:00+05:00")),
+        "eventTime: '0001-01-01T00:00:00+05:00' is not an ISO 8601 date-time in range",
+    ),
     "a list on the single-event endpoint": (
         lambda e: [e],
         "body: one RunEvent object expected, got an array",
@@ -600,3 +611,19 @@ def test_graph_arguments_are_checked(service: Service, bot: str, state: Path) ->
     assert column_at_table_level.status_code == 422
     assert column_at_table_level.json()["detail"].startswith("column:")
     assert no_job.status_code == 404
+
+
+def test_openapi_documents_the_lineage_endpoints(service: Service) -> None:
+    with service.client(None) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+
+    post = paths["/api/v1/lineage"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["eventType", "eventTime", "run", "job"]
+    assert "201" in post["responses"]
+    batch = paths["/api/v1/lineage/batch"]["post"]["requestBody"]["content"]["application/json"]
+    assert batch["schema"]["type"] == "array"
+    for path, model in (("graph", "GraphOut"), ("impact", "ImpactOut"), ("runs", "RunOut")):
+        operation = paths[f"/api/v1/lineage/{path}"]["get"]
+        assert model in json.dumps(operation["responses"]["200"]), path
+        assert operation["summary"]

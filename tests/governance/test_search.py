@@ -258,6 +258,7 @@ def test_a_cursor_belongs_to_its_query(synced: Service) -> None:
 def small_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service runs in this process: a cap of 10 puts the sample mesh over it."""
     monkeypatch.setattr(_search, "CANDIDATE_CAP", 10)
+    monkeypatch.setattr(_search, "FACET_SAMPLE", 10)
 
 
 @pytest.mark.usefixtures("small_cap")
@@ -271,7 +272,7 @@ def test_over_the_cap_names_first_then_newest(synced: Service) -> None:
     assert matches[:prefixed] == ["name_prefix"] * prefixed
     assert set(refs(page)[:2]) == {"sales.customers", "sales.customers.customers"}
     assert all(hit["score"] is None for hit in page["hits"])
-    assert sum(facet["count"] for facet in page["facets"]["kind"]) == 10
+    assert sum(facet["count"] for facet in page["facets"]["kind"]) == 10  # the newest 10
 
 
 @pytest.mark.usefixtures("small_cap")

@@ -53,7 +53,9 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
         say(f"catalog and lineage: the governance service at {settings.governance_url}")
     else:
         database = settings.state_home() / "governance.db"
-        say(f"catalog and lineage: {database} (browse with `uv run meshlake governance serve`, /docs)")
+        say(
+            f"catalog and lineage: {database} (browse with `uv run meshlake governance serve`, /docs)"
+        )
     say("Open the Dagster UI on this run: uv run meshlake ui")
     if not outcome.success:
         failed = [product for product in outcome.products if product.status != "published"]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from meshlake.governance.services._search import CANDIDATE_CAP, TOTAL_CAP
+from meshlake.governance.services._search import CANDIDATE_CAP, FACET_SAMPLE, TOTAL_CAP
 
 
 class SearchHitOut(BaseModel):
@@ -69,7 +69,7 @@ class SearchPageOut(BaseModel):
     facets: FacetsOut
     facets_exact: bool = Field(
         description=f"False when the match set is over {CANDIDATE_CAP} documents: the facets"
-        f" then count the newest {CANDIDATE_CAP} matches."
+        f" then count its newest {FACET_SAMPLE}."
     )
     order: Literal["relevance", "ref", "recency"] = Field(
         description="Exact names first, then name prefixes, then: 'relevance' (full-text score),"

@@ -69,6 +69,8 @@ Level = Literal["table", "column"]
 # 500, so they are checked here and reported as the field that is too long.
 _JOB_PART = 300
 _DATASET_NAMESPACE = 300
+# Text, but part of the unique (namespace, name) btree key, whose entries PostgreSQL caps at 2.7 kB.
+_DATASET_NAME = 1000
 _LOGICAL_NAME = 500
 _RUN_ID = 64
 _COLUMN = 200
@@ -320,6 +322,9 @@ def _text(value: Any, path: str, limit: int | None = None, *, optional: bool = F
         raise _invalid(path, f"must be a string, got {json_kind(value)}")
     if limit is not None and len(value) > limit:
         raise _invalid(path, f"longer than {limit} characters ({len(value)})")
+    if "\x00" in value:
+        # JSON allows it, PostgreSQL text does not (it would be a 500).
+        raise _invalid(path, "contains a NUL character (\\u0000)")
     return value
 
 
@@ -333,10 +338,10 @@ def _event_time(value: Any, path: str) -> datetime:
     text = _required(value, path)
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise _invalid(path, f"{text!r} is not an ISO 8601 date-time") from None
-    # Stored in UTC: SQLite keeps no offset, and run times are compared across events.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        # Stored in UTC: SQLite keeps no offset, and run times are compared across events.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset, say
+        raise _invalid(path, f"{text!r} is not an ISO 8601 date-time in range") from None
 
 
 def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event:
@@ -355,7 +360,7 @@ def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event
     """
     try:
         return _parse_lean(value, {} if memo is None else memo)
-    except (_Unaccepted, ValueError):
+    except (_Unaccepted, ValueError, OverflowError):
         return _parse_explained(value, path)
 
 
@@ -405,7 +410,7 @@ def _dataset(value: Any, path: str) -> tuple[DatasetKey, str | None, dict[str, A
     dataset = _object(value, path)
     key = DatasetKey(
         _required(dataset.get("namespace"), _at(path, "namespace"), _DATASET_NAMESPACE),
-        _required(dataset.get("name"), _at(path, "name")),
+        _required(dataset.get("name"), _at(path, "name"), _DATASET_NAME),
     )
     facets = _object(dataset.get("facets"), _at(path, "facets"), optional=True)
     logical = None
@@ -446,7 +451,7 @@ def _column_edges(output: DatasetKey, value: Any, path: str) -> Iterator[_Column
             source = _object(item, item_path)
             key = DatasetKey(
                 _required(source.get("namespace"), _at(item_path, "namespace"), _DATASET_NAMESPACE),
-                _required(source.get("name"), _at(item_path, "name")),
+                _required(source.get("name"), _at(item_path, "name"), _DATASET_NAME),
             )
             input_column = _required(source.get("field"), _at(item_path, "field"), _COLUMN)
             steps_path = _at(item_path, "transformations")
@@ -484,7 +489,7 @@ _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 
 
 def _name(value: Any, limit: int) -> str:
-    if type(value) is not str or not value or len(value) > limit:
+    if type(value) is not str or not value or len(value) > limit or "\x00" in value:
         raise _Unaccepted
     return value
 
@@ -492,7 +497,7 @@ def _name(value: Any, limit: int) -> str:
 def _optional_name(value: Any, limit: int) -> str:
     if value is None or value == "":
         return ""
-    if type(value) is not str or len(value) > limit:
+    if type(value) is not str or len(value) > limit or "\x00" in value:
         raise _Unaccepted
     return value
 
@@ -519,7 +524,7 @@ def _parse_lean(value: Any, memo: _Memo) -> _Event:
     text = event.get("eventTime")
     if type(text) is not str:
         raise _Unaccepted
-    moment = datetime.fromisoformat(text)  # ValueError: the explaining parser names it
+    moment = datetime.fromisoformat(text)  # Value/OverflowError: the explaining parser names it
     moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     run = _dict(event.get("run"))
     run_id = _name(run.get("runId"), _RUN_ID)
@@ -557,7 +562,8 @@ def _parse_lean(value: Any, memo: _Memo) -> _Event:
 def _lean_dataset(value: Any) -> tuple[DatasetKey, str | None, dict[str, Any]]:
     dataset = _dict(value)
     key = DatasetKey(
-        _name(dataset.get("namespace"), _DATASET_NAMESPACE), _name(dataset.get("name"), sys.maxsize)
+        _name(dataset.get("namespace"), _DATASET_NAMESPACE),
+        _name(dataset.get("name"), _DATASET_NAME),
     )
     facets = dataset.get("facets")
     if facets is None:
@@ -576,38 +582,58 @@ def _lean_dataset(value: Any) -> tuple[DatasetKey, str | None, dict[str, Any]]:
 def _lean_edges(
     edges: list[_ColumnEdge], output: DatasetKey, column: str, items: list[Any]
 ) -> None:
-    for item in items:
-        source = _dict(item)
-        key = DatasetKey(
-            _name(source.get("namespace"), _DATASET_NAMESPACE),
-            _name(source.get("name"), sys.maxsize),
-        )
-        field_name = _name(source.get("field"), _COLUMN)
-        steps = _list(source.get("transformations"))
-        if not steps:
+    # The hot loop of ingest (one pass per input field and transformation): the checks of _name,
+    # _optional_name and _dict are written out, as function calls are most of its cost.
+    for source in items:
+        if type(source) is not dict:
+            raise _Unaccepted
+        namespace, name = source.get("namespace"), source.get("name")
+        field_name = source.get("field")
+        if (
+            type(namespace) is not str
+            or not namespace
+            or len(namespace) > _DATASET_NAMESPACE
+            or "\x00" in namespace
+            or type(name) is not str
+            or not name
+            or len(name) > _DATASET_NAME
+            or "\x00" in name
+            or type(field_name) is not str
+            or not field_name
+            or len(field_name) > _COLUMN
+            or "\x00" in field_name
+        ):
+            raise _Unaccepted
+        key = DatasetKey(namespace, name)
+        steps = source.get("transformations")
+        if steps is None or steps == []:
             edges.append(
                 (
                     (output, column, key, field_name, ""),
                     (UNKNOWN_TRANSFORMATION, DEFAULT_PROVENANCE),
                 )
             )
-        for value in steps:
-            step = _dict(value)
-            edges.append(
-                (
-                    (
-                        output,
-                        column,
-                        key,
-                        field_name,
-                        _optional_name(step.get("subtype"), _SUBTYPE),
-                    ),
-                    (
-                        _name(step.get("type"), _TYPE),
-                        _optional_name(step.get("provenance"), _PROVENANCE) or DEFAULT_PROVENANCE,
-                    ),
-                )
-            )
+            continue
+        if type(steps) is not list:
+            raise _Unaccepted
+        for step in steps:
+            if type(step) is not dict:
+                raise _Unaccepted
+            kind, subtype = step.get("type"), step.get("subtype")
+            provenance = step.get("provenance")
+            if type(kind) is not str or not kind or len(kind) > _TYPE or "\x00" in kind:
+                raise _Unaccepted
+            if subtype is None:
+                subtype = ""
+            elif type(subtype) is not str or len(subtype) > _SUBTYPE or "\x00" in subtype:
+                raise _Unaccepted
+            if provenance is None or provenance == "":
+                provenance = DEFAULT_PROVENANCE
+            elif (
+                type(provenance) is not str or len(provenance) > _PROVENANCE or "\x00" in provenance
+            ):
+                raise _Unaccepted
+            edges.append(((output, column, key, field_name, subtype), (kind, provenance)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,11 +710,13 @@ class _Batch:
             if folded in self._folded:
                 continue
             self._folded.add(folded)
+            edges, noted = self.edges, self.datasets
             for edge, (kind, provenance) in found:
-                if edge not in self.edges:
-                    self.edges[edge] = (event.job, kind, provenance)
-                    self._note_dataset(edge[0], None)
-                    self._note_dataset(edge[2], None)
+                if edge not in edges:
+                    edges[edge] = (event.job, kind, provenance)
+                    # The output is one of the event's outputs, noted above; the input may be new.
+                    if edge[2] not in noted:
+                        noted[edge[2]] = None
 
     def _note_dataset(self, key: DatasetKey, logical: str | None) -> None:
         if logical is not None or key not in self.datasets:

@@ -29,7 +29,7 @@ before the LIMIT. Here every step reads a bounded number of entries:
 * When M is over ``CANDIDATE_CAP`` (a common word, a short prefix), nothing ranks all of it: the
   hits are the exact-name and name-prefix documents, found through the ``(lower(name), ref)``
   index (at most ``NAME_SCAN`` entries read), then the other matches newest first
-  (``order="recency"``), and the facets count the newest ``CANDIDATE_CAP`` matches
+  (``order="recency"``), and the facets count the newest ``FACET_SAMPLE`` matches
   (``facets_exact`` is false). Recency rather than a partial bm25: the newest documents are a
   fair guess at what a catalog user wants when the words do not decide, and it is the order the
   index walks for free, so the cursor can carry on through the whole match set.
@@ -73,8 +73,10 @@ FREQUENT_TERM = 2_000
 """SQLite: a word in more documents than this is too costly for bm25 (its frequency walk)."""
 NAME_SCAN = 100
 """Name-index entries read for the exact-name and name-prefix hits when M is over the cap."""
-TOTAL_CAP = 1_000
-"""Matches counted when M is over the cap; ``total`` is exact up to here."""
+TOTAL_CAP = 500
+"""Matches counted (the walk of M stops here); ``total`` is exact up to here."""
+FACET_SAMPLE = 100
+"""When M is over ``CANDIDATE_CAP``, the facets count its newest this many documents."""
 MAX_TERMS = 8
 MAX_TERM_CHARS = 64
 MAX_LIMIT = 100
@@ -289,6 +291,20 @@ _FIELDS = (
 )
 
 
+_FILTER_COLUMNS = ("kind", "domain", "classification", "owner")
+_FACET_COLUMNS = "r.kind, r.domain, r.classification, r.owner, r.tags"
+
+
+@cache
+def _statement(sql: str) -> TextClause:
+    """``text(sql)``, built once: parsing the SQL for parameters cost more than running it.
+
+    The statements come from a fixed set of shapes (a few per filter combination), so the
+    cache stays small; values are always bound parameters, never part of the SQL.
+    """
+    return text(sql)
+
+
 class _Sql:
     """What both indexes share: plain SQL (``text``) on the hot path, compiled once per shape.
 
@@ -381,22 +397,6 @@ class _Sql:
             {"low": low, "high": high, "scan": NAME_SCAN, **params},
         ).all()
         return [(row[0], row[1], row[2]) for row in rows if query.tier(row[1])[0] < 2]
-
-
-_FILTER_COLUMNS = ("kind", "domain", "classification", "owner")
-
-
-@cache
-def _statement(sql: str) -> TextClause:
-    """``text(sql)``, built once: parsing the SQL for parameters cost more than running it.
-
-    The statements come from a fixed set of shapes (a few per filter combination), so the
-    cache stays small.
-    """
-    return text(sql)
-
-
-_FACET_COLUMNS = "r.kind, r.domain, r.classification, r.owner, r.tags"
 
 
 def _as_docs(rows: Sequence[Any]) -> dict[int, _Doc]:
@@ -678,7 +678,7 @@ def _capped(
         hits,
         min(len(ids), TOTAL_CAP),
         len(ids) <= TOTAL_CAP,
-        index.facets(ids[:CANDIDATE_CAP]),
+        index.facets(ids[:FACET_SAMPLE]),
         False,
         "recency",
         next_cursor,

@@ -22,7 +22,9 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
         " whose name is q come first, then those whose name starts with q, then the rest by"
         " relevance; ties by ref. q has no syntax: quotes, *, -, parentheses and operators are"
         " word separators. Without words in q, lists the documents passing the filters."
-        " Facets count the whole match set; next_cursor pages through it."
+        f" Facets count the whole match set (over {_search.CANDIDATE_CAP} matches: its newest"
+        f" {_search.FACET_SAMPLE}, and the order turns to exact names, name prefixes, then"
+        " newest first; see facets_exact and order); next_cursor pages through all of it."
     ),
 )
 def search(
@@ -44,6 +46,7 @@ def search(
         str | None, Query(description="The next_cursor of the previous page.")
     ] = None,
 ) -> SearchPageOut:
+    """HTTP only: the ranking, the bounds and the cursor are the search service's."""
     page = _search.search(
         session,
         q,
