@@ -257,7 +257,10 @@ class LineageJob(Base):
 
 class LineageDataset(Base):
     __tablename__ = "lineage_datasets"
-    __table_args__ = (UniqueConstraint("namespace", "name"),)
+    __table_args__ = (
+        UniqueConstraint("namespace", "name"),
+        Index("ix_lineage_datasets_logical_name", "logical_name"),  # migration 0003
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     namespace: Mapped[str] = mapped_column(String(300))
@@ -269,6 +272,7 @@ class LineageDataset(Base):
 
 class LineageRun(Base):
     __tablename__ = "lineage_runs"
+    __table_args__ = (Index("ix_lineage_runs_job", "job_id"),)  # migration 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -283,7 +287,10 @@ class LineageIO(Base):
     """A job reads (input) or writes (output) a dataset; the table-level graph."""
 
     __tablename__ = "lineage_io"
-    __table_args__ = (UniqueConstraint("job_id", "dataset_id", "direction"),)
+    __table_args__ = (
+        UniqueConstraint("job_id", "dataset_id", "direction"),
+        Index("ix_lineage_io_dataset", "dataset_id", "direction"),  # migration 0003
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("lineage_jobs.id"))
