@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -194,26 +193,13 @@ def _p(times: list[float], q: float) -> float:
 
 
 def _serve(url: str, token: str) -> tuple[str, Any, threading.Thread]:
-    import uvicorn
     from pydantic import SecretStr
 
-    from meshlake.governance import GovernanceSettings, create_app
+    from meshlake.governance import GovernanceSettings, create_app, serve_in_thread
 
     app = create_app(GovernanceSettings(database_url=url, bootstrap_token=SecretStr(token)))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("the governance service did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
+    running = serve_in_thread(app)
+    return running.url, running.server, running.thread
 
 
 def main() -> int:

@@ -7,9 +7,6 @@ test module gets a database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,9 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from meshlake.governance import GovernanceSettings, create_app, upgrade
+from meshlake.governance import GovernanceSettings, create_app, serve_in_thread, upgrade
 
 BOOTSTRAP = "mlk_bootstrap-token-for-tests-only"
 
@@ -72,27 +68,13 @@ def database_url(
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service(database_url: str) -> Iterator[Service]:
     upgrade(database_url)
     app = create_app(GovernanceSettings(database_url=database_url, bootstrap_token=BOOTSTRAP))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the governance service did not start"
-        time.sleep(0.05)
-    yield Service(f"http://127.0.0.1:{port}", database_url)
-    server.should_exit = True
-    thread.join(timeout=10)
+    running = serve_in_thread(app)
+    yield Service(running.url, database_url)
+    running.stop()
     app.state.engine.dispose()
 
 

@@ -5,6 +5,8 @@ DuckDB and never imports pyspark. The platform reaches it only over HTTP.
 """
 
 from meshlake.governance._embedded import EmbeddedService as EmbeddedService
+from meshlake.governance._embedded import RunningServer as RunningServer
+from meshlake.governance._embedded import serve_in_thread as serve_in_thread
 from meshlake.governance._embedded import start_embedded as start_embedded
 from meshlake.governance._errors import GovernanceError as GovernanceError
 from meshlake.governance._settings import GovernanceSettings as GovernanceSettings

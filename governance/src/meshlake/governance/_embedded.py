@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
@@ -22,15 +23,48 @@ from meshlake.governance.db._migrate import upgrade
 
 
 @dataclass
-class EmbeddedService:
+class RunningServer:
+    """An ASGI app served by uvicorn in a daemon thread on 127.0.0.1."""
+
     url: str
-    token: str
     server: uvicorn.Server
     thread: threading.Thread
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def serve_in_thread(app: Any, timeout: float = 30.0) -> RunningServer:
+    """Serve ``app`` on a free port of 127.0.0.1; returns once it accepts connections."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="meshlake-governance", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the governance service did not start")
+        time.sleep(0.05)
+    return RunningServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@dataclass
+class EmbeddedService:
+    """The running embedded service and its admin token."""
+
+    running: RunningServer
+    token: str
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    def stop(self) -> None:
+        self.running.stop()
 
 
 def start_embedded(state_home: Path | None = None) -> EmbeddedService:
@@ -42,17 +76,4 @@ def start_embedded(state_home: Path | None = None) -> EmbeddedService:
     url = GovernanceSettings().resolved_database_url(state_home)
     upgrade(url)
     settings = GovernanceSettings(database_url=url, bootstrap_token=SecretStr(token))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="meshlake-governance", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the embedded governance service did not start")
-        time.sleep(0.05)
-    return EmbeddedService(f"http://127.0.0.1:{port}", token, server, thread)
+    return EmbeddedService(serve_in_thread(create_app(settings)), token)
