@@ -27,6 +27,7 @@ from meshlake.platform._transforms import (
     frame_for_port,
     run_transform,
 )
+from meshlake.platform.quality import QualityReport
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
 
@@ -39,6 +40,7 @@ class PortResult:
     version: int
     rows: int
     write_mode: str
+    quality: QualityReport | None = None  # None when the port has no rules
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,16 @@
+"""Quality contracts: the contract's rules compiled to Great Expectations and run before a commit.
+
+The result types are importable without Spark or Great Expectations, so Dagster definitions and
+the catalog client can use them cheaply.
+"""
+
+from meshlake.platform.quality._results import (
+    DriftResult,
+    QualityError,
+    QualityReport,
+    RuleResult,
+    RuleSpec,
+    Severity,
+)
+
+__all__ = ["DriftResult", "QualityError", "QualityReport", "RuleResult", "RuleSpec", "Severity"]
