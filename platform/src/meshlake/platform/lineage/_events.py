@@ -48,6 +48,7 @@ from openlineage.client.facet_v2 import (
 from meshlake.platform._locations import port_location, raw_location
 from meshlake.platform.lineage._errors import LineageError
 from meshlake.platform.lineage._naming import DatasetName, dataset_name
+from meshlake.platform.lineage._quality import quality_facets
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 from meshlake.platform.specs._models import SchemaProperty, Team
 from meshlake.platform.specs._types import ddl_columns, spark_type
@@ -55,6 +56,7 @@ from meshlake.platform.specs._types import ddl_columns, spark_type
 if TYPE_CHECKING:
     # Only a type here: importing _materialize would start pyspark's import for every event.
     from meshlake.platform._materialize import PortResult
+    from meshlake.platform.quality import QualityReport
 
 
 @functools.cache
@@ -111,6 +113,7 @@ def product_run_event(
     column_lineage: Mapping[str, Iterable[ColumnEdgeLike]] | None = None,
     error: str | None = None,
     event_time: datetime | None = None,
+    quality: Sequence[QualityReport] = (),
 ) -> RunEvent:
     """The OpenLineage ``event_type`` (START, COMPLETE or FAIL) event of one run of ``product``.
 
@@ -119,6 +122,8 @@ def product_run_event(
     maps an output port name to its edges, whose ``input_port`` names one of the product's input
     ports; ``error`` is the FAIL event's message. Raises LineageError when an argument does not fit
     the product (an unknown port or column), since emitting it would publish phantom lineage.
+    ``quality`` holds reports of ports that were checked but not written (a blocked publication);
+    a published port's report comes with its result.
     """
     kind = event_type.upper()
     if kind not in EVENT_TYPES:
@@ -126,6 +131,8 @@ def product_run_event(
     if error is not None and kind != "FAIL":
         raise LineageError(f"{product.ref}: an error message belongs on a FAIL event, not {kind}")
     results = _results_by_port(product, published or [])
+    reports = {report.port.port: report for report in quality}
+    reports.update({name: r.quality for name, r in results.items() if r.quality is not None})
     lineage = dict(column_lineage or {})
     unknown = sorted(set(lineage) - set(product.ports))
     if unknown:
@@ -149,6 +156,7 @@ def product_run_event(
             results.get(name),
             lineage.get(name, ()),
             input_names,
+            reports.get(name),
         )
         for name, port in product.ports.items()
     ]
@@ -282,6 +290,7 @@ def _output_dataset(
     result: PortResult | None,
     edges: Iterable[ColumnEdgeLike],
     input_names: Mapping[str, DatasetName],
+    report: QualityReport | None,
 ) -> OutputDataset:
     name = dataset_name(port_location(product.zone, port.ref, state_home))
     facets: dict[str, DatasetFacet] = {
@@ -304,6 +313,8 @@ def _output_dataset(
     lineage = _column_lineage_facet(product, port, list(edges), input_names)
     if lineage is not None:
         facets["columnLineage"] = lineage
+    if report is not None:
+        facets.update(quality_facets(report, PRODUCER))
     output_facets: dict[str, OutputDatasetFacet] = {}
     if result is not None:
         facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
