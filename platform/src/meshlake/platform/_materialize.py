@@ -27,7 +27,8 @@ from meshlake.platform._transforms import (
     frame_for_port,
     run_transform,
 )
-from meshlake.platform.quality import QualityReport
+from meshlake.platform.quality import QualityError, QualityReport, port_rules
+from meshlake.platform.quality._engine import CheckedPort, QualityEngine, write_quarantine
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
 
@@ -62,10 +63,15 @@ class ProductResult:
 class Materializer:
     """Publishes products of one mesh with one Spark session."""
 
-    def __init__(self, mesh: Mesh, spark: SparkSession, state_home: Path) -> None:
+    def __init__(
+        self, mesh: Mesh, spark: SparkSession, state_home: Path, data_docs: bool = True
+    ) -> None:
         self.mesh = mesh
         self.spark = spark
         self.state_home = state_home
+        self.data_docs = data_docs
+        # The quality reports of the last materialize() call, also when it raised.
+        self.last_reports: list[QualityReport] = []
 
     def location(self, ref: PortRef) -> str:
         return port_location(self.mesh.product(ref.product_ref).zone, ref, self.state_home)
@@ -100,6 +106,7 @@ class Materializer:
         static types) before the first write so a contract mismatch stops the product up front.
         """
         run_id = run_id or str(uuid.uuid4())
+        self.last_reports = []
         inputs = {binding.name: self.read_input(binding) for binding in product.inputs}
         context = TransformContext(spark=self.spark, product=product, run_id=run_id)
         results: dict[Path, TransformResult] = {}
@@ -111,10 +118,50 @@ class Materializer:
                 results[port.transform_file], port.transform_file, str(product.ref), port.ref.port
             )
             staged.append((port, conform(frame, port)))
-        return [self._publish(port, frame) for port, frame in staged]
+        checked = self._check(product, staged, run_id)
+        try:
+            return [
+                self._publish(port, frame, checked.get(port.ref.port), run_id)
+                for port, frame in staged
+            ]
+        finally:
+            for item in checked.values():
+                item.release()
 
-    def _publish(self, port: PortSpec, frame: DataFrame) -> PortResult:
+    def _check(
+        self, product: ProductSpec, staged: list[tuple[PortSpec, DataFrame]], run_id: str
+    ) -> dict[str, CheckedPort]:
+        """Run every port's rules before any commit; a blocking failure commits no port at all."""
+        if not any(port_rules(port) for port, _ in staged):
+            return {}
+        engine = QualityEngine(self.spark, self.state_home, run_id, self.data_docs)
+        checked: dict[str, CheckedPort] = {}
+        try:
+            for port, frame in staged:
+                result = engine.check(port, frame, self.location(port.ref))
+                if result is not None:
+                    checked[port.ref.port] = result
+        except BaseException:
+            for item in checked.values():
+                item.release()
+            raise
+        self.last_reports = [item.report for item in checked.values()]
+        if any(item.report.blocked for item in checked.values()):
+            for item in checked.values():
+                item.release()
+            raise QualityError(str(product.ref), self.last_reports)
+        return checked
+
+    def _publish(
+        self, port: PortSpec, frame: DataFrame, checked: CheckedPort | None, run_id: str
+    ) -> PortResult:
         location = self.location(port.ref)
+        report = None
+        if checked is not None:
+            frame = checked.frame
+            report = checked.report
+            if checked.quarantine is not None:
+                write_quarantine(self.spark, checked.quarantine, report.quarantine_location)
         try:
             commit: Commit = write_delta(
                 self.spark, frame, location, port.write_mode, port.contract.primary_key
@@ -128,7 +175,7 @@ class Materializer:
                 f"writing output port {port.ref.port!r} to {location} failed, previous version kept: "
                 f"{spark_error_summary(exc)}",
             ) from exc
-        return PortResult(port.ref, location, commit.version, commit.rows, port.write_mode)
+        return PortResult(port.ref, location, commit.version, commit.rows, port.write_mode, report)
 
 
 def materialize_all(

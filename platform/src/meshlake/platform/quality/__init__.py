@@ -12,5 +12,14 @@ from meshlake.platform.quality._results import (
     RuleSpec,
     Severity,
 )
+from meshlake.platform.quality._rules import port_rules
 
-__all__ = ["DriftResult", "QualityError", "QualityReport", "RuleResult", "RuleSpec", "Severity"]
+__all__ = [
+    "DriftResult",
+    "QualityError",
+    "QualityReport",
+    "RuleResult",
+    "RuleSpec",
+    "Severity",
+    "port_rules",
+]

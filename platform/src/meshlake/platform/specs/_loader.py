@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from meshlake.platform._ids import ProductRef
+from meshlake.platform._ids import PortRef, ProductRef
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
     TIERS,
@@ -378,6 +378,7 @@ class _Loader:
                 )
             self.check_primary_key(contract_parsed)
             self.check_sla_durations(contract_parsed)
+            self.check_quality_rules(contract_parsed, build.ref.port(port.name))
             if transform is not None:
                 build.ports[port.name] = PortSpec(
                     build.ref.port(port.name), port, contract, contract_file, transform
@@ -392,6 +393,14 @@ class _Loader:
                     ("schema", 0, "properties", index, "required"),
                     f"primary key column {prop.name!r} must be required: true",
                 )
+
+    def check_quality_rules(self, parsed: _Parsed, ref: PortRef) -> None:
+        """Bad quality rules are spec errors: reported here, before anything runs."""
+        from meshlake.platform.quality._rules import compile_contract
+
+        _, problems = compile_contract(parsed.model, ref, parsed.file.name, parsed.document)
+        for problem in problems:
+            self.problem(parsed, problem.path, problem.message)
 
     def check_sla_durations(self, parsed: _Parsed) -> None:
         contract: Contract = parsed.model
