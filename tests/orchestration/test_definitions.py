@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from meshlake.orchestration import (
+    DRIFT_CHECK,
     SCHEMA_CHECK,
     mesh_definitions,
     port_key,
@@ -17,6 +18,7 @@ from meshlake.orchestration import (
 )
 from meshlake.orchestration._keys import input_key
 from meshlake.platform import Settings, load_mesh
+from meshlake.platform.quality import port_rules
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.unit
@@ -94,14 +96,41 @@ def test_each_port_carries_owners_group_kinds_tags_schema_and_freshness(
     assert "Conformed" in (employees.description or "")
 
 
-def test_every_port_has_a_blocking_schema_check(graph: dg.Definitions) -> None:
+def test_every_port_has_a_schema_check_one_check_per_rule_and_drift(graph: dg.Definitions) -> None:
     checks = {
         (spec.asset_key, spec.name): spec.blocking
         for assets in graph.assets or []
         if isinstance(assets, dg.AssetsDefinition)
         for spec in assets.check_specs
     }
-    assert checks == {(port_key(port.ref), SCHEMA_CHECK): True for port in MESH.ports}
+    expected = {}
+    for port in MESH.ports:
+        key = port_key(port.ref)
+        expected[(key, SCHEMA_CHECK)] = True
+        if port_rules(port):
+            expected[(key, DRIFT_CHECK)] = False
+        for rule in port_rules(port):
+            expected[(key, rule.name)] = rule.severity == "error" and not rule.quarantine
+    assert checks == expected
+
+
+def test_rule_checks_say_what_they_check_and_where_the_rule_is(graph: dg.Definitions) -> None:
+    specs = {
+        (tuple(spec.asset_key.path), spec.name): spec
+        for assets in graph.assets or []
+        if isinstance(assets, dg.AssetsDefinition)
+        for spec in assets.check_specs
+    }
+    key = ("sales", "customers", "customers")
+    rules = [
+        name for (asset, name) in specs if asset == key and name not in (SCHEMA_CHECK, DRIFT_CHECK)
+    ]
+    assert rules, "the sample customers port has contract rules"
+    for name in rules:
+        spec = specs[(key, name)]
+        assert "contract rule at" in (spec.description or "")
+        assert spec.metadata["kind"]
+        assert spec.metadata["expectation"]
 
 
 def test_schedules_come_from_the_product_schedule(graph: dg.Definitions) -> None:

@@ -10,7 +10,7 @@ import pytest
 from meshlake.governance import start_embedded
 from meshlake.orchestration import persistent_instance, run_mesh
 from meshlake.orchestration._execution import lineage_run_id
-from meshlake.platform import ProductRef, Settings
+from meshlake.platform import Platform, PortRef, ProductRef, Settings
 from meshlake.platform._governance import GovernanceClient
 from meshlake.platform.lineage import read_events
 from tests.openlineage_schemas import OpenLineageSchemas
@@ -37,7 +37,8 @@ def test_run_publishes_every_product_with_passing_checks_and_lineage(
     }
     things = outcomes["alpha.things"]
     assert [(port.port, port.rows, port.version) for port in things.ports] == [("things", 100, 0)]
-    assert (things.checks_passed, things.checks_failed) == (1, 0)
+    # The schema check, one per contract rule (here the primary key), and drift.
+    assert (things.checks_passed, things.checks_failed) == (3, 0)
 
     instance = persistent_instance(settings)
     record = instance.get_latest_materialization_event(dg.AssetKey(["alpha", "things", "things"]))
@@ -122,3 +123,109 @@ def test_a_governed_run_registers_and_publishes_every_version_in_the_catalog(
         lineage_run_id(second.run_id, ProductRef("alpha", "things")),
     }
     assert [entry["target"] for entry in audit].count("alpha.things") == 2
+
+
+QUALITY_RULES = """
+      - name: kind
+        logicalType: string
+        required: true
+        quality:
+          - type: library
+            name: kind_is_known
+            metric: invalidValues
+            arguments:
+              validValues: [a, b, c, d]
+            mustBe: 0
+            customProperties:
+              - property: quarantine
+                value: true
+"""
+
+
+def _with_quality_rules(project: Path) -> None:
+    """The things contract with a quarantine rule on kind and a blocking range on weight."""
+    contract = project / "domains/alpha/products/things/contract.yaml"
+    text = contract.read_text()
+    text = text.replace(
+        "        physicalType: DECIMAL(8,3)\n",
+        "        physicalType: DECIMAL(8,3)\n        logicalTypeOptions:\n          maximum: 50\n",
+    )
+    text = text.replace(
+        "      - name: kind\n        logicalType: string\n        required: true\n", ""
+    )
+    contract.write_text(text.rstrip("\n") + "\n" + QUALITY_RULES.lstrip("\n"))
+
+
+def _add_raw_row(settings: Settings, row: str) -> None:
+    (drop,) = (settings.state_home()).rglob("_raw/alpha/*/*.csv") or [None]
+    assert drop is not None, "the run ingested one CSV drop for alpha's raw source"
+    drop.write_text(drop.read_text().rstrip("\n") + "\n" + row + "\n")
+
+
+def _checks(run_id: str, settings: Settings, key: list[str]) -> dict[str, dg.AssetCheckEvaluation]:
+    instance = persistent_instance(settings)
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    evaluations = [
+        record.event_log_entry.dagster_event.event_specific_data for record in records.records
+    ]  # type: ignore[union-attr]
+    return {e.check_name: e for e in evaluations if e.asset_key == dg.AssetKey(key)}
+
+
+def test_quality_rules_run_as_checks_quarantine_bad_rows_and_block_publication(
+    mini_project: Path, spark: object, openlineage_schemas: OpenLineageSchemas
+) -> None:
+    settings = _settings(mini_project)
+    _with_quality_rules(mini_project)
+    run_mesh(settings, ["alpha.things"], governance=False)  # ingests the drop, version 0
+    _add_raw_row(settings, "T9001,bad kind,5.000,zzz")
+
+    quarantined = run_mesh(settings, governance=False)
+
+    assert quarantined.success
+    outcomes = {product.product: product for product in quarantined.products}
+    assert [(p.rows, p.version) for p in outcomes["alpha.things"].ports] == [(100, 1)]
+    checks = _checks(quarantined.run_id, settings, ["alpha", "things", "things"])
+    kind = checks["kind_is_known"]
+    assert not kind.passed
+    assert kind.severity == dg.AssetCheckSeverity.WARN
+    assert kind.metadata["quarantined_rows"].value == 1
+    assert kind.metadata["unexpected_count"].value == 1
+    assert kind.metadata["failing_sample"].value == "zzz"
+    assert checks["weight_range"].passed and checks["weight_range"].blocking
+    assert checks["distribution_drift"].metadata["compared_with_version"].value == 0
+    quarantine = spark.read.format("delta").load(  # type: ignore[attr-defined]
+        kind.metadata["quarantine_table"].value
+    )
+    assert [row["thing_id"] for row in quarantine.collect()] == ["T9001"]
+    docs = checks["weight_range"].metadata["data_docs"].value
+    assert Path(docs).is_file()
+    assert outcomes["alpha.things"].failed_checks == [
+        "things.kind_is_known [warn]: " + (kind.description or "")
+    ]
+
+    _add_raw_row(settings, "T9002,too heavy,99.000,a")
+    blocked = run_mesh(settings, governance=False)
+
+    assert not blocked.success
+    outcomes = {product.product: product for product in blocked.products}
+    assert outcomes["alpha.things"].status == "failed"
+    assert "weight_range" in (outcomes["alpha.things"].error or "")
+    assert outcomes["alpha.summary"].status == "skipped"
+    checks = _checks(blocked.run_id, settings, ["alpha", "things", "things"])
+    weight = checks["weight_range"]
+    assert not weight.passed and weight.severity == dg.AssetCheckSeverity.ERROR
+    assert weight.metadata["unexpected_count"].value == 1
+    assert weight.metadata["failing_sample"].value == "99.000"
+    # Nothing was committed: the table is still at the quarantining run's version.
+    history = spark.sql(  # type: ignore[attr-defined]
+        f"DESCRIBE HISTORY delta.`{Platform(settings).location(PortRef('alpha', 'things', 'things'))}`"
+    )
+    assert max(row["version"] for row in history.collect()) == 1
+    events = read_events(settings.state_home() / "lineage" / "events.jsonl")
+    fail = events[-1]
+    assert (fail["eventType"], fail["job"]["name"]) == ("FAIL", "alpha.things")
+    assertions = fail["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]
+    assert {a["name"]: a["success"] for a in assertions}["weight_range"] is False
+    assert openlineage_schemas.problems(fail) == []

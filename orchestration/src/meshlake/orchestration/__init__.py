@@ -6,9 +6,10 @@ same local instance.
 
 from meshlake.orchestration._assets import mesh_assets as mesh_assets
 from meshlake.orchestration._assets import product_asset as product_asset
+from meshlake.orchestration._checks import DRIFT_CHECK as DRIFT_CHECK
+from meshlake.orchestration._checks import SCHEMA_CHECK as SCHEMA_CHECK
 from meshlake.orchestration._definitions import mesh_definitions as mesh_definitions
 from meshlake.orchestration._definitions import zone_definitions as zone_definitions
-from meshlake.orchestration._execution import SCHEMA_CHECK as SCHEMA_CHECK
 from meshlake.orchestration._instance import persistent_instance as persistent_instance
 from meshlake.orchestration._instance import write_workspace as write_workspace
 from meshlake.orchestration._keys import port_key as port_key

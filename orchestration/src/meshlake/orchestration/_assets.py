@@ -1,4 +1,4 @@
-"""One Dagster multi-asset per data product: an asset per output port, a blocking schema check each.
+"""One Dagster multi-asset per data product: an asset per output port, with its checks.
 
 Raw sources are external assets (they arrive by ingestion, not by Dagster), so the asset graph shows
 the whole mesh, from file drops to consumer-aligned products.
@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from meshlake.orchestration._execution import SCHEMA_CHECK, run_product
+from meshlake.orchestration._checks import port_check_specs
+from meshlake.orchestration._execution import run_product
 from meshlake.orchestration._freshness import freshness_policy
 from meshlake.orchestration._keys import input_key, port_key, raw_key
 from meshlake.orchestration._metadata import column_schema, owners, port_description, tags, uri
@@ -54,15 +55,7 @@ def product_asset(product: ProductSpec, settings: Settings) -> dg.AssetsDefiniti
         )
         for port in product.ports.values()
     ]
-    checks = [
-        dg.AssetCheckSpec(
-            SCHEMA_CHECK,
-            asset=port_key(port.ref),
-            blocking=True,
-            description="The written Delta table has exactly the contract's columns, order and types.",
-        )
-        for port in product.ports.values()
-    ]
+    checks = [spec for port in product.ports.values() for spec in port_check_specs(port)]
     ref = product.ref
 
     @dg.multi_asset(
@@ -70,7 +63,7 @@ def product_asset(product: ProductSpec, settings: Settings) -> dg.AssetsDefiniti
     )
     def materialize_product(
         context: dg.AssetExecutionContext, meshlake: MeshlakeResource
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         yield from run_product(context, meshlake, ref)
 
     return materialize_product

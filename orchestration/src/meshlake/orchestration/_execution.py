@@ -9,6 +9,11 @@ from collections.abc import Iterator
 import dagster as dg
 import httpx
 
+from meshlake.orchestration._checks import (
+    SCHEMA_CHECK,
+    data_docs_link,
+    quality_check_results,
+)
 from meshlake.orchestration._keys import input_key, port_key
 from meshlake.orchestration._resources import MeshlakeResource
 from meshlake.platform import MeshlakeError, ProductRef
@@ -22,9 +27,8 @@ from meshlake.platform.lineage import (
     product_column_lineage,
     product_run_event,
 )
+from meshlake.platform.quality import QualityError
 from meshlake.platform.specs import Mesh, ProductSpec
-
-SCHEMA_CHECK = "contract_schema"
 
 # `meshlake run` shows these lines as progress; Dagster's own console logs stay at WARNING there.
 progress = logging.getLogger("meshlake.progress")
@@ -37,7 +41,7 @@ def lineage_run_id(dagster_run_id: str, product: ProductRef) -> str:
 
 def run_product(
     context: dg.AssetExecutionContext, meshlake: MeshlakeResource, ref: ProductRef
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     platform = meshlake.platform()
     mesh = platform.mesh
     product = mesh.product(ref)
@@ -61,6 +65,13 @@ def run_product(
     emit("START")
     try:
         published = platform.materialize_product(str(ref), run_id)
+    except QualityError as exc:
+        # Nothing was committed; every rule's result still shows, the blocking ones as failed.
+        emit("FAIL", error=str(exc), quality=exc.reports)
+        for report in exc.reports:
+            yield from quality_check_results(report)
+        progress.info("%s: blocked by quality rules", ref)
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     except MeshlakeError as exc:
         emit("FAIL", error=str(exc))
         progress.info("%s: failed", ref)
@@ -85,22 +96,41 @@ def run_product(
         lineage = _dagster_column_lineage(edges.get(port.ref.port, []), product)
         if lineage is not None:
             metadata["dagster/column_lineage"] = lineage
+        checks = [
+            dg.AssetCheckResult(
+                check_name=SCHEMA_CHECK,
+                asset_key=port_key(port.ref),
+                passed=not problems,
+                description="; ".join(problems) or "the table matches its contract",
+                metadata={
+                    "problems": problems,
+                    "contract": f"{contract.id}@{contract.version}",
+                },
+            )
+        ]
+        if port.quality is not None:
+            metadata.update(_quality_metadata(port))
+            checks += quality_check_results(port.quality)
         yield dg.MaterializeResult(
             asset_key=port_key(port.ref),
             metadata=metadata,  # type: ignore[arg-type]
-            check_results=[
-                dg.AssetCheckResult(
-                    check_name=SCHEMA_CHECK,
-                    asset_key=port_key(port.ref),
-                    passed=not problems,
-                    description="; ".join(problems) or "the table matches its contract",
-                    metadata={
-                        "problems": problems,
-                        "contract": f"{contract.id}@{contract.version}",
-                    },
-                )
-            ],
+            check_results=checks,
         )
+
+
+def _quality_metadata(port: PortResult) -> dict[str, object]:
+    report = port.quality
+    assert report is not None
+    metadata: dict[str, object] = {
+        "meshlake/quality_rules_failed": len(report.failed),
+        "meshlake/quality_seconds": round(report.seconds, 3),
+    }
+    if report.quarantine_location is not None:
+        metadata["meshlake/quarantined_rows"] = report.quarantined_rows
+        metadata["meshlake/quarantine_table"] = report.quarantine_location
+    if report.data_docs is not None:
+        metadata["meshlake/data_docs"] = data_docs_link(report.data_docs)
+    return metadata
 
 
 def _record_in_catalog(

@@ -37,6 +37,7 @@ class ProductOutcome:
     ports: list[PortOutcome] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: int = 0
+    failed_checks: list[str] = field(default_factory=list)  # "port.check: what was found"
     error: str | None = None
 
 
@@ -152,6 +153,10 @@ def _outcomes(
             outcome.checks_passed += 1
         else:
             outcome.checks_failed += 1
+            outcome.failed_checks.append(
+                f"{evaluation.asset_key.path[-1]}.{evaluation.check_name} "
+                f"[{evaluation.severity.value.lower()}]: {evaluation.description or 'failed'}"
+            )
     for event in result.all_events:
         if event.is_step_failure and event.step_key in by_step:
             data = event.step_failure_data

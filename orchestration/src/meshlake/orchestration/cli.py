@@ -47,6 +47,8 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
         rows,
     )
     for product in outcome.products:
+        for check in product.failed_checks:
+            say(f"{product.product} check {check}")
         if product.error:
             say(f"{product.product} {product.status}: {product.error}")
     if settings.governance_url:
