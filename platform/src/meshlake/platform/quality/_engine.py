@@ -303,7 +303,8 @@ def _from_ge(rule: CompiledRule, item: Any, rows: int, masked: set[str]) -> Rule
         count += int(result.get("missing_count") or 0)  # GE leaves nulls out of set checks
     columns = rule.kwargs.get("column_list") or [rule.column]
     hide = any(column in masked for column in columns)
-    sample = tuple(show(value, hide) for value in (result.get("partial_unexpected_list") or []))
+    values = result.get("partial_unexpected_list") or []
+    sample = tuple(show(value, hide, frozenset(masked)) for value in values)
     return _judged(rule, count, rows, sample[:SAMPLE_SIZE])
 
 
