@@ -159,6 +159,11 @@ def test_quarantine_takes_exactly_the_failing_rows_and_publishes_the_rest(platfo
     assert {row["_run_id"] for row in quarantined} == {result.run_id}
     assert all(row["_quarantined_at"] is not None for row in quarantined)
     assert report.summary()["quarantined_rows"] == 2
+    assert (report.drift, report.previous_version) == ((), None)  # a first version has no drift
+
+    again = platform.materialize(["alpha.things"])[0].ports[0].quality
+    assert again is not None and again.previous_version == 0
+    assert {d.column: d.drifted for d in again.drift} == {"weight": False, "kind": False}
 
 
 def test_blocking_failure_keeps_the_previous_version_and_skips_downstream(platform) -> None:
