@@ -76,6 +76,7 @@ class GovernanceClient:
                 "delta_version": result.version,
                 "row_count": result.rows,
                 "contract_version": product.ports[result.ref.port].contract.version,
+                "quality": result.quality.summary() if result.quality is not None else {},
             }
             for result in published
         ]

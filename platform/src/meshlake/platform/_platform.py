@@ -102,6 +102,27 @@ class Platform:
             selected = sorted(closure)
         return self.mesh.ordered(selected)
 
+    def export_suites(self, product: str, port: str | None = None) -> str | None:
+        """The Great Expectations suites of a product's ports as JSON; None when it has no rules.
+
+        One port gives one suite object; a whole product gives a list of them.
+        """
+        import json
+
+        from meshlake.platform.quality._rules import compiled_rules
+        from meshlake.platform.quality._suite import build_suite
+
+        spec = self.mesh.product(product)
+        ports = [self.mesh.port(spec.ref.port(port))] if port else list(spec.ports.values())
+        suites = [
+            build_suite(str(item.ref), rules).to_json_dict()
+            for item in ports
+            if (rules := compiled_rules(item))
+        ]
+        if not suites:
+            return None
+        return json.dumps(suites[0] if port else suites, indent=2, sort_keys=True, default=str)
+
     def materialize_product(self, name: str, run_id: str | None = None) -> list[PortResult]:
         """Publish one product now; raise MeshlakeError (nothing written) if it cannot be."""
         from meshlake.platform._materialize import Materializer

@@ -14,7 +14,11 @@ import typer
 
 from meshlake.platform.cli._output import fail
 
-_BUILTIN = ("meshlake.platform.cli._specs", "meshlake.platform.cli._materialize")
+_BUILTIN = (
+    "meshlake.platform.cli._specs",
+    "meshlake.platform.cli._materialize",
+    "meshlake.platform.cli._quality",
+)
 
 app = typer.Typer(
     name="meshlake",

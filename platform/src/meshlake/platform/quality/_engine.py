@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from meshlake.platform._conform import conformance_message
 from meshlake.platform._errors import ConformanceError
+from meshlake.platform.quality._drift import measure_drift
 from meshlake.platform.quality._mask import is_masked, show
-from meshlake.platform.quality._results import QualityReport, RuleResult
+from meshlake.platform.quality._results import DriftResult, QualityReport, RuleResult
 from meshlake.platform.quality._rules import CompiledRule, compiled_rules
 from meshlake.platform.quality._sql import render
 
@@ -129,6 +131,7 @@ class QualityEngine:
         sql_rules = [rule for rule in rules if rule.spec.kind == "sql"]
         if sql_rules:
             results.update(self._run_sql(kept, sql_rules))
+        previous_version, drift = self._drift(port, kept, published, location)
         checked.report = QualityReport(
             port=port.ref,
             rows_checked=rows,
@@ -137,7 +140,19 @@ class QualityEngine:
             quarantined_rows=rejected,
             data_docs=docs,
             seconds=time.perf_counter() - started,
+            drift=drift,
+            previous_version=previous_version,
         )
+
+    def _drift(
+        self, port: Any, kept: DataFrame, rows: int, location: str
+    ) -> tuple[int | None, tuple[DriftResult, ...]]:
+        """Drift against the version about to be replaced; none for a port's first version."""
+        if not DeltaTable.isDeltaTable(self.spark, location):
+            return None, ()
+        version = int(DeltaTable.forPath(self.spark, location).history(1).first()["version"])  # type: ignore[index]
+        previous = self.spark.read.format("delta").load(location)
+        return version, measure_drift(self.spark, port.contract, kept, rows, previous)
 
     # -- the one pass over all rows --------------------------------------------------------
 
@@ -191,7 +206,8 @@ class QualityEngine:
         batch = batch_for(ctx, str(port.ref), frame)
         outcome = batch.validate(
             suite,
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+            # BASIC has the counts and a partial list; SUMMARY adds a value-count job per rule.
+            result_format={"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE},
         )
         by_name = {rule.spec.name: rule for rule in rules}
         results: dict[str, RuleResult] = {}
@@ -302,7 +318,8 @@ def _from_ge(rule: CompiledRule, item: Any, rows: int, masked: set[str]) -> Rule
         count += int(result.get("missing_count") or 0)  # GE leaves nulls out of set checks
     columns = rule.kwargs.get("column_list") or [rule.column]
     hide = any(column in masked for column in columns)
-    sample = tuple(show(value, hide) for value in (result.get("partial_unexpected_list") or []))
+    values = result.get("partial_unexpected_list") or []
+    sample = tuple(show(value, hide, frozenset(masked)) for value in values)
     return _judged(rule, count, rows, sample[:SAMPLE_SIZE])
 
 

@@ -26,10 +26,13 @@ def mask(value: Any) -> str:
     return f"{text[0]}***@***" if "@" in text else f"{text[0]}***"
 
 
-def show(value: Any, masked: bool) -> str:
-    """One failing value as text, masked when ``masked``; a compound key shows each part."""
+def show(value: Any, masked: bool, masked_columns: frozenset[str] = frozenset()) -> str:
+    """One failing value as text, masked when ``masked``; a compound key (a dict of column to
+    value) shows each part, masked when its column is in ``masked_columns``."""
     if isinstance(value, dict):
-        parts = ", ".join(f"{key}={show(item, masked)}" for key, item in value.items())
+        parts = ", ".join(
+            f"{key}={show(item, key in masked_columns)}" for key, item in value.items()
+        )
         return "{" + parts + "}"
     if masked:
         return mask(value)

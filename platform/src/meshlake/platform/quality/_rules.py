@@ -127,7 +127,12 @@ class _Compiler:
         table = self.contract.table
         for index, prop in enumerate(table.properties):
             base: Path_ = ("schema", 0, "properties", index)
+            before = len(self.problems)
             self.constraints(prop, base)
+            self.problems[before:] = [
+                RuleProblem(problem.path, f"column {prop.name!r}: {problem.message}")
+                for problem in self.problems[before:]
+            ]
             for number, rule in enumerate(prop.quality):
                 self.quality_rule(rule, (*base, "quality", number), prop)
         self.primary_key()
@@ -332,6 +337,18 @@ class _Compiler:
         if rule.type in ("text", "custom"):
             return  # text documents a promise; custom rules belong to another engine
         before = len(self.problems)
+        self.library_rule(rule, data, path, prop)
+        if rule.type != "sql":
+            label = data.get("name") or data.get("id") or _default_name(data, prop, self)
+            self.problems[before:] = [
+                RuleProblem(problem.path, f"rule {label!r}: {problem.message}")
+                for problem in self.problems[before:]
+            ]
+
+    def library_rule(
+        self, rule: QualityRule, data: dict[str, Any], path: Path_, prop: SchemaProperty | None
+    ) -> None:
+        before = len(self.problems)
         severity = self.severity(data, path)
         quarantine = self.quarantine(data, path)
         name = self.explicit_name(data, path)
@@ -354,7 +371,7 @@ class _Compiler:
             threshold, _ = threshold_from_rule(data)
         except ValueError as exc:
             where, message = exc.args
-            self.problem((*path, where) if where else path, f"{metric}: {message}")
+            self.problem((*path, where) if where else path, message)
             return
         if threshold.unit not in UNITS:
             self.problem((*path, "unit"), f"unit {threshold.unit!r} is not one of rows, percent")
@@ -363,7 +380,7 @@ class _Compiler:
             self.problem((*path, "unit"), "rowCount counts rows; percent does not fit it")
             return
         if threshold.unit == "percent" and not _percent_ok(threshold):
-            self.problem(path, f"{metric}: a percent must be between 0 and 100")
+            self.problem(path, "a percent must be between 0 and 100")
             return
         if quarantine and metric not in COLUMN_METRICS:
             self.problem(
@@ -679,6 +696,12 @@ def _row_count(
             _row_count_bounds(threshold),
         )
     )
+
+
+def _default_name(data: dict[str, Any], prop: SchemaProperty | None, c: _Compiler) -> str:
+    metric = str(data.get("metric", "rule"))
+    words = re.sub(r"(?<!^)(?=[A-Z])", "_", metric).lower()
+    return f"{prop.name if prop else c.contract.table.name}_{words}"
 
 
 _BUILDERS = {

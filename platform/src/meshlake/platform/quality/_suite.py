@@ -8,10 +8,9 @@ such as ``mustBeLessThan: 10``): meshlake judges with the contract's operator on
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from meshlake.platform.quality._gx import gx_module
+from meshlake.platform.quality._gx import context, gx_module
 from meshlake.platform.quality._rules import CompiledRule
 
 
@@ -25,6 +24,7 @@ def expectation_class(expectation: str) -> Any:
 def build_suite(name: str, rules: list[CompiledRule]) -> Any:
     """The suite of every rule GE runs (all but ``type: sql``)."""
     gx = gx_module()
+    context()  # GE builds suites only within an active context
     suite = gx.ExpectationSuite(name=name)
     for rule in rules:
         if rule.spec.kind == "sql":
@@ -38,7 +38,9 @@ def build_suite(name: str, rules: list[CompiledRule]) -> Any:
             "source": rule.spec.source,
         }
         kwargs = {key: value for key, value in rule.kwargs.items() if value is not None}
-        suite.add_expectation(expectation_class(rule.spec.expectation)(**kwargs, meta=meta))
+        severity = "critical" if rule.spec.severity == "error" else "warning"
+        expectation = expectation_class(rule.spec.expectation)
+        suite.add_expectation(expectation(**kwargs, meta=meta, severity=severity))
     sql = [
         {
             "name": rule.spec.name,
@@ -52,10 +54,3 @@ def build_suite(name: str, rules: list[CompiledRule]) -> Any:
     if sql:
         suite.meta["sql_rules"] = sql
     return suite
-
-
-def suite_json(name: str, rules: list[CompiledRule]) -> str:
-    """The suite as JSON, for teams that run Great Expectations elsewhere."""
-    return json.dumps(
-        build_suite(name, rules).to_json_dict(), indent=2, sort_keys=True, default=str
-    )
