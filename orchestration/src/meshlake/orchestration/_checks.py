@@ -9,7 +9,7 @@ neither does drift: both report as warnings.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import dagster as dg
 
@@ -128,7 +128,7 @@ def data_docs_link(location: str) -> dg.MetadataValue:
     """A Data Docs page as a link the UI opens: a URL, or the local path for a file URI."""
     parsed = urlparse(location)
     if parsed.scheme == "file":
-        return dg.MetadataValue.path(str(Path(parsed.path)))
+        return dg.MetadataValue.path(str(Path(unquote(parsed.path))))
     return dg.MetadataValue.url(location)
 
 
