@@ -21,6 +21,7 @@ from meshlake.governance._errors import (
 )
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api.routes import access, catalog, health, lineage, search
+from meshlake.governance.api.routes.glossary import router as glossary_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.services import _audit
 
@@ -32,7 +33,14 @@ _STATUS: list[tuple[type[GovernanceError], int]] = [
     (ForbiddenError, 403),
 ]
 
-ROUTERS = [health.router, access.router, catalog.router, lineage.router, search.router]
+ROUTERS = [
+    health.router,
+    access.router,
+    catalog.router,
+    lineage.router,
+    search.router,
+    glossary_router,
+]
 
 
 def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
