@@ -478,6 +478,13 @@ def _column_edges(output: DatasetKey, value: Any, path: str) -> Iterator[_Column
 
 
 _Memo = dict[DatasetKey, tuple[Any, list[_ColumnEdge]]]
+
+_MEMO_LIMIT = 20_000
+_facet_memo: _Memo = {}
+"""The memo of :func:`parse_event` shared by every request of the process: a job's runs carry the
+same columnLineage facet run after run, so a steady stream re-reads few of them. Bounded by
+emptying it when full; dict reads and writes are atomic under the GIL, and an entry is only ever
+replaced by an equally valid one, so threads share it without a lock."""
 """Per output dataset, the last columnLineage facet read and its edges (see :func:`parse_event`)."""
 
 
@@ -738,7 +745,9 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
     with gc_paused:
         items = payload if isinstance(payload, list) else [payload]
         prefix = isinstance(payload, list)
-        memo: _Memo = {}
+        if len(_facet_memo) > _MEMO_LIMIT:
+            _facet_memo.clear()
+        memo = _facet_memo
         events = [
             parse_event(item, f"[{index}]" if prefix else "", memo)
             for index, item in enumerate(items)

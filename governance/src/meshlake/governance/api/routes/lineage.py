@@ -14,6 +14,7 @@ import zlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy.orm import Session
@@ -52,7 +53,8 @@ def _payload(raw: bytes, encoding: str | None) -> Any:
             f"Content-Encoding: {encoding!r} is not supported; send gzip or nothing"
         )
     try:
-        return json.loads(raw)
+        # orjson: decoding is the largest single cost of ingest, and it is about 3x json's speed.
+        return orjson.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise InvalidRequestError(f"body: not valid JSON ({reason})") from None
