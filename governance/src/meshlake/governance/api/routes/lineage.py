@@ -19,16 +19,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from sqlalchemy.orm import Session
 
-from meshlake.governance._errors import InvalidRequestError
+from meshlake.governance._errors import InvalidRequestError, PayloadTooLargeError
+from meshlake.governance.api._limits import limit_for, setting_for, too_large_detail
 from meshlake.governance.api.deps import CallerDep, SessionDep
 from meshlake.governance.services import _lineage
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._lineage import MAX_BATCH, MAX_DEPTH, DatasetRef, JobRef
 
 router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
-
-MAX_BODY_BYTES = 512 * 1024 * 1024
-"""The most a (decompressed) request body may hold; a gzip bomb stops here."""
 
 
 async def _raw_body(request: Request) -> bytes:
@@ -39,15 +37,16 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-def _payload(raw: bytes, encoding: str | None) -> Any:
+def _payload(raw: bytes, encoding: str | None, limit: int, setting: str) -> Any:
     if encoding and encoding.strip().lower() == "gzip":
+        # The size cap holds for the inflated body too: a gzip bomb stops here.
         inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
         try:
-            raw = inflater.decompress(raw, MAX_BODY_BYTES)
+            raw = inflater.decompress(raw, limit)
         except zlib.error as exc:
             raise InvalidRequestError(f"body: not valid gzip ({exc})") from None
         if inflater.unconsumed_tail:
-            raise InvalidRequestError(f"body: larger than {MAX_BODY_BYTES} bytes once inflated")
+            raise PayloadTooLargeError(too_large_detail(limit, setting) + " (once inflated)")
     elif encoding and encoding.strip().lower() not in ("identity", ""):
         raise InvalidRequestError(
             f"Content-Encoding: {encoding!r} is not supported; send gzip or nothing"
@@ -245,7 +244,11 @@ def _record(
     # One collector pause from decoding to the last write (see _lineage.gc_paused); the decoded
     # body is dropped inside it, so no collection ever has to walk it.
     with _lineage.gc_paused:
-        payload = _payload(raw, request.headers.get("content-encoding"))
+        path = request.url.path
+        limit = limit_for(
+            path, request.app.state.max_request_bytes, request.app.state.max_batch_request_bytes
+        )
+        payload = _payload(raw, request.headers.get("content-encoding"), limit, setting_for(path))
         if batch and not isinstance(payload, list):
             raise InvalidRequestError(
                 f"body: a JSON array of RunEvents expected, got {_lineage.json_kind(payload)}"
