@@ -318,3 +318,6 @@ class ColumnEdgeRow(Base):
     type: Mapped[str] = mapped_column(String(20))
     subtype: Mapped[str] = mapped_column(String(30))
     provenance: Mapped[str] = mapped_column(String(20))
+    # migration 0004: current while retired_at is NULL (see the migration for the rule)
+    seen_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]

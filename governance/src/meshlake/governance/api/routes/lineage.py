@@ -109,6 +109,10 @@ class EdgeOut(BaseModel):
     provenance: str | None = Field(
         default=None, description="How the edge is known: parsed, declared or runtime."
     )
+    retired_at: datetime | None = Field(
+        default=None,
+        description="history=true only: when the job's newest run stopped writing this edge.",
+    )
 
 
 class GraphOut(BaseModel):
@@ -299,6 +303,13 @@ def lineage_graph(
     direction: Literal["upstream", "downstream", "both"] = "upstream",
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Hops (jobs) to follow.")] = 5,
     level: Literal["table", "column"] = "table",
+    history: Annotated[
+        bool,
+        Query(
+            description="Column level: also the edges a job's newest run no longer writes"
+            " (with retired_at); by default the graph is the current one."
+        ),
+    ] = False,
 ) -> Response:
     if (dataset is None) == (job is None):
         raise InvalidRequestError("dataset, job: give exactly one of them")
@@ -306,7 +317,7 @@ def lineage_graph(
         DatasetRef(dataset, namespace) if dataset is not None else JobRef(str(job), namespace)
     )
     result = _lineage.graph(
-        session, node, direction=direction, depth=depth, level=level, column=column
+        session, node, direction=direction, depth=depth, level=level, column=column, history=history
     )
     return _json(_GRAPH_JSON, result)
 

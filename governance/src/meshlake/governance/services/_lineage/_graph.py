@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     select,
+    true,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -33,7 +34,7 @@ from meshlake.governance.services._lineage._model import (
     Level,
     Node,
 )
-from meshlake.governance.services._lineage._sql import _chunks, _table
+from meshlake.governance.services._lineage._sql import _chunks, _table, _utc
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class _GraphStatements:
 
 
 @functools.cache
-def _graph_sql() -> _GraphStatements:
+def _graph_sql(history: bool = False) -> _GraphStatements:
+    """``history``: column edges retired since (a newer run of their job dropped them) too."""
     datasets, jobs, io, edges = (
         _table(LineageDataset),
         _table(LineageJob),
@@ -85,7 +87,9 @@ def _graph_sql() -> _GraphStatements:
         edges.c.type,
         edges.c.subtype,
         edges.c.provenance,
+        edges.c.retired_at,
     )
+    current = true() if history else edges.c.retired_at.is_(None)
     name: Any = bindparam("name")
     namespace: Any = bindparam("namespace")
     return _GraphStatements(
@@ -106,9 +110,9 @@ def _graph_sql() -> _GraphStatements:
         job_outputs=select(io.c.job_id, io.c.dataset_id).where(
             io.c.job_id.in_(ids), io.c.direction == "output"
         ),
-        edges_by_output=select(*edge_columns).where(edges.c.output_dataset_id.in_(ids)),
-        edges_by_input=select(*edge_columns).where(edges.c.input_dataset_id.in_(ids)),
-        edges_by_job=select(*edge_columns).where(edges.c.job_id.in_(ids)),
+        edges_by_output=select(*edge_columns).where(edges.c.output_dataset_id.in_(ids), current),
+        edges_by_input=select(*edge_columns).where(edges.c.input_dataset_id.in_(ids), current),
+        edges_by_job=select(*edge_columns).where(edges.c.job_id.in_(ids), current),
         dataset_names=select(
             datasets.c.id, datasets.c.namespace, datasets.c.name, datasets.c.logical_name
         ).where(datasets.c.id.in_(ids)),
@@ -178,12 +182,14 @@ def graph(
     depth: int = 5,
     level: Level = "table",
     column: str | None = None,
+    history: bool = False,
 ) -> Graph:
     """The lineage around a dataset (all its columns, or ``column``) or a job, ``depth`` hops out.
 
     One hop is one job: dataset -> job -> dataset at table level, column -> column at column level.
     From a job, its own inputs or outputs are the first hop. ``both`` is the union of the upstream
-    and the downstream walks. Each hop is one query over the whole frontier.
+    and the downstream walks. Each hop is one query over the whole frontier. Column edges that
+    their job's newest run no longer writes are left out, unless ``history``.
     """
     if direction not in ("upstream", "downstream", "both"):
         raise InvalidRequestError(
@@ -215,7 +221,7 @@ def graph(
         else:
             columns = None if column is None else {column}
             frontier = {dataset_id: columns for dataset_id in start_datasets}
-            _walk_columns(connection, walk, frontier, start_jobs, upstream, depth)
+            _walk_columns(connection, walk, frontier, start_jobs, upstream, depth, history)
     names = _Names.of(connection, walk)
     return Graph(
         start=[names.datasets[i][0] for i in start_datasets]
@@ -274,6 +280,7 @@ def _walk_columns(
     start_jobs: list[int],
     upstream: bool,
     depth: int,
+    history: bool = False,
 ) -> None:
     """Column edges hop by hop. ``frontier`` maps a dataset to the columns reached (None: all).
 
@@ -283,7 +290,7 @@ def _walk_columns(
     it says the rows depend on the column, not which columns, and following every column of the
     dataset would flag all of its consumers (the table-level graph answers that question).
     """
-    sql = _graph_sql()
+    sql = _graph_sql(history)
     first = 1
     if start_jobs:
         frontier = {}
@@ -384,6 +391,7 @@ def _edges(walk: _Walk, names: _Names) -> list[Edge]:
             type=kind,
             subtype=subtype,
             provenance=provenance,
+            retired_at=_utc(retired_at),
         )
         for (
             output_id,
@@ -394,6 +402,7 @@ def _edges(walk: _Walk, names: _Names) -> list[Edge]:
             kind,
             subtype,
             provenance,
+            retired_at,
         ) in walk.column_edges.values()
     ]
     edges.sort(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from meshlake.governance.db._tables import (
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._lineage._gc import gc_paused
+from meshlake.governance.services._lineage._graph import _rows
 from meshlake.governance.services._lineage._lean import _MEMO_LIMIT, _facet_memo
 from meshlake.governance.services._lineage._model import (
     _IN_CHUNK,
@@ -42,10 +44,11 @@ from meshlake.governance.services._lineage._model import (
     DatasetKey,
     IngestResult,
     JobKey,
+    _ColumnEdge,
     _EdgeKey,
     _Event,
 )
-from meshlake.governance.services._lineage._sql import _chunks, _dialect, _table
+from meshlake.governance.services._lineage._sql import _chunks, _dialect, _table, _utc
 from meshlake.governance.services._lineage._validate import parse_event
 
 
@@ -97,7 +100,11 @@ class _Batch:
     datasets: dict[DatasetKey, str | None] = field(default_factory=dict)
     runs: dict[str, _Run] = field(default_factory=dict)
     io: set[tuple[JobKey, DatasetKey, str]] = field(default_factory=set)
-    edges: dict[_EdgeKey, tuple[JobKey, str, str]] = field(default_factory=dict)
+    edges: dict[_EdgeKey, tuple[JobKey, str, str, datetime]] = field(default_factory=dict)
+    latest: dict[tuple[JobKey, DatasetKey], tuple[datetime, list[_ColumnEdge]]] = field(
+        default_factory=dict
+    )
+    """Per job and output, the column edges of the newest COMPLETE event: what the job writes now."""
     _folded: set[tuple[JobKey, int]] = field(default_factory=set)
 
     def add(self, event: _Event) -> None:
@@ -113,6 +120,13 @@ class _Batch:
             for key, logical in datasets:
                 self._note_dataset(key, logical)
                 self.io.add((event.job, key, direction))
+        if event.kind == "COMPLETE":
+            for found in event.edges:
+                if found:
+                    output = (event.job, found[0][0][0])
+                    newest = self.latest.get(output)
+                    if newest is None or newest[0] < event.time:
+                        self.latest[output] = (event.time, found)
         for found in event.edges:
             # A facet list shared with an earlier event of the same job adds nothing new.
             folded = (event.job, id(found))
@@ -122,7 +136,7 @@ class _Batch:
             edges, noted = self.edges, self.datasets
             for edge, (kind, provenance) in found:
                 if edge not in edges:
-                    edges[edge] = (event.job, kind, provenance)
+                    edges[edge] = (event.job, kind, provenance, event.time)
                     # The output is one of the event's outputs, noted above; the input may be new.
                     if edge[2] not in noted:
                         noted[edge[2]] = None
@@ -247,15 +261,21 @@ def _write(session: Session, batch: _Batch) -> None:
             job_ids[job],
             kind,
             provenance,
+            seen,
         )
         for (output, output_column, source, input_column, subtype), (
             job,
             kind,
             provenance,
+            seen,
         ) in batch.edges.items()
     }
-    known_edges = _existing(connection, sql.edges_of_outputs, {key[0] for key in wanted})
-    new_edges = sorted(wanted.keys() - known_edges)
+    outputs = {key[0] for key in wanted} | {dataset_ids[key[1]] for key in batch.latest}
+    known_edges = {
+        tuple(row[:5]): (row[5], _utc(row[6]), _utc(row[7]))
+        for row in _rows(connection, sql.edges_of_outputs, outputs)
+    }
+    new_edges = sorted(wanted.keys() - known_edges.keys())
     if new_edges:
         rows = [
             {
@@ -267,10 +287,56 @@ def _write(session: Session, batch: _Batch) -> None:
                 "job_id": wanted[key][0],
                 "type": wanted[key][1],
                 "provenance": wanted[key][2],
+                "seen_at": wanted[key][3],
             }
             for key in new_edges
         ]
         connection.execute(sql.insert_edges, rows)
+    _update_currency(connection, sql, batch, job_ids, dataset_ids, known_edges)
+
+
+def _update_currency(
+    connection: Connection,
+    sql: _Statements,
+    batch: _Batch,
+    job_ids: dict[JobKey, int],
+    dataset_ids: dict[DatasetKey, int],
+    known: dict[tuple[Any, ...], tuple[int, datetime | None, datetime | None]],
+) -> None:
+    """Retire the stored edges a job's newest COMPLETE no longer carries; revive those it carries
+    again. Only what changes is written; an event older than an edge's last change changes nothing."""
+    by_output: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+    for key, (job_id, _seen, _retired) in known.items():
+        by_output.setdefault((job_id, key[0]), []).append(key)
+    retire, revive = [], []
+    for (job, output), (moment, found) in sorted(batch.latest.items()):
+        job_id, output_id = job_ids[job], dataset_ids[output]
+        present = {
+            (output_id, column, dataset_ids[source], input_column, subtype)
+            for (_output, column, source, input_column, subtype), _how in found
+        }
+        for key in by_output.get((job_id, output_id), []):
+            _job, seen, retired = known[key]
+            if key in present:
+                if retired is not None and retired < moment:
+                    revive.append(_edge_params(key, moment))
+            elif retired is None and (seen is None or seen < moment):
+                retire.append(_edge_params(key, moment))
+    if retire:
+        connection.execute(sql.retire_edge, retire)
+    if revive:
+        connection.execute(sql.revive_edge, revive)
+
+
+def _edge_params(key: tuple[Any, ...], moment: datetime) -> dict[str, Any]:
+    return {
+        "k_output": key[0],
+        "k_output_column": key[1],
+        "k_input": key[2],
+        "k_input_column": key[3],
+        "k_subtype": key[4],
+        "k_at": moment,
+    }
 
 
 @dataclass(frozen=True)
@@ -286,7 +352,9 @@ class _Statements:
     jobs_by_key: Any  # -> id, namespace, name
     datasets_by_key: Any  # -> id, namespace, name, logical_name
     io_of_jobs: Any
-    edges_of_outputs: Any
+    edges_of_outputs: Any  # -> the edge's key, job_id, seen_at, retired_at
+    retire_edge: Any
+    revive_edge: Any
 
 
 @functools.cache
@@ -312,6 +380,13 @@ def _statements(dialect: str) -> _Statements:
     namespaces: Any = bindparam("namespaces", expanding=True)
     names: Any = bindparam("names", expanding=True)
     ids: Any = bindparam("ids", expanding=True)
+    edge_key = (
+        edges.c.output_dataset_id == bindparam("k_output"),
+        edges.c.output_column == bindparam("k_output_column"),
+        edges.c.input_dataset_id == bindparam("k_input"),
+        edges.c.input_column == bindparam("k_input_column"),
+        edges.c.subtype == bindparam("k_subtype"),
+    )
     return _Statements(
         insert_jobs=insert(jobs).on_conflict_do_nothing(),
         upsert_datasets=upsert_datasets,
@@ -333,7 +408,14 @@ def _statements(dialect: str) -> _Statements:
             edges.c.input_dataset_id,
             edges.c.input_column,
             edges.c.subtype,
+            edges.c.job_id,
+            edges.c.seen_at,
+            edges.c.retired_at,
         ).where(edges.c.output_dataset_id.in_(ids)),
+        retire_edge=update(edges).where(*edge_key).values(retired_at=bindparam("k_at")),
+        revive_edge=update(edges)
+        .where(*edge_key)
+        .values(retired_at=None, seen_at=bindparam("k_at")),
     )
 
 

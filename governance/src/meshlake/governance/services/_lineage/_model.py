@@ -107,6 +107,8 @@ class Edge:
     type: str | None = None
     subtype: str | None = None
     provenance: str | None = None
+    retired_at: datetime | None = None
+    """Column level, history only: when the job's newest run stopped writing this edge."""
 
 
 @dataclass(frozen=True)

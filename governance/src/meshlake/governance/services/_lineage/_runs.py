@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import (
     func,
     select,
@@ -16,6 +14,7 @@ from meshlake.governance.db._tables import (
 )
 from meshlake.governance.services._lineage._graph import resolve_jobs
 from meshlake.governance.services._lineage._model import JobRef, RunInfo
+from meshlake.governance.services._lineage._sql import _utc
 
 
 def runs(session: Session, job: JobRef | None = None, limit: int = 50) -> list[RunInfo]:
@@ -43,10 +42,3 @@ def runs(session: Session, job: JobRef | None = None, limit: int = 50) -> list[R
         )
         for run, namespace, name in session.execute(query)
     ]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; what was stored is UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
