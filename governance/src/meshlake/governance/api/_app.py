@@ -21,6 +21,7 @@ from meshlake.governance._errors import (
 )
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api.routes import access, catalog, health, lineage, search
+from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.services import _audit
 
@@ -33,6 +34,7 @@ _STATUS: list[tuple[type[GovernanceError], int]] = [
 ]
 
 ROUTERS = [health.router, access.router, catalog.router, lineage.router, search.router]
+ROUTERS.append(policy_routes.router)
 
 
 def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
