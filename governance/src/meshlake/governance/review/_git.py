@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -52,6 +53,11 @@ def export_specs(root: Path, commit: str, target: Path) -> Path:
     if not folders:
         return project
     archive = _git(root, "archive", "--format=tar", commit, "--", *folders)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")
+    tar_command = shutil.which("tar")
+    if tar_command is not None:
+        # The system tar unpacks a large mesh several times faster than the tarfile module.
+        subprocess.run([tar_command, "-x", "-C", str(target)], input=archive, check=True)
+    else:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
     return project
