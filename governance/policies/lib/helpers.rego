@@ -11,9 +11,12 @@ column_ref(product, port, column) := concat(".", [product.ref, port.name, column
 
 port_ref(product, port) := concat(".", [product.ref, port.name])
 
-is_personal(column) if {
-	lower(column.classification) in {c | some c in config.personal_classifications}
-}
+# Sets built once per query rather than once per column.
+personal_classes := {lower(c) | some c in config.personal_classifications}
+
+masking_methods := {m | some m in config.masking_methods}
+
+is_personal(column) if lower(column.classification) in personal_classes
 
 # An exception the platform team granted for one policy and one target (a product, port or column).
 excepted(policy, target) if {

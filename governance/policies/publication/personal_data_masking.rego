@@ -10,7 +10,7 @@ deny contains msg if {
 	some port in input.product.ports
 	some column in port.columns
 	lib.is_personal(column)
-	not object.get(column, "masking", "") in {m | some m in lib.config.masking_methods}
+	not object.get(column, "masking", "") in lib.masking_methods
 	ref := lib.column_ref(input.product, port, column)
 	not lib.excepted("personal_data_masking", ref)
 	msg := concat("", ["column ", ref, " is ", column.classification, " data in a gold product but declares no masking: add customProperties masking: one of ", concat(", ", lib.config.masking_methods)])
