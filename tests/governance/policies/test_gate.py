@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from openlineage.client.serde import Serde
 
+from meshlake.governance.policies import SHIPPED_POLICIES
 from meshlake.platform import load_mesh
 from meshlake.platform._governance import GovernanceClient
+from meshlake.platform.lineage import product_run_event
 from tests.governance.conftest import BOOTSTRAP, Service
 from tests.helpers import REPO
 
@@ -180,3 +187,42 @@ def test_policies_and_their_input_schemas_are_listed(synced: Service) -> None:
     assert "residency" in sets["publication"] and sets["access"] == ["classified_data"]
     assert schema["title"] == "Input of the publication decision"
     assert missing.status_code == 404
+
+
+def test_residency_is_checked_on_the_inputs_the_lineage_store_saw(
+    synced: Service,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """sales.account_manager_performance (americas) reads hr.employees (emea): allowed by the
+    shipped allowance, refused by a policy folder without it, once the run's lineage is recorded."""
+    spec = MESH.product("sales.account_manager_performance")
+    start = product_run_event(
+        "START", mesh=MESH, product=spec, run_id=str(uuid.uuid4()), state_home=tmp_path
+    )
+    with synced.client() as admin:
+        recorded = admin.post("/api/v1/lineage", json=json.loads(Serde.to_json(start)))
+        assert recorded.status_code < 300, recorded.text
+        allowed = admin.post(
+            "/api/v1/products/sales/account_manager_performance/versions",
+            json=publication("account_manager_performance", version=7),
+        )
+        assert allowed.status_code == 201, allowed.text
+
+        strict = tmp_path / "policies"
+        shutil.copytree(SHIPPED_POLICIES, strict)
+        config = json.loads((strict / "data" / "config.json").read_text(encoding="utf-8"))
+        config["cross_region_allowances"] = []
+        (strict / "data" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        monkeypatch.setenv("MESHLAKE_POLICIES_DIR", str(strict))
+        refused = admin.post(
+            "/api/v1/products/sales/account_manager_performance/versions",
+            json=publication("account_manager_performance", version=8),
+        )
+
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        "policy residency denies publishing sales.account_manager_performance: "
+        "sales.account_manager_performance (zone americas, region eastus) reads "
+        "hr.employees.employees from zone emea in region westeurope without a cross-region allowance"
+    )

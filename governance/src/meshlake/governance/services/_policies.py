@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meshlake.governance.db._tables import ContractRevision, PolicyDecision, Product
+from meshlake.governance.db._tables import (
+    ContractRevision,
+    Dataset,
+    LineageDataset,
+    LineageIO,
+    LineageJob,
+    PolicyDecision,
+    Product,
+)
 from meshlake.governance.policies import Decision, PolicyDeniedError, default_engine
 from meshlake.governance.policies._inputs import port_input
 from meshlake.governance.services import _audit
@@ -44,8 +52,10 @@ def check_publication(session: Session, caller: Caller, product: Product) -> lis
 def catalog_publication_input(session: Session, product: Product) -> dict[str, Any]:
     """The publication input of a registered product, from its contracts as registered.
 
-    The catalog does not hold a product's input ports, so ``inputs`` is empty here: residency and
-    source alignment are checked on the specs by ``meshlake review`` and by the decision API.
+    The catalog does not hold a product's input ports; ``inputs`` are the catalog's datasets that
+    the lineage store saw the product's job read (its run's START event precedes the publication).
+    Without recorded lineage they are empty, and residency and source alignment are left to
+    ``meshlake review`` on the specs.
     """
     ports = []
     for dataset in product.datasets:
@@ -72,10 +82,41 @@ def catalog_publication_input(session: Session, product: Product) -> dict[str, A
             "owners": list(product.owners),
             "zone": zone.name,
             "region": zone.region,
-            "inputs": [],
+            "inputs": _recorded_inputs(session, product),
             "ports": ports,
         }
     }
+
+
+def _recorded_inputs(session: Session, product: Product) -> list[dict[str, Any]]:
+    read = session.scalars(
+        select(LineageDataset.logical_name)
+        .join(LineageIO, LineageIO.dataset_id == LineageDataset.id)
+        .join(LineageJob, LineageJob.id == LineageIO.job_id)
+        .where(
+            LineageJob.name == product.ref,
+            LineageIO.direction == "input",
+            LineageDataset.logical_name.is_not(None),
+        )
+        .distinct()
+    )
+    inputs = []
+    for logical_name in sorted(name for name in read if name):
+        dataset = session.scalar(select(Dataset).where(Dataset.ref == logical_name))
+        if dataset is None or dataset.product_id == product.id:
+            continue
+        source = dataset.product
+        inputs.append(
+            {
+                "name": dataset.name,
+                "contract_id": dataset.contract_id,
+                "kind": "product",
+                "domain": source.domain.name,
+                "zone": source.domain.zone.name,
+                "region": source.domain.zone.region,
+            }
+        )
+    return inputs
 
 
 def evaluate(
