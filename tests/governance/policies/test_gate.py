@@ -226,3 +226,21 @@ def test_residency_is_checked_on_the_inputs_the_lineage_store_saw(
         "sales.account_manager_performance (zone americas, region eastus) reads "
         "hr.employees.employees from zone emea in region westeurope without a cross-region allowance"
     )
+
+
+def test_warn_mode_publishes_and_records_the_denials_with_the_version(
+    synced: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with synced.client() as admin:
+        admin.put("/api/v1/products/sales/leads", json=crafted_leads_product()).raise_for_status()
+        monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
+        published = admin.post(
+            "/api/v1/products/sales/leads/versions", json=publication("leads", version=3)
+        )
+    assert published.status_code == 201, published.text
+    [version] = [
+        item for item in published.json()["datasets"][0]["versions"] if item["delta_version"] == 3
+    ]
+    assert {(item["policy"], item["severity"]) for item in version["policy_warnings"]} == {
+        ("personal_data_masking", "deny")
+    }

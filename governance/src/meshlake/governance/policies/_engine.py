@@ -18,11 +18,16 @@ SHIPPED_POLICIES = Path(__file__).resolve().parents[4] / "policies"
 
 
 class PolicySettings(BaseSettings):
-    """``MESHLAKE_POLICIES_DIR``: the policy folder to load instead of the shipped one."""
+    """``MESHLAKE_POLICIES_DIR``: the policy folder to load instead of the shipped one.
+
+    ``MESHLAKE_POLICY_GATE``: ``enforce`` (default) refuses a publication a deny rule matches;
+    ``warn`` publishes it and records the denials with the version, for rolling a new policy out.
+    """
 
     model_config = SettingsConfigDict(env_prefix="MESHLAKE_", extra="ignore")
 
     policies_dir: Path | None = None
+    policy_gate: Literal["enforce", "warn"] = "enforce"
 
     def resolved_dir(self) -> Path:
         return self.policies_dir or SHIPPED_POLICIES

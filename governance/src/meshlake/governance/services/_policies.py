@@ -17,7 +17,12 @@ from meshlake.governance.db._tables import (
     PolicyDecision,
     Product,
 )
-from meshlake.governance.policies import Decision, PolicyDeniedError, default_engine
+from meshlake.governance.policies import (
+    Decision,
+    PolicyDeniedError,
+    PolicySettings,
+    default_engine,
+)
 from meshlake.governance.policies._inputs import port_input
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
@@ -32,9 +37,10 @@ def check_publication(session: Session, caller: Caller, product: Product) -> lis
     """
     document = catalog_publication_input(session, product)
     decision = default_engine().evaluate("publication", document)
-    if decision.allowed:
+    if decision.allowed or PolicySettings().policy_gate == "warn":
         record(session, caller, decision, document, product.ref)
-        return [reason.as_dict() for reason in decision.warnings]
+        # In warn mode the denials travel with the version, marked as such.
+        return [reason.as_dict() for reason in decision.reasons]
     with Session(bind=session.get_bind()) as separate, separate.begin():
         record(separate, caller, decision, document, product.ref)
     first = decision.denials[0]
