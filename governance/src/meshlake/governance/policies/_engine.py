@@ -84,7 +84,7 @@ class PolicyEngine:
         if bundle is None:
             raise PolicyInputError(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
         self.validate(decision, document)
-        result = bundle.query(f"data.meshlake.{decision}", document) or {}
+        result = bundle.decide(document) or {}
         reasons = [
             Reason(policy, severity, message)
             for policy in sorted(result)
