@@ -110,3 +110,6 @@ def sync() -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(governance, name="governance")
+    from meshlake.governance.review.cli import review_command
+
+    app.command("review")(review_command)

@@ -25,6 +25,7 @@ from meshlake.governance._errors import (
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api._limits import BodySizeLimit
 from meshlake.governance.api.routes import access, catalog, health, lineage, search
+from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
 from meshlake.governance.db._engine import make_engine, session_factory
@@ -47,6 +48,7 @@ ROUTERS = [
     search.router,
     glossary_router,
     freshness_router,
+    policy_routes.router,
 ]
 
 
