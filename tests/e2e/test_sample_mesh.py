@@ -2,21 +2,33 @@
 
 Expected row counts are computed by DuckDB straight from the raw drops (a second engine, not the
 transforms), and every table is read back with delta-rs, as the governance side will read it.
+
+The mesh is materialized once, governed, as `meshlake run` does it: the embedded governance service
+starts, the specs are synced into its catalog, each version is published to it and the OpenLineage
+events go to its lineage endpoint. The service is then started again on the same state folder and
+the catalog, search and lineage are asserted over real HTTP. The events the service received are
+also kept by a tee in front of the real app (it records the request bodies and passes them on
+unchanged), so they can be validated against the OpenLineage schemas.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import httpx
 import pytest
 from deltalake import DeltaTable
 
+from meshlake.governance import _embedded, start_embedded
 from meshlake.orchestration import run_mesh
 from meshlake.platform import PortRef
 from meshlake.platform._schema import schema_differences
-from meshlake.platform.lineage import read_events
 from tests.helpers import REPO, make_platform
 from tests.openlineage_schemas import OpenLineageSchemas
 
@@ -30,14 +42,64 @@ class Published:
     version: int
 
 
+class LineageTee:
+    """ASGI middleware in front of the real service: keeps a copy of each OpenLineage body."""
+
+    def __init__(self, app: Any, events: list[dict[str, Any]]) -> None:
+        self.app, self.events = app, events
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] not in ("/api/v1/lineage", "/api/v1/lineage/batch"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        chunks: list[bytes] = []
+
+        async def tee() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body = b"".join(chunks)
+                    if headers.get(b"content-encoding") == b"gzip":
+                        body = gzip.decompress(body)
+                    payload = json.loads(body)
+                    self.events.extend(payload if isinstance(payload, list) else [payload])
+            return message
+
+        await self.app(scope, tee, send)
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, spark: object):
-    """The sample mesh materialized the way `meshlake run` does it: through Dagster."""
+    """The sample mesh materialized the way `meshlake run` does it: through Dagster, governed."""
     platform = make_platform(REPO, home=tmp_path_factory.mktemp("sample-home"))
     drops = platform.ingest(scale=1.0)
-    run = run_mesh(platform.settings, governance=False)
+    events: list[dict[str, Any]] = []
+    real_app = _embedded.create_app
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            _embedded, "create_app", lambda settings: LineageTee(real_app(settings), events)
+        )
+        run = run_mesh(platform.settings, governance=True)
     assert run.success, [(product.product, product.error) for product in run.products]
-    return platform, drops, run
+    return platform, drops, run, events
+
+
+@pytest.fixture(scope="module")
+def catalog(published) -> Iterator[httpx.Client]:
+    """The governance service started again on the run's state folder, as `governance serve` does."""
+    platform = published[0]
+    service = start_embedded(platform.state_home)
+    client = httpx.Client(
+        base_url=service.url, headers={"Authorization": f"Bearer {service.token}"}, timeout=30
+    )
+    yield client
+    client.close()
+    service.stop()
 
 
 def _raw(platform, source: str) -> str:
@@ -58,7 +120,7 @@ def _ports(platform, run) -> dict[str, Published]:
 
 
 def test_every_product_is_published_at_version_zero_with_passing_checks(published) -> None:
-    platform, _, run = published
+    platform, _, run, _ = published
 
     assert {outcome.product: outcome.status for outcome in run.products} == {
         str(ref): "published" for ref in platform.mesh.products
@@ -73,7 +135,7 @@ def test_every_product_is_published_at_version_zero_with_passing_checks(publishe
 
 
 def test_row_counts_match_an_independent_engine_over_the_raw_drops(published) -> None:
-    platform, drops, run = published
+    platform, drops, run, _ = published
     rows = {name: port.rows for name, port in _ports(platform, run).items()}
     raw = {drop.source_id: drop.rows for drop in drops}
     sql = duckdb.connect()
@@ -120,7 +182,7 @@ def test_row_counts_match_an_independent_engine_over_the_raw_drops(published) ->
 
 
 def test_aggregates_match_their_inputs_read_with_delta_rs(published) -> None:
-    platform, _, run = published
+    platform, _, run, _ = published
     ports = _ports(platform, run)
 
     def table(name: str):
@@ -141,7 +203,7 @@ def test_aggregates_match_their_inputs_read_with_delta_rs(published) -> None:
 
 
 def test_tables_have_the_contract_schema_and_unique_primary_keys(published, spark) -> None:
-    platform, _, run = published
+    platform, _, run, _ = published
     for name, port in _ports(platform, run).items():
         contract = platform.mesh.port(PortRef.parse(name)).contract
         written = spark.read.format("delta").load(port.location).schema
@@ -159,7 +221,7 @@ def test_tables_have_the_contract_schema_and_unique_primary_keys(published, spar
 
 
 def test_a_second_run_publishes_a_new_version_and_keeps_the_first(published, spark) -> None:
-    platform, _, _ = published
+    platform, _, _, _ = published
 
     port = platform.materialize_product("hr.employees")[0]
 
@@ -171,8 +233,7 @@ def test_a_second_run_publishes_a_new_version_and_keeps_the_first(published, spa
 def test_every_run_emitted_valid_openlineage_with_column_lineage(
     published, openlineage_schemas: OpenLineageSchemas
 ) -> None:
-    platform, _, _ = published
-    events = read_events(platform.state_home / "lineage" / "events.jsonl")
+    platform, _, _, events = published
 
     assert sorted((event["job"]["name"], event["eventType"]) for event in events) == sorted(
         (str(ref), kind) for ref in platform.mesh.products for kind in ("START", "COMPLETE")
@@ -211,3 +272,142 @@ def test_every_run_emitted_valid_openlineage_with_column_lineage(
     zones = {event["job"]["name"]: event["job"]["namespace"] for event in events}
     assert zones["sales.account_manager_performance"] == "americas"
     assert zones["hr.employees"] == "emea"
+
+
+# -- the governance service after the governed run (over real HTTP) ---------------------------
+
+AM_PERFORMANCE = "sales.account_manager_performance.account_manager_performance"
+
+
+def _raw_sources_upstream(platform, product: str) -> set[str]:
+    """The raw sources a product reads, transitively, according to the specs."""
+    found: set[str] = set()
+    pending = [platform.mesh.product(product)]
+    while pending:
+        spec = pending.pop()
+        for binding in spec.inputs:
+            if binding.raw is not None:
+                found.add(binding.raw.source.id)
+            if binding.output is not None:
+                pending.append(platform.mesh.product(binding.output.product_ref))
+    return found
+
+
+def test_the_catalog_holds_every_product_with_columns_and_the_published_versions(
+    published, catalog: httpx.Client
+) -> None:
+    platform, _, run, _ = published
+    products = {item["ref"]: item for item in catalog.get("/api/v1/products").json()}
+
+    assert set(products) == {str(ref) for ref in platform.mesh.products}
+    outcomes = {product.product: product for product in run.products}
+    for ref, spec in platform.mesh.products.items():
+        datasets = {dataset["name"]: dataset for dataset in products[str(ref)]["datasets"]}
+        assert set(datasets) == set(spec.ports), ref
+        ran = {port.port: port for port in outcomes[str(ref)].ports}
+        for name, port in spec.ports.items():
+            dataset = datasets[name]
+            assert [column["name"] for column in dataset["columns"]] == [
+                prop.name for prop in port.contract.columns
+            ], port.ref
+            assert [(v["delta_version"], v["row_count"]) for v in dataset["versions"]] == [
+                (ran[name].version, ran[name].rows)
+            ], port.ref
+            # The published version is the table's: delta-rs reads that many rows at that version.
+            table = DeltaTable(dataset["location"], version=ran[name].version)
+            assert table.to_pyarrow_table().num_rows == dataset["versions"][0]["row_count"]
+
+
+def test_searching_a_product_by_its_exact_name_returns_it_first(
+    published, catalog: httpx.Client
+) -> None:
+    platform = published[0]
+    for ref in platform.mesh.products:
+        page = catalog.get("/api/v1/search", params={"q": ref.name}).json()
+        first = page["hits"][0]
+        exact = [hit["ref"] for hit in page["hits"] if hit["match"] == "exact_name"]
+        assert (first["ref"], first["kind"], first["match"]) == (
+            str(ref),
+            "product",
+            "exact_name",
+        ), exact
+
+
+def test_the_lineage_of_a_cross_domain_product_reaches_the_raw_sources_of_both_domains(
+    published, catalog: httpx.Client
+) -> None:
+    platform = published[0]
+    expected = _raw_sources_upstream(platform, "sales.account_manager_performance")
+    assert {source.split(".")[0] for source in expected} == {"hr", "sales"}
+
+    graph = catalog.get(
+        "/api/v1/lineage/graph",
+        params={"dataset": AM_PERFORMANCE, "direction": "upstream", "depth": 10},
+    ).json()
+
+    names = {node["logical_name"] for node in graph["nodes"] if node["kind"] == "dataset"}
+    jobs = {node["name"] for node in graph["nodes"] if node["kind"] == "job"}
+    assert expected <= names, names
+    assert {"hr.employees", "sales.customers", "sales.orders"} <= jobs
+    assert {"hr.employees.employees", "sales.customers.customers"} <= names
+
+
+def test_column_lineage_crosses_domains_down_to_the_raw_columns(
+    published, catalog: httpx.Client
+) -> None:
+    graph = catalog.get(
+        "/api/v1/lineage/graph",
+        params={
+            "dataset": AM_PERFORMANCE,
+            "column": "full_name",
+            "direction": "upstream",
+            "depth": 10,
+            "level": "column",
+        },
+    ).json()
+    logical = {node["id"]: node["logical_name"] for node in graph["nodes"]}
+    edges = {
+        (
+            logical[edge["source"]],
+            edge["source_column"],
+            logical[edge["target"]],
+            edge["target_column"],
+        )
+        for edge in graph["edges"]
+    }
+
+    assert (
+        "hr.employees.employees",
+        "full_name",
+        AM_PERFORMANCE,
+        "full_name",
+    ) in edges, edges
+    raw_columns = {
+        (name, column) for name, column, _, _ in edges if name == "hr.raw.hris_employees"
+    }
+    assert {("hr.raw.hris_employees", "first_name"), ("hr.raw.hris_employees", "last_name")} <= (
+        raw_columns
+    ), edges
+
+
+def test_column_lineage_of_revenue_reaches_the_raw_order_amounts(
+    published, catalog: httpx.Client
+) -> None:
+    graph = catalog.get(
+        "/api/v1/lineage/graph",
+        params={
+            "dataset": AM_PERFORMANCE,
+            "column": "revenue_total",
+            "direction": "upstream",
+            "depth": 10,
+            "level": "column",
+        },
+    ).json()
+    logical = {node["id"]: node["logical_name"] for node in graph["nodes"]}
+    sources = {(logical[edge["source"]], edge["source_column"]) for edge in graph["edges"]}
+
+    assert ("sales.orders.orders", "net_amount") in sources, sources
+    assert {
+        ("sales.raw.shop_orders", "gross_amount"),
+        ("sales.raw.shop_orders", "discount_amount"),
+    } <= sources, sources

@@ -16,7 +16,7 @@ from sqlalchemy import delete, update
 
 from meshlake.governance.db._engine import make_engine
 from meshlake.governance.db._tables import SearchDocument
-from meshlake.governance.services import _search
+from meshlake.governance.services._search import _index, _rank
 from meshlake.platform import load_mesh
 from meshlake.platform._governance import GovernanceClient
 from tests.governance.conftest import BOOTSTRAP, Service
@@ -257,8 +257,8 @@ def test_a_cursor_belongs_to_its_query(synced: Service) -> None:
 @pytest.fixture
 def small_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service runs in this process: a cap of 10 puts the sample mesh over it."""
-    monkeypatch.setattr(_search, "CANDIDATE_CAP", 10)
-    monkeypatch.setattr(_search, "FACET_SAMPLE", 10)
+    monkeypatch.setattr(_rank, "CANDIDATE_CAP", 10)
+    monkeypatch.setattr(_rank, "FACET_SAMPLE", 10)
 
 
 @pytest.mark.usefixtures("small_cap")
@@ -288,7 +288,7 @@ def test_a_cursor_from_before_the_cap_was_crossed_is_a_conflict(
     synced: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cursor = search(synced, q="cust", limit=5)["next_cursor"]
-    monkeypatch.setattr(_search, "CANDIDATE_CAP", 10)
+    monkeypatch.setattr(_rank, "CANDIDATE_CAP", 10)
     with synced.client() as client:
         response = client.get("/api/v1/search", params={"q": "cust", "cursor": cursor})
     assert response.status_code == 409
@@ -299,8 +299,8 @@ def test_the_bounded_path_finds_what_the_ranked_one_does(
     synced: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ranked = set(refs(search(synced, q="customer", limit=100)))
-    monkeypatch.setattr(_search, "CANDIDATE_CAP", 10)
-    monkeypatch.setattr(_search, "FREQUENT_TERM", 3)
+    monkeypatch.setattr(_rank, "CANDIDATE_CAP", 10)
+    monkeypatch.setattr(_index, "FREQUENT_TERM", 3)
     assert set(refs(search(synced, q="customer", limit=100))) == ranked
 
 

@@ -27,3 +27,7 @@ class UnauthenticatedError(GovernanceError):
 
 class ForbiddenError(GovernanceError):
     """The principal is known but may not do this (403)."""
+
+
+class PayloadTooLargeError(GovernanceError):
+    """The request body is over the endpoint's size limit (413)."""

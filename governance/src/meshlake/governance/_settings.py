@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshlake.platform import Settings
@@ -21,6 +21,10 @@ class GovernanceSettings(BaseSettings):
 
     database_url: str | None = None
     bootstrap_token: SecretStr | None = None
+    max_request_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    """The largest request body (after gzip) any endpoint but the lineage batch takes; 413 above."""
+    max_batch_request_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    """The largest body of ``POST /api/v1/lineage/batch`` (up to 10,000 events of ~20 kB)."""
 
     def resolved_database_url(self, state_home: Path | None = None) -> str:
         """MESHLAKE_DATABASE_URL, else SQLite in ``state_home`` (default: the project's state folder)."""

@@ -77,12 +77,13 @@ def token(
 
 @governance.command("sync")
 def sync() -> None:
-    """Register every zone, domain and product of the specs in the catalog.
+    """Register every zone, domain and product of the specs, then the glossary, in the catalog.
 
     Uses MESHLAKE_GOVERNANCE_URL and MESHLAKE_GOVERNANCE_TOKEN; without a URL, the embedded service
     on this project's database.
     """
     from meshlake.governance import start_embedded
+    from meshlake.governance._glossary_file import sync_glossary
     from meshlake.platform import Platform, Settings
     from meshlake.platform._governance import GovernanceClient
 
@@ -95,13 +96,20 @@ def sync() -> None:
     else:
         secret = token.get_secret_value() if token else ""
     try:
+        mesh = Platform(settings).mesh
         with GovernanceClient(url, secret) as client:
-            products = client.sync(Platform(settings).mesh, settings.state_home())
+            products = client.sync(mesh, settings.state_home())
+            terms = sync_glossary(client, mesh.root)
     finally:
         if embedded is not None:
             embedded.stop()
-    say(f"registered {len(products)} products in the catalog at {url}")
+    say(
+        f"registered {len(products)} products and {len(terms)} glossary terms in the catalog at {url}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(governance, name="governance")
+    from meshlake.governance.review.cli import review_command
+
+    app.command("review")(review_command)

@@ -6,6 +6,8 @@ rolled back when it fails.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,10 +19,15 @@ from meshlake.governance._errors import (
     GovernanceError,
     InvalidRequestError,
     NotFoundError,
+    PayloadTooLargeError,
     UnauthenticatedError,
 )
 from meshlake.governance._settings import GovernanceSettings
+from meshlake.governance.api._limits import BodySizeLimit
 from meshlake.governance.api.routes import access, catalog, health, lineage, search
+from meshlake.governance.api.routes import policies as policy_routes
+from meshlake.governance.api.routes.freshness import router as freshness_router
+from meshlake.governance.api.routes.glossary import router as glossary_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.services import _audit
 
@@ -30,9 +37,19 @@ _STATUS: list[tuple[type[GovernanceError], int]] = [
     (InvalidRequestError, 422),
     (UnauthenticatedError, 401),
     (ForbiddenError, 403),
+    (PayloadTooLargeError, 413),
 ]
 
-ROUTERS = [health.router, access.router, catalog.router, lineage.router, search.router]
+ROUTERS = [
+    health.router,
+    access.router,
+    catalog.router,
+    lineage.router,
+    search.router,
+    glossary_router,
+    freshness_router,
+    policy_routes.router,
+]
 
 
 def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
@@ -49,8 +66,15 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     app.state.bootstrap_token = (
         settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
     )
+    app.state.max_request_bytes = settings.max_request_bytes
+    app.state.max_batch_request_bytes = settings.max_batch_request_bytes
     for router in ROUTERS:
         app.include_router(router)
+    app.add_middleware(
+        BodySizeLimit,
+        default=settings.max_request_bytes,
+        batch=settings.max_batch_request_bytes,
+    )
 
     @app.exception_handler(GovernanceError)
     async def governance_error(request: Request, exc: GovernanceError) -> JSONResponse:
@@ -66,18 +90,23 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_payload(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "field": ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0]),
-                "message": error["msg"],
-            }
-            for error in exc.errors()
-        ]
+        problems = [_problem(error) for error in exc.errors()]
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         detail = f"{first['field']}: {first['message']}"
         return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
 
     return app
+
+
+def _problem(error: Any) -> dict[str, str]:
+    loc = error["loc"]
+    if error["type"] == "json_invalid":
+        # loc is ("body", character offset): the field is the body itself.
+        reason = (error.get("ctx") or {}).get("error", error["msg"])
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return {"field": "body", "message": f"not valid JSON ({reason}){where}"}
+    field = ".".join(str(part) for part in loc[1:]) or str(loc[0])
+    return {"field": field, "message": error["msg"]}
 
 
 def _audit_refusal(request: Request, exc: GovernanceError, status: int) -> None:

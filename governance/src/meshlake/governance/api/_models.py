@@ -112,6 +112,9 @@ class VersionOut(BaseModel):
     run_id: str | None
     published_by: str
     published_at: datetime
+    policy_warnings: list[dict[str, Any]] | None = Field(
+        default=None, description="Warn rules of the publication policies that matched."
+    )
 
 
 class DatasetOut(BaseModel):

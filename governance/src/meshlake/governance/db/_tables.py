@@ -127,6 +127,8 @@ class DatasetVersion(Base):
     run_id: Mapped[str | None] = mapped_column(String(100))
     published_by: Mapped[str] = mapped_column(String(200))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Warn rules of the publication policies that matched (migration 0005); None before it.
+    policy_warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
 
@@ -318,3 +320,28 @@ class ColumnEdgeRow(Base):
     type: Mapped[str] = mapped_column(String(20))
     subtype: Mapped[str] = mapped_column(String(30))
     provenance: Mapped[str] = mapped_column(String(20))
+    # migration 0004: current while retired_at is NULL (see the migration for the rule)
+    seen_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
+
+
+# -- policies -----------------------------------------------------------------------------------
+
+
+class PolicyDecision(Base):
+    """One decision the policies took, with its input and reasons (migration 0005)."""
+
+    __tablename__ = "policy_decisions"
+    __table_args__ = (
+        Index("ix_policy_decisions_at", "at"),
+        Index("ix_policy_decisions_decision", "decision", "allowed"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str] = mapped_column(String(30))  # publication | review | access
+    subject: Mapped[str | None] = mapped_column(Text)  # what was decided on, e.g. a product ref
+    principal: Mapped[str | None] = mapped_column(String(200))
+    allowed: Mapped[bool]
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -19,7 +19,7 @@ from meshlake.governance.db._tables import (
     Product,
     Zone,
 )
-from meshlake.governance.services import _audit
+from meshlake.governance.services import _audit, _policies
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._documents import reindex_product
 from meshlake.platform.specs import Contract, highest_classification, spark_type
@@ -135,6 +135,8 @@ def publish(
     """Record a materialization: one new Delta version per port, with its row count and quality."""
     caller.require_domain_writer(domain_name, f"publish products of domain {domain_name!r}")
     product = get_product(session, domain_name, name)
+    # The publication gate: a deny rule refuses (403, audited); warnings go with the versions.
+    warnings = _policies.check_publication(session, caller, product)
     datasets = {dataset.name: dataset for dataset in product.datasets}
     for index, item in enumerate(body.ports):
         dataset = datasets.get(item.port)
@@ -165,6 +167,7 @@ def publish(
                 quality=item.quality,
                 run_id=body.run_id,
                 published_by=caller.name,
+                policy_warnings=warnings,
             )
         )
     session.flush()

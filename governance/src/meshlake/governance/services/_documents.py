@@ -1,4 +1,4 @@
-"""Search documents: the text of products, datasets and columns, kept in step with the catalog.
+"""Search documents: the text of products, datasets, columns and glossary terms, kept in step.
 
 The database's full-text index (FTS5 on SQLite, tsvector on PostgreSQL) covers ``search_documents``
 and is maintained by the database itself (see the search migration).
@@ -57,6 +57,12 @@ def reindex_product(session: Session, product: Product) -> None:
                     [
                         " ".join(f"{c.name} {c.description or ''}" for c in dataset.columns),
                         *product.tags,
+                        # A port is found by the business terms of its columns.
+                        *(
+                            terms[f"{dataset.ref}.{c.name}"]
+                            for c in dataset.columns
+                            if f"{dataset.ref}.{c.name}" in terms
+                        ),
                     ]
                 ),
             )

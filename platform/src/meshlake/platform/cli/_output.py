@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -36,3 +37,9 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) 
 
 
 _NUMERIC = {"rows", "version", "seconds", "files"}
+
+
+def document(text: str) -> None:
+    """Write a document (Markdown, JSON) exactly as given: no wrapping, markup or emoji codes."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import graphlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +69,18 @@ def validate_mesh(root: Path) -> ValidationReport:
     return _Loader(root.resolve()).run()
 
 
+# Valid files parsed before, by model and exact text. The models are frozen, so two meshes may
+# share them; ``meshlake review`` loads the base and the working tree, which differ in a few files.
+_PARSED: OrderedDict[tuple[type[BaseModel], str], tuple[LocatedYaml, BaseModel]] = OrderedDict()
+_PARSED_MAX = 20_000
+
+
+def _remember(key: tuple[type[BaseModel], str], value: tuple[LocatedYaml, BaseModel]) -> None:
+    _PARSED[key] = value
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+
+
 @dataclass
 class _Parsed:
     """A spec file parsed into its model, with the document kept for line lookups."""
@@ -103,6 +116,10 @@ class _Loader:
 
     def parse(self, file: Path, model: type[M]) -> _Parsed | None:
         self.files_checked += 1
+        text = file.read_text(encoding="utf-8")
+        cached = _PARSED.get((model, text))
+        if cached is not None:
+            return _Parsed(file, cached[0], cached[1])
         try:
             document = load_located_yaml(file)
         except YamlSyntaxError as exc:
@@ -123,6 +140,7 @@ class _Loader:
         except ValidationError as exc:
             self.problems += problems_from_validation(exc, document, self.rel(file), model)
             return None
+        _remember((model, text), (document, instance))
         return _Parsed(file, document, instance)
 
     # -- the walk --------------------------------------------------------------------------

@@ -14,6 +14,10 @@ import yaml
 
 Path_ = tuple[str | int, ...]
 
+# libyaml's composer when PyYAML has it: the same nodes and marks, about six times faster than the
+# pure-Python one, which dominated loading a large mesh (benchmarks/review_mesh.py).
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class LocatedYaml:
@@ -43,7 +47,11 @@ def load_located_yaml(path: Path) -> LocatedYaml:
     """Parse ``path`` with YAML's safe schema, recording lines; raise YamlSyntaxError if unparsable."""
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        try:
+            node = yaml.compose(text, Loader=_COMPOSER)
+        except yaml.MarkedYAMLError:
+            # Broken files are rare: the pure-Python parser words the problem better.
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1

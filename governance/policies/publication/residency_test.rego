@@ -1,0 +1,40 @@
+package meshlake.publication.residency_test
+
+import data.meshlake.publication.fixtures_test as f
+import data.meshlake.publication.residency as policy
+import rego.v1
+
+eu_input := {
+	"name": "employees",
+	"contract_id": "hr.employees.employees",
+	"kind": "product",
+	"domain": "hr",
+	"zone": "emea",
+	"region": "westeurope",
+}
+
+allowance := [{"from_zone": "emea", "to_zone": "americas", "datasets": ["hr.employees.employees"]}]
+
+test_allows_reads_within_a_region if {
+	p := f.product
+	count(policy.deny) == 0 with input.product as p
+}
+
+test_denies_a_cross_region_read_without_allowance if {
+	p := object.union(f.product, {"inputs": [eu_input]})
+	denials := policy.deny with input.product as p with data.meshlake.config.cross_region_allowances as []
+	denials == {"sales.accounts (zone americas, region eastus) reads hr.employees.employees from zone emea in region westeurope without a cross-region allowance"}
+}
+
+test_allows_a_cross_region_read_with_allowance if {
+	p := object.union(f.product, {"inputs": [eu_input]})
+	a := allowance
+	count(policy.deny) == 0 with input.product as p with data.meshlake.config.cross_region_allowances as a
+}
+
+test_an_allowance_covers_only_its_datasets if {
+	other := object.union(eu_input, {"contract_id": "hr.engagement_retention.engagement_retention"})
+	p := object.union(f.product, {"inputs": [other]})
+	a := allowance
+	count(policy.deny) == 1 with input.product as p with data.meshlake.config.cross_region_allowances as a
+}

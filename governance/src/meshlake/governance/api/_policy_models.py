@@ -1,0 +1,49 @@
+"""API models of the policy endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EvaluationIn(BaseModel):
+    decision: Literal["publication", "review", "access"]
+    input: dict[str, Any] = Field(
+        description="The decision's input; its JSON Schema is GET /api/v1/policies/{decision}/schema."
+    )
+    subject: str | None = Field(
+        default=None, max_length=500, description="What is decided on, for the log (e.g. a ref)."
+    )
+
+
+class ReasonOut(BaseModel):
+    policy: str
+    severity: Literal["deny", "warn"]
+    message: str
+
+
+class EvaluationOut(BaseModel):
+    id: int = Field(description="The decision's id in the decision log.")
+    decision: str
+    allowed: bool
+    reasons: list[ReasonOut]
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    decision: str
+    subject: str | None
+    principal: str | None
+    allowed: bool
+    reasons: list[ReasonOut]
+    input: dict[str, Any]
+
+
+class PolicySetOut(BaseModel):
+    decision: str
+    policies: list[str]

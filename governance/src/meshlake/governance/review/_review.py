@@ -1,0 +1,179 @@
+"""``meshlake review``: compare the specs at a git ref with the working tree and judge the changes."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshlake.governance.policies import Decision, PolicyEngine, default_engine, publication_input
+from meshlake.governance.review._changes import Change, compare
+from meshlake.governance.review._consumers import (
+    GovernanceConsumers,
+    SpecConsumers,
+    attach_consumers,
+)
+from meshlake.governance.review._errors import ReviewUsageError
+from meshlake.governance.review._git import export_specs, resolve_ref
+from meshlake.governance.review._personal import PersonalSuspect, looks_personal
+from meshlake.platform.specs import Mesh, Problem, validate_mesh
+
+ZONES = Path("infra") / "landing-zones"
+
+
+@dataclass
+class ReviewReport:
+    """Everything the review found; ``violations`` decide the exit code."""
+
+    base_ref: str
+    base_commit: str
+    changes: list[Change] = field(default_factory=list)
+    suspects: list[PersonalSuspect] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the working tree's spec problems
+    base_problems: list[str] = field(default_factory=list)
+    publication: dict[str, Decision] = field(default_factory=dict)
+    review: Decision | None = None
+    consumers_from: str = "specs"
+
+    @property
+    def breaking(self) -> list[Change]:
+        return [change for change in self.changes if change.breaking]
+
+    @property
+    def compatible(self) -> list[Change]:
+        return [change for change in self.changes if not change.breaking]
+
+    @property
+    def violations(self) -> list[str]:
+        found = [f"spec: {problem}" for problem in self.problems]
+        if self.review is not None:
+            found += [f"{reason.policy}: {reason.message}" for reason in self.review.denials]
+        for decision in self.publication.values():
+            found += [f"{reason.policy}: {reason.message}" for reason in decision.denials]
+        return found
+
+    @property
+    def warnings(self) -> list[str]:
+        found = []
+        if self.review is not None:
+            found += [f"{reason.policy}: {reason.message}" for reason in self.review.warnings]
+        for decision in self.publication.values():
+            found += [f"{reason.policy}: {reason.message}" for reason in decision.warnings]
+        return found
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.violations else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "base": {"ref": self.base_ref, "commit": self.base_commit},
+            "clean": not self.violations,
+            "violations": self.violations,
+            "warnings": self.warnings,
+            "changes": {
+                "breaking": [change.as_dict() for change in self.breaking],
+                "compatible": [change.as_dict() for change in self.compatible],
+            },
+            "consumers_from": self.consumers_from,
+            "suspected_personal": [suspect.as_dict() for suspect in self.suspects],
+            "policies": {
+                ref: [reason.as_dict() for reason in decision.reasons]
+                for ref, decision in sorted(self.publication.items())
+            },
+            "spec_problems": self.problems,
+            "base_spec_problems": self.base_problems,
+        }
+
+
+def review(
+    root: Path,
+    base: str,
+    *,
+    engine: PolicyEngine | None = None,
+    governance_url: str | None = None,
+    governance_token: str | None = None,
+) -> ReviewReport:
+    """Review the working tree under ``root`` against git ref ``base``.
+
+    Raises ReviewUsageError when ``root`` is not a meshlake project in a git work tree, or ``base``
+    names no commit.
+    """
+    root = root.resolve()
+    if not (root / ZONES).is_dir():
+        raise ReviewUsageError(f"{root} is not a meshlake project (no {ZONES}/)")
+    commit = resolve_ref(root, base)
+    engine = engine or default_engine()
+    report = ReviewReport(base, commit)
+    head_report = validate_mesh(root)
+    report.problems = [_problem(problem, root) for problem in head_report.problems]
+    with tempfile.TemporaryDirectory(prefix="meshlake-review-") as folder:
+        base_root = export_specs(root, commit, Path(folder))
+        base_mesh = _base_mesh(base_root, report)
+        head = head_report.mesh if not head_report.problems else None
+        if head is None:
+            return report
+        report.changes = compare(base_mesh, head)
+        governance = _governance(governance_url, governance_token)
+        report.consumers_from = "governance" if governance is not None else "specs"
+        try:
+            attach_consumers(report.changes, SpecConsumers(base_mesh), governance)
+        finally:
+            if governance is not None:
+                governance.close()
+    touched = sorted({change.product for change in report.changes})
+    personal = set(engine.bundles["publication"].data.get("personal_classifications", []))
+    for ref in touched:
+        if any(str(key) == ref for key in head.products):
+            product = head.product(ref)
+            report.suspects += _suspects(head, ref, personal)
+            report.publication[ref] = engine.evaluate(
+                "publication", publication_input(head, product)
+            )
+    report.review = engine.evaluate(
+        "review",
+        {
+            "changes": [change.as_dict() for change in report.changes],
+            "suspected_personal": [suspect.as_dict() for suspect in report.suspects],
+        },
+    )
+    return report
+
+
+def _base_mesh(base_root: Path, report: ReviewReport) -> Mesh | None:
+    if not (base_root / ZONES).is_dir():
+        return None  # the base has no mesh yet: everything is added
+    base_report = validate_mesh(base_root)
+    report.base_problems = [_problem(problem, base_root) for problem in base_report.problems]
+    return base_report.mesh if not base_report.problems else None
+
+
+def _suspects(mesh: Mesh, ref: str, personal: set[str]) -> list[PersonalSuspect]:
+    found = []
+    for name, port in mesh.product(ref).ports.items():
+        for prop in port.contract.columns:
+            classification = (prop.classification or "").lower()
+            if classification in personal:
+                continue
+            hit = looks_personal(prop)
+            if hit is not None:
+                found.append(
+                    PersonalSuspect(f"{ref}.{name}.{prop.name}", hit[0], hit[1], classification)
+                )
+    return found
+
+
+def _governance(url: str | None, token: str | None) -> GovernanceConsumers | None:
+    if not url:
+        return None
+    client = GovernanceConsumers(url, token)
+    if client.reachable():
+        return client
+    client.close()
+    return None
+
+
+def _problem(problem: Problem, root: Path) -> str:
+    text = str(problem)
+    return text.replace(str(root) + "/", "")

@@ -1,0 +1,68 @@
+"""A git repository holding a copy of the sample mesh, and helpers to edit its contracts."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import REPO
+
+Contract = dict[str, Any]
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=review",
+            "-c",
+            "user.email=review@example.com",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def mesh_repo(tmp_path: Path) -> Path:
+    """domains/ and infra/ of the sample mesh, committed once (the base)."""
+    repo = tmp_path / "mesh"
+    repo.mkdir()
+    for folder in ("domains", "infra"):
+        shutil.copytree(REPO / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the sample mesh")
+    return repo
+
+
+def edit_yaml(repo: Path, relative: str, change: Callable[[Contract], None]) -> None:
+    file = repo / relative
+    document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    change(document)
+    file.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def column(contract: Contract, name: str) -> dict[str, Any]:
+    return next(prop for prop in contract["schema"][0]["properties"] if prop["name"] == name)
+
+
+def drop_column(contract: Contract, name: str) -> None:
+    properties = contract["schema"][0]["properties"]
+    properties[:] = [prop for prop in properties if prop["name"] != name]
+
+
+EMPLOYEES = "domains/hr/products/employees/contract.yaml"
+EMPLOYEES_PRODUCT = "domains/hr/products/employees/product.yaml"
