@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from deltalake import DeltaTable
@@ -159,6 +160,8 @@ def test_quarantine_takes_exactly_the_failing_rows_and_publishes_the_rest(platfo
     assert {row["_run_id"] for row in quarantined} == {result.run_id}
     assert all(row["_quarantined_at"] is not None for row in quarantined)
     assert report.summary()["quarantined_rows"] == 2
+    assert report.data_docs is not None and report.data_docs.startswith("file://")
+    assert Path(unquote(urlparse(report.data_docs).path)).is_file()
     assert (report.drift, report.previous_version) == ((), None)  # a first version has no drift
 
     again = platform.materialize(["alpha.things"])[0].ports[0].quality
