@@ -206,17 +206,44 @@ class QualityEngine:
         batch = batch_for(ctx, str(port.ref), frame)
         outcome = batch.validate(
             suite,
-            # BASIC has the counts and a partial list; SUMMARY adds a value-count job per rule.
-            result_format={"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE},
+            # BASIC gives the counts. Its partial list costs a full scan per passing rule (a
+            # LIMIT that never fills), so GE lists none and failing values are sampled below,
+            # only for rules that found some.
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
         )
         by_name = {rule.spec.name: rule for rule in rules}
         results: dict[str, RuleResult] = {}
         for item in outcome.results:
             name = item.expectation_config.meta["meshlake_rule"]
             rule = by_name[name]
-            results[name] = _from_ge(rule, item, rows, masked)
+            results[name] = _from_ge(rule, item, rows, self._sample(frame, rule, item, masked))
         docs = self._data_docs(ctx, outcome) if self.data_docs else None
         return results, docs
+
+    def _sample(
+        self, frame: DataFrame, rule: CompiledRule, item: Any, masked: set[str]
+    ) -> tuple[str, ...]:
+        """Up to five failing values (distinct keys for uniqueness rules), masked as needed."""
+        if not (item.result or {}).get("unexpected_count"):
+            return ()
+        columns = list(rule.kwargs.get("column_list") or [rule.column])
+        selected = [F.col(f"`{column}`") for column in columns]
+        if rule.row_level:
+            failing = frame.filter(failing_rows(rule)).select(*selected)
+        elif rule.spec.kind in ("unique", "primaryKey", "duplicateValues"):
+            failing = (
+                frame.filter(F.coalesce(*[c.isNotNull() for c in selected]))
+                .groupBy(*selected)
+                .count()
+                .filter(F.col("count") > 1)
+                .select(*selected)
+            )
+        else:
+            return ()
+        rows = failing.limit(SAMPLE_SIZE).collect()
+        if len(columns) == 1:
+            return tuple(show(row[0], columns[0] in masked) for row in rows)
+        return tuple(show(row.asDict(), False, frozenset(masked)) for row in rows)
 
     def _data_docs(self, ctx: Any, outcome: Any) -> str | None:
         from meshlake.platform.quality._docs import build_page
@@ -299,7 +326,7 @@ def _any(rules: list[CompiledRule]) -> Column:
     return condition
 
 
-def _from_ge(rule: CompiledRule, item: Any, rows: int, masked: set[str]) -> RuleResult:
+def _from_ge(rule: CompiledRule, item: Any, rows: int, sample: tuple[str, ...]) -> RuleResult:
     result = item.result or {}
     if rule.spec.kind == "rowCount":
         observed = result.get("observed_value")
@@ -316,11 +343,7 @@ def _from_ge(rule: CompiledRule, item: Any, rows: int, masked: set[str]) -> Rule
         and "value_set" in rule.kwargs
     ):
         count += int(result.get("missing_count") or 0)  # GE leaves nulls out of set checks
-    columns = rule.kwargs.get("column_list") or [rule.column]
-    hide = any(column in masked for column in columns)
-    values = result.get("partial_unexpected_list") or []
-    sample = tuple(show(value, hide, frozenset(masked)) for value in values)
-    return _judged(rule, count, rows, sample[:SAMPLE_SIZE])
+    return _judged(rule, count, rows, sample)
 
 
 def _judged(
