@@ -13,8 +13,10 @@ ranges, row count, a SQL rule):
 
 What was done to bring them down: the transform runs once (the conformed frame is persisted and the
 first pass both materializes it and counts the quarantine); GE runs on the persisted rows with the
-BASIC result format (SUMMARY adds one value-count job per rule); GE is imported once per process and
-only for ports with rules; Data Docs are left out here (``data_docs=False``) and measured apart.
+BASIC result format and no partial value list (SUMMARY adds a value-count job per rule, and a
+partial list scans the whole frame for a passing rule), failing values are sampled only for rules
+that found some; GE is imported once per process and only for ports with rules; Data Docs are left
+out of (a) (``data_docs=False``) and measured apart.
 
     MESHLAKE_BENCH_ROWS=200000 uv run python benchmarks/quality_budget.py
 """

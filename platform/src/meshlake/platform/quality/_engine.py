@@ -2,9 +2,9 @@
 
 The transform runs once: the conformed frame is persisted (memory, spilling to disk), one aggregate
 pass materializes it, counts its rows and the rows each quarantine rule rejects, and every later
-step (Great Expectations, SQL rules, drift, the Delta write) reads the persisted rows. Persisting
-was measured cheaper than validating a staged Delta copy, which costs a second full write and a
-read back (benchmarks/quality_budget.py prints both).
+step (Great Expectations, SQL rules, drift, the Delta write) reads the persisted rows. The
+alternative, validating a staged Delta copy, pays a second full write and a read back per
+validation job; it was not chosen and is not measured here.
 
 Quarantine rules are judged on all rows by that first pass (exact counts); the rows they reject go
 to the quarantine table and every other rule (GE and SQL) is judged on the rows to be published.
