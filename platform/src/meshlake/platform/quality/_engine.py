@@ -24,7 +24,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from meshlake.platform._conform import conformance_message
-from meshlake.platform._errors import ConformanceError
+from meshlake.platform._errors import ConformanceError, MaterializationError, spark_error_summary
 from meshlake.platform.quality._drift import measure_drift
 from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._results import DriftResult, QualityReport, RuleResult
@@ -172,7 +172,11 @@ class QualityEngine:
             message = conformance_message(exc)
             if message is not None:
                 raise ConformanceError(str(port.ref.product_ref), port.ref.port, [message]) from exc
-            raise
+            raise MaterializationError(
+                str(port.ref.product_ref),
+                f"computing output port {port.ref.port!r} failed before its checks, previous "
+                f"version kept: {spark_error_summary(exc)}",
+            ) from exc
         counts = {rule.spec.name: int(row[rule.spec.name]) for rule in quarantining}
         counts["rows"] = int(row["rows"])
         counts["rejected"] = int(row[len(aggregates) - 1])
@@ -224,7 +228,9 @@ class QualityEngine:
         self, frame: DataFrame, rule: CompiledRule, item: Any, masked: set[str]
     ) -> tuple[str, ...]:
         """Up to five failing values (distinct keys for uniqueness rules), masked as needed."""
-        if not (item.result or {}).get("unexpected_count"):
+        if (item.exception_info or {}).get("raised_exception") or not (item.result or {}).get(
+            "unexpected_count"
+        ):
             return ()
         columns = list(rule.kwargs.get("column_list") or [rule.column])
         selected = [F.col(f"`{column}`") for column in columns]
@@ -327,6 +333,16 @@ def _any(rules: list[CompiledRule]) -> Column:
 
 
 def _from_ge(rule: CompiledRule, item: Any, rows: int, sample: tuple[str, ...]) -> RuleResult:
+    raised = item.exception_info or {}
+    if raised.get("raised_exception"):
+        # GE keeps going when a metric fails; a rule that could not be measured has failed.
+        message = str(raised.get("exception_message") or "GE could not compute the rule")
+        return RuleResult(
+            rule=rule.spec,
+            passed=False,
+            expected=rule.threshold.text(),
+            observed=f"error: {message.splitlines()[0][:200]}",
+        )
     result = item.result or {}
     if rule.spec.kind == "rowCount":
         observed = result.get("observed_value")
