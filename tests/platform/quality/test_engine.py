@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from deltalake import DeltaTable
@@ -76,12 +77,12 @@ def test_every_rule_fails_on_bad_rows_with_exact_numbers(checked) -> None:
         "thing_id_invalid_values": (False, 1, 1, ("X004",)),
         "label_length": (False, 1, 1, ("j***@***",)),
         "label_null_values": (False, 1, 1, ("null",)),
-        "label_missing_values": (False, 2, 2, ("n***",)),
+        "label_missing_values": (False, 2, 2, ("null", "n***")),
         "weight_range": (False, 2, 2, ("0.500", "12.000")),
         "kind_invalid_values": (False, 1, 1, ("z",)),
-        "things_primary_key": (False, 2, 2, ("T0001", "T0001")),
+        "things_primary_key": (False, 2, 2, ("T0001",)),
         "things_row_count": (True, 5, None, ()),
-        "things_duplicate_values": (True, 40.0, 2, ("{label=a***, kind=a}",) * 2),
+        "things_duplicate_values": (True, 40.0, 2, ("{label=a***, kind=a}",)),
         "heavy_things": (False, 1, None, ()),
     }
     assert report.blocked
@@ -159,6 +160,8 @@ def test_quarantine_takes_exactly_the_failing_rows_and_publishes_the_rest(platfo
     assert {row["_run_id"] for row in quarantined} == {result.run_id}
     assert all(row["_quarantined_at"] is not None for row in quarantined)
     assert report.summary()["quarantined_rows"] == 2
+    assert report.data_docs is not None and report.data_docs.startswith("file://")
+    assert Path(unquote(urlparse(report.data_docs).path)).is_file()
     assert (report.drift, report.previous_version) == ((), None)  # a first version has no drift
 
     again = platform.materialize(["alpha.things"])[0].ports[0].quality

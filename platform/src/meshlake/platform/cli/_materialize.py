@@ -12,6 +12,7 @@ from meshlake.platform.cli._output import fail, note, say, table
 if TYPE_CHECKING:
     from meshlake.platform._materialize import ProductResult
     from meshlake.platform._raw import RawDrop
+    from meshlake.platform.quality import QualityReport
     from meshlake.platform.specs import ProductSpec
 
 
@@ -54,7 +55,9 @@ def summarize(results: list[ProductResult]) -> None:
     rows: list[tuple[object, ...]] = []
     for result in results:
         if not result.ports:
-            rows.append((result.product, "-", result.status, "-", "-", f"{result.seconds:.1f}"))
+            rows.append(
+                (result.product, "-", result.status, "-", "-", "-", f"{result.seconds:.1f}")
+            )
         for port in result.ports:
             rows.append(
                 (
@@ -63,13 +66,28 @@ def summarize(results: list[ProductResult]) -> None:
                     result.status,
                     f"{port.rows:,}",
                     port.version,
+                    _checks(port.quality),
                     f"{result.seconds:.1f}",
                 )
             )
-    table("published", ["product", "port", "status", "rows", "version", "seconds"], rows)
+    table("published", ["product", "port", "status", "rows", "version", "checks", "seconds"], rows)
     for result in results:
         if result.error:
             say(f"{result.product} {result.status}: {result.error}")
+
+
+def _checks(report: QualityReport | None) -> str:
+    """``12/12``, ``11/12 2 quarantined``, ``12/12 drift: weight``: the port's checks at a glance."""
+    if report is None:
+        return "-"
+    summary = report.summary()
+    text = f"{summary['passed']}/{summary['rules']}"
+    if report.quarantined_rows:
+        text += f" {report.quarantined_rows:,} quarantined"
+    drifted = [d.column for d in report.drift if d.drifted]
+    if drifted:
+        text += f" drift: {', '.join(drifted)}"
+    return text
 
 
 def _dropped(drop: RawDrop) -> None:

@@ -2,9 +2,9 @@
 
 The transform runs once: the conformed frame is persisted (memory, spilling to disk), one aggregate
 pass materializes it, counts its rows and the rows each quarantine rule rejects, and every later
-step (Great Expectations, SQL rules, drift, the Delta write) reads the persisted rows. Persisting
-was measured cheaper than validating a staged Delta copy, which costs a second full write and a
-read back (benchmarks/quality_budget.py prints both).
+step (Great Expectations, SQL rules, drift, the Delta write) reads the persisted rows. The
+alternative, validating a staged Delta copy, pays a second full write and a read back per
+validation job; it was not chosen and is not measured here.
 
 Quarantine rules are judged on all rows by that first pass (exact counts); the rows they reject go
 to the quarantine table and every other rule (GE and SQL) is judged on the rows to be published.
@@ -24,7 +24,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from meshlake.platform._conform import conformance_message
-from meshlake.platform._errors import ConformanceError
+from meshlake.platform._errors import ConformanceError, MaterializationError, spark_error_summary
 from meshlake.platform.quality._drift import measure_drift
 from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._results import DriftResult, QualityReport, RuleResult
@@ -172,7 +172,11 @@ class QualityEngine:
             message = conformance_message(exc)
             if message is not None:
                 raise ConformanceError(str(port.ref.product_ref), port.ref.port, [message]) from exc
-            raise
+            raise MaterializationError(
+                str(port.ref.product_ref),
+                f"computing output port {port.ref.port!r} failed before its checks, previous "
+                f"version kept: {spark_error_summary(exc)}",
+            ) from exc
         counts = {rule.spec.name: int(row[rule.spec.name]) for rule in quarantining}
         counts["rows"] = int(row["rows"])
         counts["rejected"] = int(row[len(aggregates) - 1])
@@ -206,17 +210,46 @@ class QualityEngine:
         batch = batch_for(ctx, str(port.ref), frame)
         outcome = batch.validate(
             suite,
-            # BASIC has the counts and a partial list; SUMMARY adds a value-count job per rule.
-            result_format={"result_format": "BASIC", "partial_unexpected_count": SAMPLE_SIZE},
+            # BASIC gives the counts. Its partial list costs a full scan per passing rule (a
+            # LIMIT that never fills), so GE lists none and failing values are sampled below,
+            # only for rules that found some.
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
         )
         by_name = {rule.spec.name: rule for rule in rules}
         results: dict[str, RuleResult] = {}
         for item in outcome.results:
             name = item.expectation_config.meta["meshlake_rule"]
             rule = by_name[name]
-            results[name] = _from_ge(rule, item, rows, masked)
+            results[name] = _from_ge(rule, item, rows, self._sample(frame, rule, item, masked))
         docs = self._data_docs(ctx, outcome) if self.data_docs else None
         return results, docs
+
+    def _sample(
+        self, frame: DataFrame, rule: CompiledRule, item: Any, masked: set[str]
+    ) -> tuple[str, ...]:
+        """Up to five failing values (distinct keys for uniqueness rules), masked as needed."""
+        if (item.exception_info or {}).get("raised_exception") or not (item.result or {}).get(
+            "unexpected_count"
+        ):
+            return ()
+        columns = list(rule.kwargs.get("column_list") or [rule.column])
+        selected = [F.col(f"`{column}`") for column in columns]
+        if rule.row_level:
+            failing = frame.filter(failing_rows(rule)).select(*selected)
+        elif rule.spec.kind in ("unique", "primaryKey", "duplicateValues"):
+            failing = (
+                frame.filter(F.coalesce(*[c.isNotNull() for c in selected]))
+                .groupBy(*selected)
+                .count()
+                .filter(F.col("count") > 1)
+                .select(*selected)
+            )
+        else:
+            return ()
+        rows = failing.limit(SAMPLE_SIZE).collect()
+        if len(columns) == 1:
+            return tuple(show(row[0], columns[0] in masked) for row in rows)
+        return tuple(show(row.asDict(), False, frozenset(masked)) for row in rows)
 
     def _data_docs(self, ctx: Any, outcome: Any) -> str | None:
         from meshlake.platform.quality._docs import build_page
@@ -299,7 +332,17 @@ def _any(rules: list[CompiledRule]) -> Column:
     return condition
 
 
-def _from_ge(rule: CompiledRule, item: Any, rows: int, masked: set[str]) -> RuleResult:
+def _from_ge(rule: CompiledRule, item: Any, rows: int, sample: tuple[str, ...]) -> RuleResult:
+    raised = item.exception_info or {}
+    if raised.get("raised_exception"):
+        # GE keeps going when a metric fails; a rule that could not be measured has failed.
+        message = str(raised.get("exception_message") or "GE could not compute the rule")
+        return RuleResult(
+            rule=rule.spec,
+            passed=False,
+            expected=rule.threshold.text(),
+            observed=f"error: {message.splitlines()[0][:200]}",
+        )
     result = item.result or {}
     if rule.spec.kind == "rowCount":
         observed = result.get("observed_value")
@@ -316,11 +359,7 @@ def _from_ge(rule: CompiledRule, item: Any, rows: int, masked: set[str]) -> Rule
         and "value_set" in rule.kwargs
     ):
         count += int(result.get("missing_count") or 0)  # GE leaves nulls out of set checks
-    columns = rule.kwargs.get("column_list") or [rule.column]
-    hide = any(column in masked for column in columns)
-    values = result.get("partial_unexpected_list") or []
-    sample = tuple(show(value, hide, frozenset(masked)) for value in values)
-    return _judged(rule, count, rows, sample[:SAMPLE_SIZE])
+    return _judged(rule, count, rows, sample)
 
 
 def _judged(
