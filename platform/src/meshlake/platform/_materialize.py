@@ -138,17 +138,7 @@ class Materializer:
         checked: dict[str, CheckedPort] = {}
         try:
             for port, frame in staged:
-                try:
-                    result = engine.check(port, frame, self.location(port.ref))
-                except MeshlakeError:
-                    raise
-                except Exception as exc:
-                    # The checks' first pass is where the transform runs: its failures land here.
-                    raise MaterializationError(
-                        str(product.ref),
-                        f"computing output port {port.ref.port!r} failed, nothing was published: "
-                        f"{spark_error_summary(exc)}",
-                    ) from exc
+                result = engine.check(port, frame, self.location(port.ref))
                 if result is not None:
                     checked[port.ref.port] = result
         except BaseException:
