@@ -29,6 +29,7 @@ from meshlake.governance import _embedded, start_embedded
 from meshlake.orchestration import run_mesh
 from meshlake.platform import PortRef
 from meshlake.platform._schema import schema_differences
+from meshlake.platform.quality import port_rules
 from tests.helpers import REPO, make_platform
 from tests.openlineage_schemas import OpenLineageSchemas
 
@@ -128,7 +129,12 @@ def test_every_product_is_published_at_version_zero_with_passing_checks(publishe
     assert {outcome.product: outcome.checks_failed for outcome in run.products} == {
         str(ref): 0 for ref in platform.mesh.products
     }
-    assert sum(outcome.checks_passed for outcome in run.products) == len(platform.mesh.ports)
+    # Per port: the schema check, one check per contract rule, and drift where there are rules.
+    rules = {str(port.ref): port_rules(port) for port in platform.mesh.ports}
+    assert sum(len(found) for found in rules.values()) >= 60
+    assert sum(outcome.checks_passed for outcome in run.products) == sum(
+        1 + len(found) + (1 if found else 0) for found in rules.values()
+    )
     ports = _ports(platform, run)
     assert set(ports) == {str(port.ref) for port in platform.mesh.ports}
     assert {port.version for port in ports.values()} == {0}
