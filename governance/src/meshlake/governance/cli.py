@@ -29,6 +29,14 @@ def migrate(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8686,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes. More than one spreads request parsing (lineage ingest) over "
+            "cores; the database still serialises the commits.",
+        ),
+    ] = 1,
 ) -> None:
     """Run the governance API (migrating the database first); OpenAPI docs at /docs."""
     import uvicorn
@@ -37,8 +45,19 @@ def serve(
 
     settings = GovernanceSettings()
     upgrade(settings.resolved_database_url())
-    note(f"governance service on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    note(f"governance service on http://{host}:{port} (docs at /docs), {workers} process(es)")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Each worker process builds its app from the same MESHLAKE_ environment.
+    uvicorn.run(
+        "meshlake.governance.api._app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+    )
 
 
 @governance.command("token")
