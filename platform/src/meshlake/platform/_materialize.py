@@ -27,7 +27,7 @@ from meshlake.platform._transforms import (
     frame_for_port,
     run_transform,
 )
-from meshlake.platform.quality import QualityError, QualityReport, port_rules
+from meshlake.platform.quality import QualityError, QualityReport
 from meshlake.platform.quality._engine import CheckedPort, QualityEngine, write_quarantine
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
@@ -132,8 +132,6 @@ class Materializer:
         self, product: ProductSpec, staged: list[tuple[PortSpec, DataFrame]], run_id: str
     ) -> dict[str, CheckedPort]:
         """Run every port's rules before any commit; a blocking failure commits no port at all."""
-        if not any(port_rules(port) for port, _ in staged):
-            return {}
         engine = QualityEngine(self.spark, self.state_home, run_id, self.data_docs)
         checked: dict[str, CheckedPort] = {}
         try:
