@@ -138,11 +138,8 @@ def _blocks(rule: RuleSpec) -> bool:
 
 def _rule_description(rule: RuleSpec) -> str:
     action = "quarantines failing rows" if rule.quarantine else f"{rule.severity} severity"
-    return (
-        f"{rule.description} ({action}; contract rule at {rule.source})"
-        if rule.source
-        else (f"{rule.description} ({action})")
-    )
+    where = f"; contract rule at {rule.source}" if rule.source else ""
+    return f"{rule.description} ({action}{where})"
 
 
 def _rule_metadata(rule: RuleSpec) -> dict[str, str]:
