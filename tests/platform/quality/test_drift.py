@@ -30,7 +30,7 @@ def contract(mini_project: Path):
 
 
 def test_stable_distribution_does_not_drift(spark, contract) -> None:
-    drift = measure_drift(spark, contract, _frame(spark, 2), 2000, _frame(spark, 1))
+    drift = measure_drift(contract, _frame(spark, 2), 2000, _frame(spark, 1))
 
     by_column = {d.column: d for d in drift}
     assert set(by_column) == {"weight", "kind"}  # the key is skipped, label has too many values
@@ -42,7 +42,7 @@ def test_stable_distribution_does_not_drift(spark, contract) -> None:
 
 def test_shifted_distribution_drifts(spark, contract) -> None:
     shifted = _frame(spark, 2, shift=4.0, kinds="aaab")
-    drift = {d.column: d for d in measure_drift(spark, contract, shifted, 2000, _frame(spark, 1))}
+    drift = {d.column: d for d in measure_drift(contract, shifted, 2000, _frame(spark, 1))}
 
     assert drift["weight"].drifted and drift["weight"].value > 1.0
     assert drift["weight"].threshold == 0.2
@@ -63,7 +63,7 @@ def test_contract_thresholds_override_the_defaults(spark, mini_project: Path) ->
     contract = load_mesh(mini_project).port(PortRef("alpha", "things", "things")).contract
     shifted = _frame(spark, 2, shift=4.0, kinds="aaab")
 
-    drift = {d.column: d for d in measure_drift(spark, contract, shifted, 2000, _frame(spark, 1))}
+    drift = {d.column: d for d in measure_drift(contract, shifted, 2000, _frame(spark, 1))}
 
     assert set(drift) == {"weight"}  # kind (the last property) opted out
     assert drift["weight"].threshold == 50 and not drift["weight"].drifted

@@ -12,8 +12,9 @@ import pytest
 from deltalake import DeltaTable
 
 from meshlake.platform import PortRef, load_mesh
-from meshlake.platform.quality import QualityError
-from meshlake.platform.quality._engine import QualityEngine, quarantine_location
+from meshlake.platform.quality import QualityError, QualityReport
+from meshlake.platform.quality._engine import VALIDATORS, QualityEngine, quarantine_location
+from meshlake.platform.quality._profile import Profile
 from tests.helpers import make_platform
 
 pytestmark = pytest.mark.integration
@@ -34,24 +35,64 @@ BAD = [
     ("X004", "jane.doe@example.org.uk", Decimal("3.0"), "c"),  # bad id, label too long
     ("T0001", "alpha", Decimal("5.0"), "a"),  # duplicate key (and label+kind)
 ]
+# Null keys, which uniqueness rules ignore, and compound keys whose 64-bit hashes collide
+# ((x, null) and (null, x) hash alike): counts must still be exact.
+EDGE = [
+    ("T0001", None, None, None),
+    ("T0001", None, None, None),
+    ("T0002", "xyz", Decimal("5.0"), None),
+    ("T0003", None, Decimal("5.0"), "xyz"),
+    (None, "bravo", Decimal("1.0"), "a"),
+    (None, "bravo", Decimal("1.0"), "a"),
+]
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory: pytest.TempPathFactory, spark):
+def by_validator(tmp_path_factory: pytest.TempPathFactory, spark):
+    """Reports of both validators on the good, bad and edge rows."""
     from tests.helpers import MINI_MESH
 
     project = tmp_path_factory.mktemp("rules") / "project"
     shutil.copytree(MINI_MESH, project)
     shutil.copy(CONTRACT, project / "domains/alpha/products/things/contract.yaml")
     port = load_mesh(project).port(THINGS)
-    engine = QualityEngine(spark, project / ".meshlake", "run-1")
-    outcome = {}
-    for name, rows in (("good", GOOD), ("bad", BAD)):
-        result = engine.check(port, spark.createDataFrame(rows, SCHEMA), str(project / "t"))
-        assert result is not None
-        outcome[name] = result.report
-        result.release()
+    outcome: dict[str, dict[str, QualityReport]] = {}
+    for validator in VALIDATORS:
+        engine = QualityEngine(spark, project / ".meshlake", "run-1", validator=validator)
+        outcome[validator] = {}
+        for name, rows in (("good", GOOD), ("bad", BAD), ("edge", EDGE)):
+            result = engine.check(port, spark.createDataFrame(rows, SCHEMA), str(project / "t"))
+            assert result is not None
+            outcome[validator][name] = result.report
+            result.release()
     return outcome
+
+
+@pytest.fixture(scope="module")
+def checked(by_validator):
+    return by_validator["spark"]
+
+
+@pytest.mark.parametrize("rows", ["good", "bad", "edge"])
+def test_the_spark_pass_counts_exactly_what_great_expectations_counts(by_validator, rows) -> None:
+    def found(report: QualityReport) -> dict[str, tuple]:
+        return {
+            r.rule.name: (r.passed, r.observed, r.unexpected_count, sorted(r.failing_sample))
+            for r in report.results
+        }
+
+    spark_pass = by_validator["spark"][rows]
+    great_expectations = by_validator["great_expectations"][rows]
+
+    assert (spark_pass.validator, great_expectations.validator) == ("spark", "great_expectations")
+    assert found(spark_pass) == found(great_expectations)
+
+
+def test_uniqueness_ignores_null_keys_and_survives_hash_collisions(checked) -> None:
+    found = {r.rule.name: r.unexpected_count for r in checked["edge"].results}
+
+    assert found["things_primary_key"] == 2  # the two T0001 rows; the null ids are ignored
+    assert found["things_duplicate_values"] == 2  # (bravo, a) twice; (xyz, null) != (null, xyz)
 
 
 def test_every_rule_passes_on_good_rows(checked) -> None:
@@ -168,6 +209,24 @@ def test_quarantine_takes_exactly_the_failing_rows_and_publishes_the_rest(platfo
 
     again = platform.materialize(["alpha.things"])[0].ports[0].quality
     assert again is not None and again.previous_version == 0
+    assert {d.column: d.drifted for d in again.drift} == {"weight": False, "kind": False}
+
+
+def test_each_commit_carries_the_profile_drift_reads_next_time(platform, spark) -> None:
+    first = platform.materialize(["alpha.things"])[0].ports[0]
+    profile = Profile.from_metadata(DeltaTable(first.location).history(1)[0]["userMetadata"])
+    assert profile is not None and profile.rows == 100
+    kinds = {name: column.kind for name, column in profile.columns.items()}
+    assert kinds == {"weight": "numeric", "kind": "categorical", "label": "many_values"}
+    assert profile.columns["kind"].categories == ["a", "b", "c", "d"]
+    assert abs(sum(profile.columns["weight"].shares.values()) - 1) < 1e-9
+
+    # A commit made outside meshlake carries no profile: drift then profiles the table itself.
+    table = spark.read.format("delta").load(first.location)
+    table.limit(5).write.format("delta").mode("append").save(first.location)
+    again = platform.materialize(["alpha.things"])[0].ports[0].quality
+
+    assert again is not None and again.previous_version == 1
     assert {d.column: d.drifted for d in again.drift} == {"weight": False, "kind": False}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, DataFrameWriter, Row, SparkSession
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,14 @@ class Commit:
 
 
 def write_delta(
-    spark: SparkSession, frame: DataFrame, location: str, mode: str, primary_key: list[str]
+    spark: SparkSession,
+    frame: DataFrame,
+    location: str,
+    mode: str,
+    primary_key: list[str],
+    user_metadata: str | None = None,
 ) -> Commit:
+    """Commit ``frame``; ``user_metadata`` goes into the commit of an overwrite or append."""
     exists = DeltaTable.isDeltaTable(spark, location)
     if mode == "merge" and exists:
         if not primary_key:
@@ -39,16 +45,21 @@ def write_delta(
             .execute()
         )
     elif mode == "append" and exists:
-        frame.write.format("delta").mode("append").save(location)
+        _writer(frame, user_metadata).mode("append").save(location)
     else:
         (
-            frame.write.format("delta")
+            _writer(frame, user_metadata)
             .mode("overwrite")
             # The contract is the truth: a new contract version may change the table's schema.
             .option("overwriteSchema", "true")
             .save(location)
         )
     return last_commit(spark, location)
+
+
+def _writer(frame: DataFrame, user_metadata: str | None) -> DataFrameWriter:
+    writer = frame.write.format("delta")
+    return writer if user_metadata is None else writer.option("userMetadata", user_metadata)
 
 
 def last_commit(spark: SparkSession, location: str) -> Commit:

@@ -28,7 +28,12 @@ from meshlake.platform._transforms import (
     run_transform,
 )
 from meshlake.platform.quality import QualityError, QualityReport
-from meshlake.platform.quality._engine import CheckedPort, QualityEngine, write_quarantine
+from meshlake.platform.quality._engine import (
+    CheckedPort,
+    QualityEngine,
+    Validator,
+    write_quarantine,
+)
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
 
@@ -64,12 +69,18 @@ class Materializer:
     """Publishes products of one mesh with one Spark session."""
 
     def __init__(
-        self, mesh: Mesh, spark: SparkSession, state_home: Path, data_docs: bool = True
+        self,
+        mesh: Mesh,
+        spark: SparkSession,
+        state_home: Path,
+        data_docs: bool = True,
+        validator: Validator = "spark",
     ) -> None:
         self.mesh = mesh
         self.spark = spark
         self.state_home = state_home
         self.data_docs = data_docs
+        self.validator: Validator = validator
         # The quality reports of the last materialize() call, also when it raised.
         self.last_reports: list[QualityReport] = []
 
@@ -132,7 +143,7 @@ class Materializer:
         self, product: ProductSpec, staged: list[tuple[PortSpec, DataFrame]], run_id: str
     ) -> dict[str, CheckedPort]:
         """Run every port's rules before any commit; a blocking failure commits no port at all."""
-        engine = QualityEngine(self.spark, self.state_home, run_id, self.data_docs)
+        engine = QualityEngine(self.spark, self.state_home, run_id, self.data_docs, self.validator)
         checked: dict[str, CheckedPort] = {}
         try:
             for port, frame in staged:
@@ -155,14 +166,16 @@ class Materializer:
     ) -> PortResult:
         location = self.location(port.ref)
         report = None
+        profile = None
         if checked is not None:
+            profile = checked.profile.to_metadata() if checked.profile is not None else None
             frame = checked.frame
             report = checked.report
             if checked.quarantine is not None:
                 write_quarantine(self.spark, checked.quarantine, report.quarantine_location)
         try:
             commit: Commit = write_delta(
-                self.spark, frame, location, port.write_mode, port.contract.primary_key
+                self.spark, frame, location, port.write_mode, port.contract.primary_key, profile
             )
         except Exception as exc:
             message = conformance_message(exc)

@@ -127,7 +127,9 @@ class Platform:
         """Publish one product now; raise MeshlakeError (nothing written) if it cannot be."""
         from meshlake.platform._materialize import Materializer
 
-        materializer = Materializer(self.mesh, self.spark(), self.state_home)
+        materializer = Materializer(
+            self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
+        )
         return materializer.materialize(self.mesh.product(name), run_id)
 
     def materialize(
@@ -141,5 +143,7 @@ class Platform:
         from meshlake.platform._materialize import Materializer, materialize_all
 
         plan = self.plan(products, with_upstream)
-        materializer = Materializer(self.mesh, self.spark(), self.state_home)
+        materializer = Materializer(
+            self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
+        )
         return materialize_all(materializer, plan, progress, on_start)

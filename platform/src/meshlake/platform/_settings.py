@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     scale: float = 1.0
     seed: int = 7
+    # Who counts the quality rules before a commit: one Spark pass (default), or Great
+    # Expectations running the compiled suite (slower; the same numbers).
+    quality_validator: Literal["spark", "great_expectations"] = "spark"
     # The governance service; without a URL, `meshlake run` starts the embedded one on 127.0.0.1.
     governance_url: str | None = None
     governance_token: SecretStr | None = None

@@ -1,17 +1,21 @@
-"""Drift: how each numeric and categorical column moved since the port's previous Delta version.
+"""Drift: how each numeric and categorical column moved since the port's previous version.
 
-- Numeric columns (logicalType integer or number): the population stability index over ten
-  quantile bins taken from the previous version. Default threshold 0.2 (a common "significant
-  shift" line).
-- Categorical columns (strings with at most 20 distinct values in the previous version): the
-  largest change of one category's share of the rows, 0..1. Default threshold 0.1 (ten points).
+- Numeric columns (logicalType integer or number): the population stability index over the bins
+  of the previous version's profile (ten quantile bins when a column is first profiled). Default
+  threshold 0.2 (a common "significant shift" line).
+- Categorical columns (strings with at most 20 distinct values when first profiled): the largest
+  change of one category's share of the rows, 0..1, values outside the listed categories counted
+  together as ``<other>``. Default threshold 0.1 (ten points).
 - Key columns (primaryKey, unique) are skipped: their values are meant to change.
 
 Thresholds come from ``customProperties`` of the schema object (for every column) or of a
 property (for that column): ``driftPsiThreshold``, ``driftShareThreshold``; ``drift: false`` on a
-property skips it. Cheap by design: each side is sampled down to about 200,000 rows, the previous
-side costs one aggregate (quantiles and distinct counts) and one grouped count, the new side one
-grouped count. The first version of a port has no drift.
+property skips it.
+
+Cheap by design: the previous version's buckets come from its profile (``_profile.py``), and the
+rows about to be published are counted into them by a few ``count(CASE WHEN ...)`` columns of the
+aggregate pass the checks make anyway: exact, on every row, with no job of its own. Only a column
+without a profile yet (the first version, a new column) costs two jobs on a 200,000-row sample.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from meshlake.platform.quality._profile import NULL, OTHER, ColumnProfile, Kind, Profile
 from meshlake.platform.quality._results import DriftResult
 from meshlake.platform.specs._models import custom_property
 
@@ -62,21 +67,127 @@ def drift_columns(contract: Any) -> list[_Column]:
     return columns
 
 
+class DriftPlan:
+    """Drift of one port's rows against its previous profile, in two halves around the pass.
+
+    ``aggregates`` are the bucket counts for the checks' aggregate pass; ``finish`` turns that
+    pass's counts into the drift results and the profile of the rows to publish.
+    """
+
+    def __init__(self, contract: Any, columns: list[str], previous: Profile | None) -> None:
+        present = {name.lower() for name in columns}
+        self.watched = [c for c in drift_columns(contract) if c.name.lower() in present]
+        self.previous = previous
+        before = previous.columns if previous is not None and previous.rows else {}
+        self.carried = {
+            column.name: before[column.name]
+            for column in self.watched
+            if column.name in before and (before[column.name].kind == "numeric") == column.numeric
+        }
+
+    def aggregates(self, kept: Column) -> dict[str, Column]:
+        """Named counts of the kept rows in each carried bucket (nulls and cumulative bins for a
+        numeric column, nulls and each category for a categorical one)."""
+        counts: dict[str, Column] = {}
+        for index, (name, column) in enumerate(self.carried.items()):
+            value = F.col(f"`{name}`")
+            if column.kind == "many_values":
+                continue
+            counts[f"_drift_{index}_null"] = F.count(F.when(kept & value.isNull(), 1))
+            if column.kind == "numeric":
+                number = value.cast("double")
+                for bin_, edge in enumerate(column.edges):
+                    counts[f"_drift_{index}_{bin_}"] = F.count(
+                        F.when(kept & (number <= F.lit(edge)), 1)
+                    )
+            else:
+                text = value.cast("string")
+                for position, category in enumerate(column.categories):
+                    counts[f"_drift_{index}_{position}"] = F.count(
+                        F.when(kept & (text == F.lit(category)), 1)
+                    )
+        return counts
+
+    def finish(
+        self, counts: dict[str, int], kept: DataFrame, rows: int
+    ) -> tuple[Profile, tuple[DriftResult, ...]]:
+        """The profile of the ``rows`` kept rows and the drift of each carried column."""
+        if rows == 0:
+            return Profile(0), ()
+        profile: dict[str, ColumnProfile] = {}
+        results = []
+        for index, (name, before) in enumerate(self.carried.items()):
+            after = _counted(before, index, counts, rows)
+            profile[name] = after
+            column = next(column for column in self.watched if column.name == name)
+            if before.kind != "many_values":
+                results.append(_compared(column, before, after))
+        fresh = [column for column in self.watched if column.name not in self.carried]
+        if fresh:
+            profile.update(_profiled(kept, rows, fresh))
+        return Profile(rows, profile), tuple(results)
+
+
+def profile_of(contract: Any, frame: DataFrame) -> Profile:
+    """The profile of a table read back (a previous version whose commit carries none)."""
+    plan = DriftPlan(contract, frame.columns, None)
+    return plan.finish({}, frame, frame.count())[0]
+
+
 def measure_drift(
-    spark: SparkSession, contract: Any, new: DataFrame, new_rows: int, previous: DataFrame
+    contract: Any, new: DataFrame, new_rows: int, previous: DataFrame
 ) -> tuple[DriftResult, ...]:
-    """Drift of every watched column of ``new`` against ``previous`` (the last published rows)."""
-    present = {name.lower() for name in previous.columns}
-    watched = [c for c in drift_columns(contract) if c.name.lower() in present]
-    if not watched:
-        return ()
-    numeric = [column for column in watched if column.numeric]
-    strings = [column for column in watched if not column.numeric]
-    previous_rows = previous.count()
-    if previous_rows == 0 or new_rows == 0:
-        return ()
-    old = _sampled(previous, previous_rows)
-    first = old.agg(
+    """Drift of every watched column of ``new`` against the rows of ``previous`` (its own pass)."""
+    plan = DriftPlan(contract, new.columns, profile_of(contract, previous))
+    aggregates = plan.aggregates(F.lit(True))
+    row = new.agg(F.lit(1).alias("_"), *[value.alias(name) for name, value in aggregates.items()])
+    first = row.first()
+    assert first is not None
+    return plan.finish({name: int(first[name]) for name in aggregates}, new, new_rows)[1]
+
+
+def _counted(before: ColumnProfile, index: int, counts: dict[str, int], rows: int) -> ColumnProfile:
+    if before.kind == "many_values":
+        return before
+    nulls = counts[f"_drift_{index}_null"]
+    shares: dict[str, float] = {NULL: nulls / rows}
+    if before.kind == "numeric":
+        below = 0
+        for bin_ in range(len(before.edges)):
+            cumulative = counts[f"_drift_{index}_{bin_}"]
+            shares[str(bin_)] = (cumulative - below) / rows
+            below = cumulative
+        shares[str(len(before.edges))] = (rows - nulls - below) / rows
+    else:
+        listed = 0
+        for number, category in enumerate(before.categories):
+            count = counts[f"_drift_{index}_{number}"]
+            shares[category] = count / rows
+            listed += count
+        shares[OTHER] = (rows - nulls - listed) / rows
+    return ColumnProfile(before.kind, shares, before.edges)
+
+
+def _compared(column: _Column, before: ColumnProfile, after: ColumnProfile) -> DriftResult:
+    if column.numeric:
+        detail = f"PSI over {len(before.edges) + 1} bins of the previous version"
+        return DriftResult(
+            column.name, "psi", _psi(before.shares, after.shares), column.threshold, detail
+        )
+    value, category = _share_change(before.shares, after.shares)
+    detail = (
+        f"largest change: {category!r} {100 * before.shares.get(category, 0):.1f}% -> "
+        f"{100 * after.shares.get(category, 0):.1f}%"
+    )
+    return DriftResult(column.name, "category_share", value, column.threshold, detail)
+
+
+def _profiled(frame: DataFrame, rows: int, columns: list[_Column]) -> dict[str, ColumnProfile]:
+    """First profiles: quantile edges or categories from a sample, then shares (two jobs)."""
+    sample = frame if rows <= SAMPLE_ROWS else frame.sample(fraction=SAMPLE_ROWS / rows, seed=17)
+    numeric = [column for column in columns if column.numeric]
+    strings = [column for column in columns if not column.numeric]
+    first = sample.agg(
         *[
             F.percentile_approx(
                 F.col(f"`{c.name}`").cast("double"), [i / BINS for i in range(1, BINS)], 1000
@@ -90,43 +201,31 @@ def measure_drift(
         F.lit(1).alias("_"),
     ).first()
     assert first is not None
-    edges = {c.name: sorted(set(first[f"q_{i}"] or [])) for i, c in enumerate(numeric)}
-    categorical = [c for i, c in enumerate(strings) if int(first[f"d_{i}"]) <= MAX_CATEGORIES]
-    measured = [c for c in numeric if edges[c.name]] + categorical
-    if not measured:
-        return ()
-    before = _shares(old, measured, edges)
-    after = _shares(_sampled(new, new_rows), measured, edges)
-    results = []
-    for column in measured:
-        p, q = before.get(column.name, {}), after.get(column.name, {})
-        if column.numeric:
-            value = _psi(p, q)
-            detail = f"PSI over {len(edges[column.name]) + 1} quantile bins of the previous version"
-            results.append(DriftResult(column.name, "psi", value, column.threshold, detail))
+    profiles: dict[str, ColumnProfile] = {}
+    buckets: dict[str, Column] = {}
+    edges: dict[str, tuple[float, ...]] = {}
+    for i, column in enumerate(numeric):
+        edges[column.name] = tuple(sorted(set(first[f"q_{i}"] or [])))
+        buckets[column.name] = _bin(column.name, edges[column.name])
+    for i, column in enumerate(strings):
+        if int(first[f"d_{i}"]) <= MAX_CATEGORIES:
+            buckets[column.name] = F.coalesce(F.col(f"`{column.name}`").cast("string"), F.lit(NULL))
         else:
-            value, category = _share_change(p, q)
-            detail = (
-                f"largest change: {category!r} {100 * p.get(category, 0):.1f}% -> "
-                f"{100 * q.get(category, 0):.1f}%"
-            )
-            results.append(
-                DriftResult(column.name, "category_share", value, column.threshold, detail)
-            )
-    return tuple(results)
+            profiles[column.name] = ColumnProfile("many_values")
+    shares = _shares(sample, buckets)
+    for column in columns:
+        if column.name in buckets:
+            kind: Kind = "numeric" if column.numeric else "categorical"
+            found = shares.get(column.name, {})
+            profiles[column.name] = ColumnProfile(kind, found, edges.get(column.name, ()))
+    return profiles
 
 
-def _sampled(frame: DataFrame, rows: int) -> DataFrame:
-    if rows <= SAMPLE_ROWS:
-        return frame
-    return frame.sample(fraction=SAMPLE_ROWS / rows, seed=17)
-
-
-def _shares(
-    frame: DataFrame, columns: list[_Column], edges: dict[str, list[float]]
-) -> dict[str, dict[str, float]]:
-    """Share of rows per bin (numeric) or value (categorical), for all columns in one job."""
-    pairs = [F.struct(F.lit(c.name).alias("c"), _bucket(c, edges).alias("v")) for c in columns]
+def _shares(frame: DataFrame, buckets: dict[str, Column]) -> dict[str, dict[str, float]]:
+    """Share of rows per bucket, for every column in one grouped job."""
+    if not buckets:
+        return {}
+    pairs = [F.struct(F.lit(name).alias("c"), value.alias("v")) for name, value in buckets.items()]
     counts = (
         frame.select(F.explode(F.array(*pairs)).alias("p"))
         .groupBy(F.col("p.c").alias("c"), F.col("p.v").alias("v"))
@@ -142,15 +241,13 @@ def _shares(
     return shares
 
 
-def _bucket(column: _Column, edges: dict[str, list[float]]) -> Column:
-    value = F.col(f"`{column.name}`")
-    if not column.numeric:
-        return F.coalesce(value.cast("string"), F.lit("<null>"))
-    number = value.cast("double")
+def _bin(name: str, edges: tuple[float, ...]) -> Column:
+    """The bin index: how many edges lie strictly below the value (``<null>`` for no value)."""
+    number = F.col(f"`{name}`").cast("double")
     index: Column = F.lit(0)
-    for edge in edges[column.name]:
+    for edge in edges:
         index = index + F.when(number > F.lit(edge), 1).otherwise(0)
-    return F.when(number.isNull(), F.lit("<null>")).otherwise(index.cast("string"))
+    return F.when(number.isNull(), F.lit(NULL)).otherwise(index.cast("string"))
 
 
 def _psi(before: dict[str, float], after: dict[str, float]) -> float:

@@ -82,6 +82,7 @@ class QualityReport:
     data_docs: str | None = None  # file URI of the Great Expectations Data Docs page
     seconds: float = 0.0
     previous_version: int | None = None  # the Delta version drift was measured against
+    validator: str = "spark"  # who counted: meshlake's Spark pass or "great_expectations"
 
     @property
     def blocked(self) -> bool:
