@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -51,7 +53,8 @@ from meshlake.governance.services._lineage._model import (
     _Event,
 )
 from meshlake.governance.services._lineage._sql import _chunks, _dialect, _table, _utc
-from meshlake.governance.services._lineage._validate import parse_event
+from meshlake.governance.services._lineage._validate import json_kind, parse_event
+from meshlake.governance.services._lineage._view import read_events
 
 
 @dataclass
@@ -179,28 +182,53 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
             parse_event(item, f"[{index}]" if prefix else "", memo)
             for index, item in enumerate(items)
         ]
+    return _record(session, caller, events)
+
+
+def ingest_body(session: Session, caller: Caller, raw: bytes, *, batch: bool) -> IngestResult:
+    """:func:`ingest` of a request body: a JSON array of RunEvents when ``batch``, else one.
+
+    The body is read by the store's view (:func:`read_events`: only the fields it keeps); a body
+    the view does not take as it is is decoded whole and goes through :func:`ingest`, which says
+    what is wrong with it.
+    """
+    caller.require_service("record lineage")
+    with gc_paused:
+        events = read_events(raw, batch=batch)
+        if events is not None:
+            return _record(session, caller, events)
+        payload = _decode(raw)
+        if batch and not isinstance(payload, list):
+            raise InvalidRequestError(
+                f"body: a JSON array of RunEvents expected, got {json_kind(payload)}"
+            )
+        if not batch and not isinstance(payload, dict):
+            raise InvalidRequestError(
+                f"body: one RunEvent object expected, got {json_kind(payload)}; "
+                "send a list of events to /api/v1/lineage/batch"
+            )
+        try:
+            return ingest(session, caller, payload)
+        finally:
+            # Dropped inside the pause: no collection ever has to walk the decoded body.
+            del payload
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise InvalidRequestError(f"body: not valid JSON ({reason})") from None
+
+
+def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestResult:
+    with gc_paused:
         batch = _Batch()
         for event in events:
             batch.add(event)
-    if batch.events:
-        with _writer_turn(session), gc_paused:
-            _write(session, batch)
-            _audit.record(
-                session,
-                principal=caller.name,
-                action="lineage.ingest",
-                target=(
-                    f"{events[0].job.namespace}/{events[0].job.name}"
-                    if len(batch.jobs) == 1
-                    else f"{len(batch.jobs)} jobs"
-                ),
-                after={
-                    "events": batch.events,
-                    "runs": len(batch.runs),
-                    "jobs": sorted(f"{job.namespace}/{job.name}" for job in batch.jobs)[:50],
-                },
-            )
-            session.commit()
+        if batch.events:
+            _store(session, caller, batch, events)
     return IngestResult(
         events=batch.events,
         runs=len(batch.runs),
@@ -209,6 +237,27 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
         io=len(batch.io),
         column_edges=len(batch.edges),
     )
+
+
+def _store(session: Session, caller: Caller, batch: _Batch, events: list[_Event]) -> None:
+    with _writer_turn(session):
+        _write(session, batch)
+        _audit.record(
+            session,
+            principal=caller.name,
+            action="lineage.ingest",
+            target=(
+                f"{events[0].job.namespace}/{events[0].job.name}"
+                if len(batch.jobs) == 1
+                else f"{len(batch.jobs)} jobs"
+            ),
+            after={
+                "events": batch.events,
+                "runs": len(batch.runs),
+                "jobs": sorted(f"{job.namespace}/{job.name}" for job in batch.jobs)[:50],
+            },
+        )
+        session.commit()
 
 
 def _writer_turn(session: Session) -> AbstractContextManager[Any]:
