@@ -52,7 +52,13 @@ from meshlake.governance.services._lineage._model import (
     _EdgeKey,
     _Event,
 )
-from meshlake.governance.services._lineage._sql import _chunks, _dialect, _table, _utc
+from meshlake.governance.services._lineage._sql import (
+    _chunks,
+    _dialect,
+    _Many,
+    _table,
+    _utc,
+)
 from meshlake.governance.services._lineage._validate import json_kind, parse_event
 from meshlake.governance.services._lineage._view import read_events
 
@@ -300,17 +306,10 @@ def _write(session: Session, batch: _Batch) -> None:
         known.update(_lookup(connection, sql.datasets_by_key, missing))
     dataset_ids = {key: row[0] for key, row in known.items()}
 
-    connection.execute(
-        sql.upsert_runs,
+    sql.upsert_runs.execute(
+        connection,
         [
-            {
-                "run_id": run_id,
-                "job_id": job_ids[run.job],
-                "state": run.state,
-                "started_at": run.started_at,
-                "ended_at": run.ended_at,
-                "error": run.error,
-            }
+            (run_id, job_ids[run.job], run.state, run.started_at, run.ended_at, run.error)
             for run_id, run in sorted(batch.runs.items())
         ],
     )
@@ -319,8 +318,7 @@ def _write(session: Session, batch: _Batch) -> None:
     known_io = _existing(connection, sql.io_of_jobs, {row[0] for row in wanted_io})
     new_io = sorted(wanted_io - known_io)
     if new_io:
-        rows = [{"job_id": job, "dataset_id": key, "direction": way} for job, key, way in new_io]
-        connection.execute(sql.insert_io, rows)
+        sql.insert_io.execute(connection, new_io)
 
     wanted = {
         (dataset_ids[output], output_column, dataset_ids[source], input_column, subtype): (
@@ -343,21 +341,13 @@ def _write(session: Session, batch: _Batch) -> None:
     }
     new_edges = sorted(wanted.keys() - known_edges.keys())
     if new_edges:
-        rows = [
-            {
-                "output_dataset_id": key[0],
-                "output_column": key[1],
-                "input_dataset_id": key[2],
-                "input_column": key[3],
-                "subtype": key[4],
-                "job_id": wanted[key][0],
-                "type": wanted[key][1],
-                "provenance": wanted[key][2],
-                "seen_at": wanted[key][3],
-            }
-            for key in new_edges
-        ]
-        connection.execute(sql.insert_edges, rows)
+        edge_rows = []
+        for key in new_edges:
+            job_id, kind, provenance, seen = wanted[key]
+            edge_rows.append(
+                (job_id, key[0], key[1], key[2], key[3], kind, key[4], provenance, seen)
+            )
+        sql.insert_edges.execute(connection, edge_rows)
     _update_currency(connection, sql, batch, job_ids, dataset_ids, known_edges)
 
 
@@ -412,9 +402,9 @@ class _Statements:
 
     insert_jobs: Any
     upsert_datasets: Any
-    upsert_runs: Any
-    insert_io: Any
-    insert_edges: Any
+    upsert_runs: _Many  # run_id, job_id, state, started_at, ended_at, error
+    insert_io: _Many  # job_id, dataset_id, direction
+    insert_edges: _Many  # job_id, the edge's key, type, provenance, seen_at (column order)
     jobs_by_key: Any  # -> id, namespace, name
     datasets_by_key: Any  # -> id, namespace, name, logical_name
     io_of_jobs: Any
@@ -456,9 +446,27 @@ def _statements(dialect: str) -> _Statements:
     return _Statements(
         insert_jobs=insert(jobs).on_conflict_do_nothing(),
         upsert_datasets=upsert_datasets,
-        upsert_runs=upsert_runs,
-        insert_io=insert(io).on_conflict_do_nothing(),
-        insert_edges=insert(edges).on_conflict_do_nothing(),
+        upsert_runs=_Many(
+            upsert_runs, runs, ("run_id", "job_id", "state", "started_at", "ended_at", "error")
+        ),
+        insert_io=_Many(
+            insert(io).on_conflict_do_nothing(), io, ("job_id", "dataset_id", "direction")
+        ),
+        insert_edges=_Many(
+            insert(edges).on_conflict_do_nothing(),
+            edges,
+            (
+                "job_id",
+                "output_dataset_id",
+                "output_column",
+                "input_dataset_id",
+                "input_column",
+                "type",
+                "subtype",
+                "provenance",
+                "seen_at",
+            ),
+        ),
         # namespace IN (...) AND name IN (...), exact pairs picked in Python: SQLite does not use
         # the (namespace, name) index for a row-value IN, and scans the table instead.
         jobs_by_key=select(jobs.c.id, jobs.c.namespace, jobs.c.name).where(
