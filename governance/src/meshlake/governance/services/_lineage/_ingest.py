@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -57,7 +57,6 @@ from meshlake.governance.services._lineage._sql import (
     _dialect,
     _Many,
     _table,
-    _utc,
 )
 from meshlake.governance.services._lineage._validate import json_kind, parse_event
 from meshlake.governance.services._lineage._view import read_events
@@ -336,7 +335,7 @@ def _write(session: Session, batch: _Batch) -> None:
     }
     outputs = {key[0] for key in wanted} | {dataset_ids[key[1]] for key in batch.latest}
     known_edges = {
-        tuple(row[:5]): (row[5], _utc(row[6]), _utc(row[7]))
+        tuple(row[:5]): (row[5], row[6], row[7])
         for row in _rows(connection, sql.edges_of_outputs, outputs)
     }
     new_edges = sorted(wanted.keys() - known_edges.keys())
@@ -360,13 +359,20 @@ def _update_currency(
     known: dict[tuple[Any, ...], tuple[int, datetime | None, datetime | None]],
 ) -> None:
     """Retire the stored edges a job's newest COMPLETE no longer carries; revive those it carries
-    again. Only what changes is written; an event older than an edge's last change changes nothing."""
+    again. Only what changes is written; an event older than an edge's last change changes nothing.
+
+    ``known`` holds seen_at and retired_at as the database hands them back: naive on SQLite (where
+    they are stored in UTC), so the event's moment is made naive to compare, once per output,
+    rather than every stored value made aware.
+    """
+    naive = connection.dialect.name == "sqlite"
     by_output: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
     for key, (job_id, _seen, _retired) in known.items():
         by_output.setdefault((job_id, key[0]), []).append(key)
     retire, revive = [], []
     for (job, output), (moment, found) in sorted(batch.latest.items()):
         job_id, output_id = job_ids[job], dataset_ids[output]
+        at = moment.astimezone(UTC).replace(tzinfo=None) if naive else moment
         present = {
             (output_id, column, dataset_ids[source], input_column, subtype)
             for (_output, column, source, input_column, subtype), _how in found
@@ -374,9 +380,9 @@ def _update_currency(
         for key in by_output.get((job_id, output_id), []):
             _job, seen, retired = known[key]
             if key in present:
-                if retired is not None and retired < moment:
+                if retired is not None and retired < at:
                     revive.append(_edge_params(key, moment))
-            elif retired is None and (seen is None or seen < moment):
+            elif retired is None and (seen is None or seen < at):
                 retire.append(_edge_params(key, moment))
     if retire:
         connection.execute(sql.retire_edge, retire)
