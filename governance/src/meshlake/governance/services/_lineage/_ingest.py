@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
 from collections.abc import Iterable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +56,7 @@ from meshlake.governance.services._lineage._sql import (
     _Many,
     _table,
 )
+from meshlake.governance.services._lineage._turns import writer_turn
 from meshlake.governance.services._lineage._validate import json_kind, parse_event
 from meshlake.governance.services._lineage._view import read_events
 
@@ -156,20 +155,13 @@ class _Batch:
             self.datasets[key] = logical or self.datasets.get(key)
 
 
-_SQLITE_WRITER = threading.Lock()
-"""One ingest writes at a time in this process, on SQLite. SQLite has one writer anyway, and a
-thread left to its busy handler polls for the lock with sleeps that grow to 100 ms: with 4 batch
-clients, the lock stood idle between writers while they slept. A thread waiting here starts the
-moment the previous writer has committed."""
-
-
 def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
     """Record one RunEvent (a dict) or a batch of them (a list), all or nothing, and commit.
 
     Needs a service account's token (or admin): lineage is what jobs report, not what people claim.
     A batch is audited as one entry. Problems are InvalidRequestError naming the field, prefixed
     with the event's index in a batch (``[3].run.runId: required``). The session's transaction is
-    committed here, inside the writer's turn (see ``_SQLITE_WRITER``); events are validated and
+    committed here, inside the writer's turn (see :mod:`._turns`); events are validated and
     folded before it, so other requests' writes go on meanwhile.
     """
     caller.require_service("record lineage")
@@ -245,7 +237,7 @@ def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestRes
 
 
 def _store(session: Session, caller: Caller, batch: _Batch, events: list[_Event]) -> None:
-    with _writer_turn(session):
+    with writer_turn(session):
         _write(session, batch)
         _audit.record(
             session,
@@ -263,11 +255,6 @@ def _store(session: Session, caller: Caller, batch: _Batch, events: list[_Event]
             },
         )
         session.commit()
-
-
-def _writer_turn(session: Session) -> AbstractContextManager[Any]:
-    # PostgreSQL locks rows, not the database: its writers need no turns.
-    return _SQLITE_WRITER if _dialect(session) == "sqlite" else nullcontext()
 
 
 def _write(session: Session, batch: _Batch) -> None:
