@@ -19,6 +19,26 @@ datasets, as many teams' products would be), so ingest does real inserts, not on
 Why: producers (Spark listeners, Airflow, meshlake's own runs) burst events; the target is batch
 ingest >= 2,000 events/s with 4 clients on the embedded default (SQLite).
 
+What brought it up (profiled with py-spy on the server under this load, and measured back to back
+against the previous code with the same events and clients; the machine was shared, so the ratio
+to the health baseline is the figure to compare): batch 852 -> 1,603 and 2,116 events/s, 3.2x ->
+5.9x and 8.5x the baseline; in-process 674 -> 434-470 us/event.
+
+- Under 4 concurrent batches the gc pause overlapped for good, and its overdue *full* collection
+  walked the whole heap every second: 38% of the server's time holding the GIL. It is now a
+  young-generation collection (services/_lineage/_gc.py).
+- 57% of the worker threads' time was spent in SQLite's busy handler, which polls for the write
+  lock with sleeps of up to 100 ms: ingest writers of a process now take turns on a lock and
+  commit inside their turn (_turns.py). Between processes (``--workers 2``) the busy handler still
+  decides; a flock queue measured slower there (see _turns.py), which is why 2 processes gain
+  little on 2 cores shared with the 4 clients.
+- Bodies are decoded by msgspec into the store's view (_view.py): only the fields the store keeps
+  are built, the rest (schemas, docs, SQL: most of the bytes) is skipped, and the structs are not
+  tracked by the collector. Anything the view does not take goes to orjson and parse_event.
+- The bulk inserts of runs, IO and column edges go to SQLite's executemany as tuples, through a
+  statement compiled once (SQLAlchemy's per-row work cost as much as SQLite's); stored edges'
+  times are compared naive, as SQLite returns them, instead of each made aware.
+
     uv run python benchmarks/lineage_ingest.py [--single 1000] [--batched 10000] [--batch 250]
 
 Exits 0 even below the target (it is a measurement); the last line says PASS or FAIL.
@@ -175,7 +195,7 @@ def _measure(url: str, token: str, requests: list[Request], folder: Path) -> tup
 
 def _in_process(events: list[str], size: int, folder: Path) -> float:
     """Seconds to ingest ``events`` in batches without HTTP, one thread, on a fresh database: the
-    store's own cost (decode, read, write, commit), as the batch endpoint runs it."""
+    store's own cost (decode, read, write, commit), through the call the batch endpoint makes."""
     from meshlake.governance import upgrade
     from meshlake.governance.db._engine import make_engine, session_factory
     from meshlake.governance.services import _lineage
@@ -190,8 +210,8 @@ def _in_process(events: list[str], size: int, folder: Path) -> float:
     ]
     began = time.perf_counter()
     for body in bodies:
-        with sessions() as session, session.begin(), _lineage.gc_paused:
-            _lineage.ingest(session, BOOTSTRAP_CALLER, json.loads(body))
+        with sessions() as session, session.begin():
+            _lineage.ingest_body(session, BOOTSTRAP_CALLER, body, batch=True)
     elapsed = time.perf_counter() - began
     engine.dispose()
     return elapsed

@@ -17,6 +17,7 @@ from meshlake.governance.services._lineage._graph import resolve_datasets as res
 from meshlake.governance.services._lineage._graph import resolve_jobs as resolve_jobs
 from meshlake.governance.services._lineage._impact import impact as impact
 from meshlake.governance.services._lineage._ingest import ingest as ingest
+from meshlake.governance.services._lineage._ingest import ingest_body as ingest_body
 from meshlake.governance.services._lineage._model import DEFAULT_PROVENANCE as DEFAULT_PROVENANCE
 from meshlake.governance.services._lineage._model import EVENT_TYPES as EVENT_TYPES
 from meshlake.governance.services._lineage._model import LOGICAL_NAMESPACE as LOGICAL_NAMESPACE

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -48,8 +50,15 @@ from meshlake.governance.services._lineage._model import (
     _EdgeKey,
     _Event,
 )
-from meshlake.governance.services._lineage._sql import _chunks, _dialect, _table, _utc
-from meshlake.governance.services._lineage._validate import parse_event
+from meshlake.governance.services._lineage._sql import (
+    _chunks,
+    _dialect,
+    _Many,
+    _table,
+)
+from meshlake.governance.services._lineage._turns import writer_turn
+from meshlake.governance.services._lineage._validate import json_kind, parse_event
+from meshlake.governance.services._lineage._view import read_events
 
 
 @dataclass
@@ -147,11 +156,13 @@ class _Batch:
 
 
 def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
-    """Record one RunEvent (a dict) or a batch of them (a list), all or nothing.
+    """Record one RunEvent (a dict) or a batch of them (a list), all or nothing, and commit.
 
     Needs a service account's token (or admin): lineage is what jobs report, not what people claim.
     A batch is audited as one entry. Problems are InvalidRequestError naming the field, prefixed
-    with the event's index in a batch (``[3].run.runId: required``).
+    with the event's index in a batch (``[3].run.runId: required``). The session's transaction is
+    committed here, inside the writer's turn (see :mod:`._turns`); events are validated and
+    folded before it, so other requests' writes go on meanwhile.
     """
     caller.require_service("record lineage")
     if isinstance(payload, list) and len(payload) > MAX_BATCH:
@@ -168,12 +179,66 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
             parse_event(item, f"[{index}]" if prefix else "", memo)
             for index, item in enumerate(items)
         ]
+    return _record(session, caller, events)
+
+
+def ingest_body(session: Session, caller: Caller, raw: bytes, *, batch: bool) -> IngestResult:
+    """:func:`ingest` of a request body: a JSON array of RunEvents when ``batch``, else one.
+
+    The body is read by the store's view (:func:`read_events`: only the fields it keeps); a body
+    the view does not take as it is is decoded whole and goes through :func:`ingest`, which says
+    what is wrong with it.
+    """
+    caller.require_service("record lineage")
+    with gc_paused:
+        events = read_events(raw, batch=batch)
+        if events is not None:
+            return _record(session, caller, events)
+        payload = _decode(raw)
+        if batch and not isinstance(payload, list):
+            raise InvalidRequestError(
+                f"body: a JSON array of RunEvents expected, got {json_kind(payload)}"
+            )
+        if not batch and not isinstance(payload, dict):
+            raise InvalidRequestError(
+                f"body: one RunEvent object expected, got {json_kind(payload)}; "
+                "send a list of events to /api/v1/lineage/batch"
+            )
+        try:
+            return ingest(session, caller, payload)
+        finally:
+            # Dropped inside the pause: no collection ever has to walk the decoded body.
+            del payload
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise InvalidRequestError(f"body: not valid JSON ({reason})") from None
+
+
+def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestResult:
+    with gc_paused:
         batch = _Batch()
         for event in events:
             batch.add(event)
         if batch.events:
-            _write(session, batch)
-    if batch.events:
+            _store(session, caller, batch, events)
+    return IngestResult(
+        events=batch.events,
+        runs=len(batch.runs),
+        jobs=len(batch.jobs),
+        datasets=len(batch.datasets),
+        io=len(batch.io),
+        column_edges=len(batch.edges),
+    )
+
+
+def _store(session: Session, caller: Caller, batch: _Batch, events: list[_Event]) -> None:
+    with writer_turn(session):
+        _write(session, batch)
         _audit.record(
             session,
             principal=caller.name,
@@ -189,14 +254,7 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
                 "jobs": sorted(f"{job.namespace}/{job.name}" for job in batch.jobs)[:50],
             },
         )
-    return IngestResult(
-        events=batch.events,
-        runs=len(batch.runs),
-        jobs=len(batch.jobs),
-        datasets=len(batch.datasets),
-        io=len(batch.io),
-        column_edges=len(batch.edges),
-    )
+        session.commit()
 
 
 def _write(session: Session, batch: _Batch) -> None:
@@ -234,17 +292,10 @@ def _write(session: Session, batch: _Batch) -> None:
         known.update(_lookup(connection, sql.datasets_by_key, missing))
     dataset_ids = {key: row[0] for key, row in known.items()}
 
-    connection.execute(
-        sql.upsert_runs,
+    sql.upsert_runs.execute(
+        connection,
         [
-            {
-                "run_id": run_id,
-                "job_id": job_ids[run.job],
-                "state": run.state,
-                "started_at": run.started_at,
-                "ended_at": run.ended_at,
-                "error": run.error,
-            }
+            (run_id, job_ids[run.job], run.state, run.started_at, run.ended_at, run.error)
             for run_id, run in sorted(batch.runs.items())
         ],
     )
@@ -253,8 +304,7 @@ def _write(session: Session, batch: _Batch) -> None:
     known_io = _existing(connection, sql.io_of_jobs, {row[0] for row in wanted_io})
     new_io = sorted(wanted_io - known_io)
     if new_io:
-        rows = [{"job_id": job, "dataset_id": key, "direction": way} for job, key, way in new_io]
-        connection.execute(sql.insert_io, rows)
+        sql.insert_io.execute(connection, new_io)
 
     wanted = {
         (dataset_ids[output], output_column, dataset_ids[source], input_column, subtype): (
@@ -272,26 +322,18 @@ def _write(session: Session, batch: _Batch) -> None:
     }
     outputs = {key[0] for key in wanted} | {dataset_ids[key[1]] for key in batch.latest}
     known_edges = {
-        tuple(row[:5]): (row[5], _utc(row[6]), _utc(row[7]))
+        tuple(row[:5]): (row[5], row[6], row[7])
         for row in _rows(connection, sql.edges_of_outputs, outputs)
     }
     new_edges = sorted(wanted.keys() - known_edges.keys())
     if new_edges:
-        rows = [
-            {
-                "output_dataset_id": key[0],
-                "output_column": key[1],
-                "input_dataset_id": key[2],
-                "input_column": key[3],
-                "subtype": key[4],
-                "job_id": wanted[key][0],
-                "type": wanted[key][1],
-                "provenance": wanted[key][2],
-                "seen_at": wanted[key][3],
-            }
-            for key in new_edges
-        ]
-        connection.execute(sql.insert_edges, rows)
+        edge_rows = []
+        for key in new_edges:
+            job_id, kind, provenance, seen = wanted[key]
+            edge_rows.append(
+                (job_id, key[0], key[1], key[2], key[3], kind, key[4], provenance, seen)
+            )
+        sql.insert_edges.execute(connection, edge_rows)
     _update_currency(connection, sql, batch, job_ids, dataset_ids, known_edges)
 
 
@@ -304,13 +346,20 @@ def _update_currency(
     known: dict[tuple[Any, ...], tuple[int, datetime | None, datetime | None]],
 ) -> None:
     """Retire the stored edges a job's newest COMPLETE no longer carries; revive those it carries
-    again. Only what changes is written; an event older than an edge's last change changes nothing."""
+    again. Only what changes is written; an event older than an edge's last change changes nothing.
+
+    ``known`` holds seen_at and retired_at as the database hands them back: naive on SQLite (where
+    they are stored in UTC), so the event's moment is made naive to compare, once per output,
+    rather than every stored value made aware.
+    """
+    naive = connection.dialect.name == "sqlite"
     by_output: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
     for key, (job_id, _seen, _retired) in known.items():
         by_output.setdefault((job_id, key[0]), []).append(key)
     retire, revive = [], []
     for (job, output), (moment, found) in sorted(batch.latest.items()):
         job_id, output_id = job_ids[job], dataset_ids[output]
+        at = moment.astimezone(UTC).replace(tzinfo=None) if naive else moment
         present = {
             (output_id, column, dataset_ids[source], input_column, subtype)
             for (_output, column, source, input_column, subtype), _how in found
@@ -318,9 +367,9 @@ def _update_currency(
         for key in by_output.get((job_id, output_id), []):
             _job, seen, retired = known[key]
             if key in present:
-                if retired is not None and retired < moment:
+                if retired is not None and retired < at:
                     revive.append(_edge_params(key, moment))
-            elif retired is None and (seen is None or seen < moment):
+            elif retired is None and (seen is None or seen < at):
                 retire.append(_edge_params(key, moment))
     if retire:
         connection.execute(sql.retire_edge, retire)
@@ -346,9 +395,9 @@ class _Statements:
 
     insert_jobs: Any
     upsert_datasets: Any
-    upsert_runs: Any
-    insert_io: Any
-    insert_edges: Any
+    upsert_runs: _Many  # run_id, job_id, state, started_at, ended_at, error
+    insert_io: _Many  # job_id, dataset_id, direction
+    insert_edges: _Many  # job_id, the edge's key, type, provenance, seen_at (column order)
     jobs_by_key: Any  # -> id, namespace, name
     datasets_by_key: Any  # -> id, namespace, name, logical_name
     io_of_jobs: Any
@@ -390,9 +439,27 @@ def _statements(dialect: str) -> _Statements:
     return _Statements(
         insert_jobs=insert(jobs).on_conflict_do_nothing(),
         upsert_datasets=upsert_datasets,
-        upsert_runs=upsert_runs,
-        insert_io=insert(io).on_conflict_do_nothing(),
-        insert_edges=insert(edges).on_conflict_do_nothing(),
+        upsert_runs=_Many(
+            upsert_runs, runs, ("run_id", "job_id", "state", "started_at", "ended_at", "error")
+        ),
+        insert_io=_Many(
+            insert(io).on_conflict_do_nothing(), io, ("job_id", "dataset_id", "direction")
+        ),
+        insert_edges=_Many(
+            insert(edges).on_conflict_do_nothing(),
+            edges,
+            (
+                "job_id",
+                "output_dataset_id",
+                "output_column",
+                "input_dataset_id",
+                "input_column",
+                "type",
+                "subtype",
+                "provenance",
+                "seen_at",
+            ),
+        ),
         # namespace IN (...) AND name IN (...), exact pairs picked in Python: SQLite does not use
         # the (namespace, name) index for a row-value IN, and scans the table instead.
         jobs_by_key=select(jobs.c.id, jobs.c.namespace, jobs.c.name).where(
