@@ -15,7 +15,12 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType
 
-from meshlake.platform._errors import ConformanceError
+from meshlake.platform._errors import (
+    ConformanceError,
+    MaterializationError,
+    MeshlakeError,
+    spark_error_summary,
+)
 from meshlake.platform._schema import column_type
 from meshlake.platform.specs import PortSpec, SchemaProperty, spark_type
 
@@ -62,6 +67,18 @@ def conformance_message(exc: BaseException) -> str | None:
     """The guard's message if ``exc`` (from a Spark action) was raised by a conformance guard."""
     match = _RAISED.search(str(exc))
     return match.group(1).strip() if match else None
+
+
+def port_failure(port: PortSpec, exc: BaseException, doing: str) -> MeshlakeError:
+    """The error for a Spark action on ``port``'s rows that failed: the conformance guard's own
+    message when a guard raised it, else ``doing`` with Spark's summary."""
+    product = str(port.ref.product_ref)
+    message = conformance_message(exc)
+    if message is not None:
+        return ConformanceError(product, port.ref.port, [message])
+    return MaterializationError(
+        product, f"{doing}, previous version kept: {spark_error_summary(exc)}"
+    )
 
 
 def _guarded(column: Column, prop: SchemaProperty, source_type: DataType, port: PortSpec) -> Column:

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from meshlake.platform._conform import conform, conformance_message
+from meshlake.platform._conform import conform, port_failure
 from meshlake.platform._delta import Commit, write_delta
 from meshlake.platform._errors import (
-    ConformanceError,
-    MaterializationError,
     MeshlakeError,
     spark_error_summary,
 )
@@ -178,13 +176,8 @@ class Materializer:
                 self.spark, frame, location, port.write_mode, port.contract.primary_key, profile
             )
         except Exception as exc:
-            message = conformance_message(exc)
-            if message is not None:
-                raise ConformanceError(str(port.ref.product_ref), port.ref.port, [message]) from exc
-            raise MaterializationError(
-                str(port.ref.product_ref),
-                f"writing output port {port.ref.port!r} to {location} failed, previous version kept: "
-                f"{spark_error_summary(exc)}",
+            raise port_failure(
+                port, exc, f"writing output port {port.ref.port!r} to {location} failed"
             ) from exc
         return PortResult(port.ref, location, commit.version, commit.rows, port.write_mode, report)
 

@@ -26,11 +26,6 @@ def key_columns(rule: CompiledRule) -> list[str]:
     return list(rule.kwargs.get("column_list") or [rule.column])
 
 
-def counted_in_one_pass(rule: CompiledRule) -> bool:
-    """Whether the first aggregate judges ``rule`` (row-level rules and the row count)."""
-    return rule.row_level or rule.spec.kind == "rowCount"
-
-
 def failing_rows(rule: CompiledRule) -> Column:
     """The rows a row-level rule rejects, as a Spark predicate (never NULL)."""
     column = F.col(f"`{rule.column}`")

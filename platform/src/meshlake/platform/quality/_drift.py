@@ -77,7 +77,6 @@ class DriftPlan:
     def __init__(self, contract: Any, columns: list[str], previous: Profile | None) -> None:
         present = {name.lower() for name in columns}
         self.watched = [c for c in drift_columns(contract) if c.name.lower() in present]
-        self.previous = previous
         before = previous.columns if previous is not None and previous.rows else {}
         self.carried = {
             column.name: before[column.name]

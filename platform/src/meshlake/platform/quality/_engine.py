@@ -28,8 +28,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from meshlake.platform._conform import conformance_message
-from meshlake.platform._errors import ConformanceError, MaterializationError, spark_error_summary
+from meshlake.platform._conform import port_failure
 from meshlake.platform.quality._counts import (
     UNIQUENESS,
     any_failing,
@@ -168,9 +167,10 @@ class QualityEngine:
                 count = counts[rule.spec.name]
                 results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
             unique = [rule for rule in judged_rules if rule.spec.kind in UNIQUENESS]
-            for name, count in duplicate_rows(kept, unique).items():
-                rule = next(rule for rule in unique if rule.spec.name == name)
-                results[name] = judged(rule, count, published, sample(rule, count))
+            duplicates = duplicate_rows(kept, unique)
+            for rule in unique:
+                count = duplicates[rule.spec.name]
+                results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
             for rule in judged_rules:
                 if rule.spec.kind == "rowCount":
                     results[rule.spec.name] = judged_value(rule, published)
@@ -243,13 +243,8 @@ class QualityEngine:
         try:
             row = full.agg(*aggregates).collect()[0]
         except Exception as exc:
-            message = conformance_message(exc)
-            if message is not None:
-                raise ConformanceError(str(port.ref.product_ref), port.ref.port, [message]) from exc
-            raise MaterializationError(
-                str(port.ref.product_ref),
-                f"computing output port {port.ref.port!r} failed before its checks, previous "
-                f"version kept: {spark_error_summary(exc)}",
+            raise port_failure(
+                port, exc, f"computing output port {port.ref.port!r} failed before its checks"
             ) from exc
         names = [rule.spec.name for rule in quarantining + one_pass] + list(bucket_counts)
         counts = {name: int(row[name]) for name in names}
