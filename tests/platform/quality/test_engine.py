@@ -118,7 +118,7 @@ def test_every_rule_fails_on_bad_rows_with_exact_numbers(checked) -> None:
         "thing_id_invalid_values": (False, 1, 1, ("X004",)),
         "label_length": (False, 1, 1, ("j***@***",)),
         "label_null_values": (False, 1, 1, ("null",)),
-        "label_missing_values": (False, 2, 2, ("null", "n***")),
+        "label_missing_values": (False, 2, 2, ("n***", "null")),
         "weight_range": (False, 2, 2, ("0.500", "12.000")),
         "kind_invalid_values": (False, 1, 1, ("z",)),
         "things_primary_key": (False, 2, 2, ("T0001",)),

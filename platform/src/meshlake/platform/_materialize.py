@@ -172,9 +172,12 @@ class Materializer:
             if checked.quarantine is not None:
                 write_quarantine(self.spark, checked.quarantine, report.quarantine_location)
         try:
-            commit: Commit = write_delta(
-                self.spark, frame, location, port.write_mode, port.contract.primary_key, profile
-            )
+            if checked is not None and checked.staged is not None:
+                commit: Commit = checked.staged.commit(profile)
+            else:
+                commit = write_delta(
+                    self.spark, frame, location, port.write_mode, port.contract.primary_key, profile
+                )
         except Exception as exc:
             raise port_failure(
                 port, exc, f"writing output port {port.ref.port!r} to {location} failed"

@@ -1,18 +1,24 @@
 """Run a port's rules on its conformed DataFrame before the Delta commit.
 
-The transform runs once: the conformed frame is persisted (memory, spilling to disk) and one
-aggregate pass materializes it while counting its rows, the rows each quarantine rule rejects and,
-with the default ``spark`` validator, the failing rows of every other row-level rule. Every later
-step reads the persisted rows: one grouped job for the uniqueness rules, the SQL rules, drift (two
-jobs on a sample) and the Delta write. The alternative, validating a staged Delta copy, pays a
-second full write and a read back; it was not chosen.
+The transform runs once. A port without quarantine rules is staged: its rows are written into the
+table's folder without a commit (``meshlake.platform._staged``), and that same write counts the
+rows, the failing rows of every row-level rule (default ``spark`` validator) and the rows in each
+drift bucket (``DataFrame.observe``). The later steps read the staged files, columnar and only the
+columns they need: the uniqueness rules (key hashes), the SQL rules, failing samples, fresh
+profiles. The caller commits the staged files if nothing blocks, and deletes them otherwise.
 
-The ``great_expectations`` validator runs the same suite through GE instead of the first pass and
-the grouped job (slower, see ``benchmarks/quality_budget.py``; the tests hold both to the same
+A port with quarantine rules splits its rows between two tables, so they are persisted (memory,
+spilling to disk) and one aggregate pass materializes them while counting the same things plus the
+rows each quarantine rule rejects; both tables are then written from the persisted rows. Quarantine
+rules are judged on all rows (exact counts); every other rule on the rows to be published.
+
+Why not persist always: at 5M rows, building the cache cost as much as the transform, and a Delta
+write from the cache was no faster (its per-file statistics dominate), so persisting doubled the
+price of checks (``benchmarks/quality_budget.py``).
+
+The ``great_expectations`` validator runs the same suite through GE on the staged or persisted rows
+instead of the counting pass and the uniqueness job (slower; the tests hold both to the same
 numbers). Either way the Data Docs page is GE's rendering of the results.
-
-Quarantine rules are judged on all rows by the first pass (exact counts); the rows they reject go
-to the quarantine table and every other rule is judged on the rows to be published.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from typing import Any, Literal
 
 from delta.tables import DeltaTable
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from meshlake.platform._conform import port_failure
+from meshlake.platform._staged import StagedWrite, stage
 from meshlake.platform.quality._counts import (
     UNIQUENESS,
     any_failing,
@@ -70,11 +77,16 @@ class CheckedPort:
     report: QualityReport
     quarantine: DataFrame | None = None
     persisted: list[DataFrame] = field(default_factory=list)
+    staged: StagedWrite | None = None
+    """The rows to publish, written but not committed (None: the caller writes ``frame``)."""
     profile: Profile | None = None
     """The distribution profile of the rows to publish, for the commit (None when the commit
     will not hold exactly these rows: an append or a merge into an existing table)."""
 
     def release(self) -> None:
+        """Free the persisted rows and delete staged files that were not committed."""
+        if self.staged is not None:
+            self.staged.abort()
         for frame in self.persisted:
             frame.unpersist()
 
@@ -108,10 +120,9 @@ class QualityEngine:
         if not rules:
             return None
         started = time.perf_counter()
-        full = frame.persist(StorageLevel.MEMORY_AND_DISK)
-        checked = CheckedPort(port, full, QualityReport(port.ref, 0), persisted=[full])
+        checked = CheckedPort(port, frame, QualityReport(port.ref, 0))
         try:
-            self._check(checked, rules, full, location, started)
+            self._check(checked, rules, frame, location, started)
         except BaseException:
             checked.release()
             raise
@@ -121,7 +132,7 @@ class QualityEngine:
         self,
         checked: CheckedPort,
         rules: list[CompiledRule],
-        full: DataFrame,
+        frame: DataFrame,
         location: str,
         started: float,
     ) -> None:
@@ -131,9 +142,13 @@ class QualityEngine:
         by_spark = self.validator == "spark"
         one_pass = [rule for rule in judged_rules if rule.row_level] if by_spark else []
         previous_version, previous_profile = self._previous(port, location)
-        drift_plan = DriftPlan(port.contract, full.columns, previous_profile)
-        counts = self._first_pass(port, full, quarantining, one_pass, drift_plan)
-        rows, rejected = counts["rows"], counts["rejected"]
+        drift_plan = DriftPlan(port.contract, frame.columns, previous_profile)
+        aggregates = _aggregates(quarantining, one_pass, drift_plan)
+        counts = None if quarantining else self._staged_pass(checked, frame, location, aggregates)
+        if counts is None:
+            counts = self._first_pass(checked, frame, aggregates)
+        full = checked.frame
+        rows, rejected = counts["_rows"], counts["_rejected"]
         kept = full
         if rejected:
             failing = any_failing(quarantining)
@@ -167,7 +182,7 @@ class QualityEngine:
                 count = counts[rule.spec.name]
                 results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
             unique = [rule for rule in judged_rules if rule.spec.kind in UNIQUENESS]
-            duplicates = duplicate_rows(kept, unique)
+            duplicates = duplicate_rows(kept, unique, published)
             for rule in unique:
                 count = duplicates[rule.spec.name]
                 results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
@@ -217,40 +232,43 @@ class QualityEngine:
 
     # -- the one pass over all rows --------------------------------------------------------
 
+    def _staged_pass(
+        self, checked: CheckedPort, frame: DataFrame, location: str, aggregates: list[Column]
+    ) -> dict[str, int] | None:
+        """Stage the rows and count ``aggregates`` in the same job; None when the port's write
+        cannot be staged (a merge into an existing table), before any work."""
+        port = checked.port
+        observation = Observation(f"meshlake_quality_{uuid.uuid4().hex}")
+        observed = frame.observe(observation, *aggregates)
+        try:
+            staged = stage(self.spark, observed, location, port.write_mode)
+        except Exception as exc:
+            raise port_failure(
+                port, exc, f"computing output port {port.ref.port!r} failed before its checks"
+            ) from exc
+        if staged is None:
+            return None
+        checked.staged = staged
+        checked.frame = (
+            staged.read() if staged.files else self.spark.createDataFrame([], frame.schema)
+        )
+        return {name: int(value) for name, value in observation.get.items()}
+
     def _first_pass(
-        self,
-        port: Any,
-        full: DataFrame,
-        quarantining: list[CompiledRule],
-        one_pass: list[CompiledRule],
-        drift: DriftPlan | None = None,
+        self, checked: CheckedPort, frame: DataFrame, aggregates: list[Column]
     ) -> dict[str, int]:
-        """Materialize the persisted rows and count: all rows, each quarantine rule's rejects,
-        the rows rejected by any of them, each other row-level rule's failures among the rows
-        kept, and the kept rows in each bucket of the previous version's profile."""
-        rejected = any_failing(quarantining) if quarantining else F.lit(False)
-        aggregates = [F.count(F.lit(1)).alias("rows")]
-        aggregates += [
-            F.count(F.when(failing_rows(rule), 1)).alias(rule.spec.name) for rule in quarantining
-        ]
-        aggregates.append(F.count(F.when(rejected, 1)).alias("_rejected"))
-        aggregates += [
-            F.count(F.when(failing_rows(rule) & ~rejected, 1)).alias(rule.spec.name)
-            for rule in one_pass
-        ]
-        bucket_counts = drift.aggregates(~rejected) if drift is not None else {}
-        aggregates += [count.alias(name) for name, count in bucket_counts.items()]
+        """Persist the rows and count ``aggregates`` in the pass that materializes them."""
+        port = checked.port
+        full = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        checked.persisted.append(full)
+        checked.frame = full
         try:
             row = full.agg(*aggregates).collect()[0]
         except Exception as exc:
             raise port_failure(
                 port, exc, f"computing output port {port.ref.port!r} failed before its checks"
             ) from exc
-        names = [rule.spec.name for rule in quarantining + one_pass] + list(bucket_counts)
-        counts = {name: int(row[name]) for name in names}
-        counts["rows"] = int(row["rows"])
-        counts["rejected"] = int(row["_rejected"])
-        return counts
+        return {name: int(value) for name, value in row.asDict().items()}
 
     # -- Great Expectations ----------------------------------------------------------------
 
@@ -304,8 +322,28 @@ def write_quarantine(spark: SparkSession, rows: DataFrame, location: str | None)
     rows.write.format("delta").mode("append").option("mergeSchema", "true").save(location)
 
 
+def _aggregates(
+    quarantining: list[CompiledRule], one_pass: list[CompiledRule], drift: DriftPlan
+) -> list[Column]:
+    """The counts of one pass over all rows: ``_rows``; each quarantine rule's rejects;
+    ``_rejected``, the rows any of them rejects; each other row-level rule's failures among the
+    rows kept; and the kept rows in each bucket of the previous version's profile."""
+    rejected = any_failing(quarantining) if quarantining else F.lit(False)
+    aggregates = [F.count(F.lit(1)).alias("_rows")]
+    aggregates += [
+        F.count(F.when(failing_rows(rule), 1)).alias(rule.spec.name) for rule in quarantining
+    ]
+    aggregates.append(F.count(F.when(rejected, 1)).alias("_rejected"))
+    aggregates += [
+        F.count(F.when(failing_rows(rule) & ~rejected, 1)).alias(rule.spec.name)
+        for rule in one_pass
+    ]
+    aggregates += [count.alias(name) for name, count in drift.aggregates(~rejected).items()]
+    return aggregates
+
+
 def _failing_sample(frame: DataFrame, rule: CompiledRule, masked: set[str]) -> tuple[str, ...]:
-    """Up to five failing values (distinct keys for uniqueness rules), masked as needed."""
+    """Up to five failing values (distinct keys for uniqueness rules), masked as needed, sorted."""
     columns = key_columns(rule)
     selected = [F.col(f"`{column}`") for column in columns]
     if rule.row_level:
@@ -321,6 +359,7 @@ def _failing_sample(frame: DataFrame, rule: CompiledRule, masked: set[str]) -> t
     else:
         return ()
     rows = failing.limit(SAMPLE_SIZE).collect()
+    # Sorted: which rows come first depends on how the files were split, not on the data.
     if len(columns) == 1:
-        return tuple(show(row[0], columns[0] in masked) for row in rows)
-    return tuple(show(row.asDict(), False, frozenset(masked)) for row in rows)
+        return tuple(sorted(show(row[0], columns[0] in masked) for row in rows))
+    return tuple(sorted(show(row.asDict(), False, frozenset(masked)) for row in rows))
