@@ -188,6 +188,9 @@ def test_quarantine_takes_exactly_the_failing_rows_and_publishes_the_rest(platfo
     assert result.status == "published", result.error
     port = result.ports[0]
     assert port.rows == 100
+    # The staged write that found rows to quarantine was deleted: only committed files remain.
+    on_disk = {path.name for path in Path(port.location).glob("*.parquet")}
+    assert on_disk == {uri.rsplit("/", 1)[-1] for uri in DeltaTable(port.location).file_uris()}
     report = port.quality
     assert report is not None
     assert (report.rows_checked, report.quarantined_rows) == (102, 2)

@@ -58,7 +58,7 @@ def batch_for(ctx: Any, name: str, frame: Any) -> Any:
         except Exception:
             # GE persists each batch by default and never releases it; Spark's cache then serves
             # the next run's identical plan from the old rows (stale checks, stale writes). The
-            # engine persists (and releases) the checked frame itself.
+            # engine reads staged files or persists (and releases) the checked frame itself.
             source = ctx.data_sources.add_spark(name, persist=False)
         try:
             asset = source.get_asset(name)

@@ -1,7 +1,7 @@
 """Great Expectations as a validator, and as the renderer of meshlake's own results.
 
-``validate`` runs a port's suite through GE on the persisted rows (the ``great_expectations``
-validator). ``outcome_of`` turns the results of the default Spark validator into GE's validation
+``validate`` runs a port's suite through GE on the staged or persisted rows (the
+``great_expectations`` validator). ``outcome_of`` turns the results of the default Spark validator into GE's validation
 result, so the Data Docs page shows the same suite and numbers whoever measured them.
 """
 
