@@ -54,7 +54,7 @@ from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._profile import Profile
 from meshlake.platform.quality._results import QualityReport, RuleResult
 from meshlake.platform.quality._rules import CompiledRule, compiled_rules
-from meshlake.platform.quality._sql import render
+from meshlake.platform.quality._sql import as_aggregate, render
 from meshlake.platform.quality._verdict import judged, judged_value
 
 Validator = Literal["spark", "great_expectations"]
@@ -148,15 +148,20 @@ class QualityEngine:
         one_pass = [rule for rule in judged_rules if rule.row_level] if by_spark else []
         previous_version, previous_profile = self._previous(port, location)
         drift_plan = DriftPlan(port.contract, frame.columns, previous_profile)
+        sql_rules = [rule for rule in rules if rule.spec.kind == "sql"]
+        # Plain aggregate SQL rules join the pass (not with quarantine rules: they judge the kept
+        # rows, which the pass does not know yet).
+        folded = {} if quarantining else _folded(sql_rules, frame)
         aggregates = _aggregates(quarantining, one_pass, drift_plan)
-        counts = self._staged_pass(checked, frame, location, aggregates)
+        aggregates += [F.expr(sql).alias(name) for name, sql in folded.items()]
+        counts = self._staged_pass(checked, frame, location, aggregates, set(folded))
         if counts is not None and counts["_rejected"] and checked.staged is not None:
             # Rows to quarantine: both tables must come from one computation of the rows.
             checked.staged.abort()
             checked.staged = None
             counts = None
         if counts is None:
-            counts = self._first_pass(checked, frame, aggregates)
+            counts = self._first_pass(checked, frame, aggregates, set(folded))
         full = checked.frame
         rows, rejected = counts["_rows"], counts["_rejected"]
         kept = full
@@ -206,9 +211,12 @@ class QualityEngine:
                 self._gx_context(), str(port.ref), kept, gx_rules, published, sample
             )
             results.update(ge_results)
-        sql_rules = [rule for rule in rules if rule.spec.kind == "sql"]
-        if sql_rules:
-            results.update(self._run_sql(kept, sql_rules))
+        for rule in sql_rules:
+            if rule.spec.name in folded:
+                results[rule.spec.name] = judged_value(rule, _shown(counts[rule.spec.name]))
+        unfolded = [rule for rule in sql_rules if rule.spec.name not in folded]
+        if unfolded:
+            results.update(self._run_sql(kept, unfolded))
         profile, drift = drift_plan.finish(counts, kept, published)
         # The profile describes the commit only when the commit holds exactly these rows.
         if port.write_mode == "overwrite" or previous_version is None:
@@ -243,8 +251,13 @@ class QualityEngine:
     # -- the one pass over all rows --------------------------------------------------------
 
     def _staged_pass(
-        self, checked: CheckedPort, frame: DataFrame, location: str, aggregates: list[Column]
-    ) -> dict[str, int] | None:
+        self,
+        checked: CheckedPort,
+        frame: DataFrame,
+        location: str,
+        aggregates: list[Column],
+        values: set[str],
+    ) -> dict[str, Any] | None:
         """Stage the rows (all of them, rows to quarantine included) and count ``aggregates`` on
         the staged files; None when the port's write cannot be staged, before any work."""
         port = checked.port
@@ -260,18 +273,18 @@ class QualityEngine:
         checked.frame = (
             staged.read() if staged.files else self.spark.createDataFrame([], frame.schema)
         )
-        return _counted(checked.frame, aggregates)
+        return _counted(checked.frame, aggregates, values)
 
     def _first_pass(
-        self, checked: CheckedPort, frame: DataFrame, aggregates: list[Column]
-    ) -> dict[str, int]:
+        self, checked: CheckedPort, frame: DataFrame, aggregates: list[Column], values: set[str]
+    ) -> dict[str, Any]:
         """Persist the rows and count ``aggregates`` in the pass that materializes them."""
         port = checked.port
         full = frame.persist(StorageLevel.MEMORY_AND_DISK)
         checked.persisted.append(full)
         checked.frame = full
         try:
-            return _counted(full, aggregates)
+            return _counted(full, aggregates, values)
         except Exception as exc:
             raise port_failure(
                 port, exc, f"computing output port {port.ref.port!r} failed before its checks"
@@ -311,13 +324,9 @@ class QualityEngine:
             for rule in rules:
                 assert rule.query is not None
                 row = self.spark.sql(render(rule.query, view, rule.column)).first()
-                value = None if row is None else row[0]
-                shown: float | int | str | None = (
-                    value if isinstance(value, int | float) else str(value)
+                results[rule.spec.name] = judged_value(
+                    rule, _shown(None if row is None else row[0])
                 )
-                if isinstance(shown, float) and shown.is_integer():
-                    shown = int(shown)
-                results[rule.spec.name] = judged_value(rule, shown)
         finally:
             self.spark.catalog.dropTempView(view)
         return results
@@ -349,9 +358,34 @@ def _aggregates(
     return aggregates
 
 
-def _counted(frame: DataFrame, aggregates: list[Column]) -> dict[str, int]:
+def _counted(frame: DataFrame, aggregates: list[Column], values: set[str]) -> dict[str, Any]:
+    """The pass's counts (ints), and as they come the ``values`` of folded SQL rules."""
     row = frame.agg(*aggregates).collect()[0]
-    return {name: int(value) for name, value in row.asDict().items()}
+    return {name: value if name in values else int(value) for name, value in row.asDict().items()}
+
+
+def _folded(rules: list[CompiledRule], frame: DataFrame) -> dict[str, str]:
+    """The SQL rules that are plain aggregates, as expressions Spark accepts on ``frame``."""
+    folded = {}
+    for rule in rules:
+        assert rule.query is not None
+        sql = as_aggregate(rule.query, rule.column)
+        if sql is None:
+            continue
+        try:
+            frame.agg(F.expr(sql)).schema  # noqa: B018 - analysis only, runs no job
+        except Exception:
+            continue  # left to run as its own query, which reports its own error
+        folded[rule.spec.name] = sql
+    return folded
+
+
+def _shown(value: Any) -> float | int | str | None:
+    """A SQL rule's value as reported: numbers as numbers (whole floats as ints), else text."""
+    shown: float | int | str | None = value if isinstance(value, int | float) else str(value)
+    if isinstance(shown, float) and shown.is_integer():
+        shown = int(shown)
+    return shown
 
 
 def _failing_sample(frame: DataFrame, rule: CompiledRule, masked: set[str]) -> tuple[str, ...]:

@@ -87,3 +87,64 @@ def sql_problem(query: str, columns: dict[str, Any], column: str | None) -> str 
         reason = str(exc).split(". Line:")[0]
         return f"{reason}; the contract has {', '.join(columns)}"
     return None
+
+
+_NOT_ONE_PASS = (
+    "group",
+    "having",
+    "joins",
+    "order",
+    "limit",
+    "offset",
+    "distinct",
+    "qualify",
+    "with",
+)
+
+
+def as_aggregate(query: str, column: str | None) -> str | None:
+    """The query as one Spark SQL aggregate expression over the port's rows, or None.
+
+    A plain aggregate over ``${table}`` (``SELECT <aggregates> FROM ${table} [WHERE c]``, no
+    grouping, join or subquery) needs no job of its own: it joins the checks' aggregate pass, its
+    WHERE becomes each aggregate's ``FILTER (WHERE c)``, which gives the same value.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(render(query, PORT_VIEW, column), read="spark")
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not isinstance(tree, exp.Select) or len(tree.expressions) != 1:
+        return None
+    if any(tree.args.get(key) for key in _NOT_ONE_PASS):
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")
+    table = source.this if source is not None else None
+    if not isinstance(table, exp.Table) or table.name != PORT_VIEW or table.args.get("db"):
+        return None
+    value = tree.expressions[0].unalias().copy()
+    if any(value.find_all(exp.Subquery, exp.Select, exp.Window)):
+        return None
+    aggregates = [a for a in value.find_all(exp.AggFunc) if a.find_ancestor(exp.AggFunc) is None]
+    if not aggregates or any(
+        c.find_ancestor(exp.AggFunc) is None for c in value.find_all(exp.Column)
+    ):
+        return None
+    where = tree.args.get("where")
+    for name in value.find_all(exp.Column):
+        name.set("table", None)
+    if where is not None:
+        condition = where.this.copy()
+        for node in condition.find_all(exp.Column):
+            node.set("table", None)
+        for aggregate in aggregates:
+            filtered = exp.Filter(
+                this=aggregate.copy(), expression=exp.Where(this=condition.copy())
+            )
+            if aggregate is value:
+                value = filtered
+            else:
+                aggregate.replace(filtered)
+    return value.sql("spark")
