@@ -3,8 +3,9 @@
 The transform runs once. A port's rows are staged: written into the table's folder without a
 commit (``meshlake.platform._staged``). The checks then read the staged files, columnar and only
 the columns they need: one aggregate pass counts the rows, the rows quarantine rules reject, the
-failing rows of every other row-level rule (default ``spark`` validator) and the rows in each drift
-bucket; then the uniqueness rules (key hashes), the SQL rules, failing samples, fresh profiles. The
+failing rows of every other row-level rule (default ``spark`` validator), the rows in each drift
+bucket and the value of each SQL rule that is a plain aggregate (``_sql.as_aggregate``); then the
+uniqueness rules (key hashes), the other SQL rules, failing samples, fresh profiles. The
 caller commits the staged files if nothing blocks, and deletes them otherwise.
 
 Counting during the write itself (``DataFrame.observe``) was measured and rejected: at 5M rows it
