@@ -118,26 +118,34 @@ def test_zero_rows_stage_and_commit_an_empty_version(table: Path, spark) -> None
     assert _rows(table) == []
 
 
-def test_a_blocked_port_commits_nothing_and_leaves_no_file_and_a_passing_one_commits(
-    tmp_path: Path, spark
-) -> None:
-    """Through the quality engine: a port without quarantine rules is staged, counted by the write."""
+THINGS_SCHEMA = "thing_id STRING, label STRING, weight DECIMAL(8,3), kind STRING"
+FIVE = Decimal("5.0")
+
+
+@pytest.fixture
+def checks(tmp_path: Path, spark):
+    """The things port under the rules contract, and a quality engine to check it."""
     project = tmp_path / "project"
     shutil.copytree(MINI_MESH, project)
     rules = Path(__file__).parent / "quality" / "rules_contract.yaml"
     shutil.copy(rules, project / "domains/alpha/products/things/contract.yaml")
     port = load_mesh(project).port(PortRef("alpha", "things", "things"))
-    engine = QualityEngine(spark, project / ".meshlake", "run-1")
+    return port, QualityEngine(spark, project / ".meshlake", "run-1")
+
+
+def test_a_blocked_port_commits_nothing_and_leaves_no_file_and_a_passing_one_commits(
+    checks, tmp_path: Path, spark
+) -> None:
+    """Through the quality engine: the port is staged, then committed or its files deleted."""
+    port, engine = checks
     location = tmp_path / "published"
-    schema = "thing_id STRING, label STRING, weight DECIMAL(8,3), kind STRING"
-    five = Decimal("5.0")
     bad = spark.createDataFrame(
         [
-            ("T0001", "alpha", five, "a"),
-            ("T0001", "alpha", five, "z"),
-            ("T0003", "gamma", five, "c"),
+            ("T0001", "alpha", FIVE, "a"),
+            ("T0001", "alpha", FIVE, "z"),
+            ("T0003", "gamma", FIVE, "c"),
         ],
-        schema,
+        THINGS_SCHEMA,
     )
 
     blocked = engine.check(port, bad, str(location))
@@ -152,11 +160,11 @@ def test_a_blocked_port_commits_nothing_and_leaves_no_file_and_a_passing_one_com
 
     good = spark.createDataFrame(
         [
-            ("T0001", "alpha", five, "a"),
-            ("T0002", "bravo", five, "b"),
-            ("T0003", "gamma", five, "c"),
+            ("T0001", "alpha", FIVE, "a"),
+            ("T0002", "bravo", FIVE, "b"),
+            ("T0003", "gamma", FIVE, "c"),
         ],
-        schema,
+        THINGS_SCHEMA,
     )
     passing = engine.check(port, good, str(location))
     assert passing is not None and passing.staged is not None and not passing.report.blocked
@@ -167,16 +175,9 @@ def test_a_blocked_port_commits_nothing_and_leaves_no_file_and_a_passing_one_com
     assert len(DeltaTable(str(location)).to_pyarrow_table()) == 3
 
 
-def test_an_empty_port_is_counted_by_its_staged_write(tmp_path: Path, spark) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(MINI_MESH, project)
-    rules = Path(__file__).parent / "quality" / "rules_contract.yaml"
-    shutil.copy(rules, project / "domains/alpha/products/things/contract.yaml")
-    port = load_mesh(project).port(PortRef("alpha", "things", "things"))
-    engine = QualityEngine(spark, project / ".meshlake", "run-1")
-    empty = spark.createDataFrame(
-        [], "thing_id STRING, label STRING, weight DECIMAL(8,3), kind STRING"
-    )
+def test_an_empty_port_is_counted_from_its_staged_write(checks, tmp_path: Path, spark) -> None:
+    port, engine = checks
+    empty = spark.createDataFrame([], THINGS_SCHEMA)
 
     checked = engine.check(port, empty, str(tmp_path / "published"))
 

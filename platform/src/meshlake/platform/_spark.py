@@ -85,9 +85,8 @@ def _start(settings: Settings, master: str) -> SparkSession:
         .config("spark.databricks.delta.snapshotPartitions", str(settings.spark_shuffle_partitions))
         # Keep new tables at Delta's default protocol so delta-rs and DuckDB read them.
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
-        # The quality checks persist the rows of a port with quarantine rules for the length of
-        # one materialization.
-        # Compressing that cache cost as much again as computing the rows (measured with
+        # The quality checks persist a port's rows for one materialization when its quarantine
+        # rules reject some (the rows then go to two tables). Compressing that cache cost as much again as computing the rows (measured with
         # benchmarks/quality_budget.py); memory is the cheaper resource for so short a life.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
     )

@@ -1,9 +1,9 @@
 """Write a port's Delta files now and decide later whether to commit them.
 
-A checked port's rules must be judged before its Delta commit, and the cheapest place to count them
-is the write itself (``DataFrame.observe``): the transform then runs once, with no cache. Delta's
-DataFrame writer writes and commits in one call, so this module drives the two halves of Delta's
-own write command (``WriteIntoDelta``) through the JVM: ``stage`` writes the data files, with
+A checked port's rules must be judged before its Delta commit, and the cheapest rows to judge are
+the ones already written: the transform then runs once, with no cache, and the checks read the
+files columnar. Delta's DataFrame writer writes and commits in one call, so this module drives the
+two halves of Delta's own write command (``WriteIntoDelta``) through the JVM: ``stage`` writes the data files, with
 their statistics, into the table folder without committing; ``StagedWrite.commit`` commits exactly
 the transaction Delta's writer would have; ``StagedWrite.abort`` deletes the files.
 
@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from meshlake.platform._delta import Commit, last_commit
 
@@ -38,6 +39,7 @@ class StagedWrite:
     location: str
     mode: str
     files: tuple[str, ...]
+    schema: StructType
     _transaction: Any
     _commit_data: Any
     _save_mode: Any
@@ -45,8 +47,8 @@ class StagedWrite:
 
     def read(self) -> DataFrame:
         """The staged rows, read straight from the staged files (columnar, only what is asked)."""
-        if not self.files:
-            raise ValueError("nothing was staged")
+        if not self.files:  # zero rows may write no file at all
+            return self.spark.createDataFrame([], self.schema)
         return self.spark.read.parquet(*self.files)
 
     def commit(self, user_metadata: str | None = None) -> Commit:
@@ -69,6 +71,8 @@ class StagedWrite:
             none,
             none,
         )
+        # Done even if the commit raises: whether it landed is then unknown, and deleting files a
+        # version might reference would corrupt the table (unreferenced ones VACUUM removes).
         self.done = True
         self._transaction.commitIfNeeded(
             self._commit_data.actions(), operation, self._commit_data.stringTags()
@@ -125,7 +129,9 @@ def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> St
         action = actions.apply(index)
         if action.getClass().getSimpleName() == "AddFile":
             files.append(f"{root}/{action.path()}")
-    return StagedWrite(spark, location, mode, tuple(files), transaction, commit_data, save_mode)
+    return StagedWrite(
+        spark, location, mode, tuple(files), frame.schema, transaction, commit_data, save_mode
+    )
 
 
 def _local(file: str) -> Path:

@@ -1,7 +1,7 @@
 """Rule counts computed by Spark directly, with Great Expectations' semantics.
 
-Every row-level rule is a ``count(CASE WHEN failing ...)`` column of the one aggregate that also
-materializes the checked rows, so judging it costs an expression per row, not a scan. Uniqueness
+Every row-level rule is a ``count(CASE WHEN failing ...)`` column of the checks' one aggregate pass,
+so judging it costs an expression per row, not a scan. Uniqueness
 rules (``unique``, ``primaryKey``, ``duplicateValues``) need the rows grouped by key: all of them
 share one pass over 64-bit hashes of their keys. Equal keys have equal hashes, so no repeated hash
 means no duplicate; only when some repeat are the real keys grouped, so a hash collision can cost

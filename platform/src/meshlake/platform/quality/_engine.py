@@ -156,7 +156,7 @@ class QualityEngine:
         aggregates = _aggregates(quarantining, one_pass, drift_plan)
         aggregates += [F.expr(sql).alias(name) for name, sql in folded.items()]
         counts = self._staged_pass(checked, frame, location, aggregates, set(folded))
-        if counts is not None and counts["_rejected"] and checked.staged is not None:
+        if checked.staged is not None and counts is not None and counts["_rejected"]:
             # Rows to quarantine: both tables must come from one computation of the rows.
             checked.staged.abort()
             checked.staged = None
@@ -265,15 +265,11 @@ class QualityEngine:
         try:
             staged = stage(self.spark, frame, location, port.write_mode)
         except Exception as exc:
-            raise port_failure(
-                port, exc, f"computing output port {port.ref.port!r} failed before its checks"
-            ) from exc
+            raise _failed_before_checks(port, exc) from exc
         if staged is None:
             return None
         checked.staged = staged
-        checked.frame = (
-            staged.read() if staged.files else self.spark.createDataFrame([], frame.schema)
-        )
+        checked.frame = staged.read()
         return _counted(checked.frame, aggregates, values)
 
     def _first_pass(
@@ -287,9 +283,7 @@ class QualityEngine:
         try:
             return _counted(full, aggregates, values)
         except Exception as exc:
-            raise port_failure(
-                port, exc, f"computing output port {port.ref.port!r} failed before its checks"
-            ) from exc
+            raise _failed_before_checks(port, exc) from exc
 
     # -- Great Expectations ----------------------------------------------------------------
 
@@ -357,6 +351,13 @@ def _aggregates(
     ]
     aggregates += [count.alias(name) for name, count in drift.aggregates(~rejected).items()]
     return aggregates
+
+
+def _failed_before_checks(port: Any, exc: BaseException) -> Exception:
+    """Computing the rows failed (a conformance guard, a broken transform): nothing is written."""
+    return port_failure(
+        port, exc, f"computing output port {port.ref.port!r} failed before its checks"
+    )
 
 
 def _counted(frame: DataFrame, aggregates: list[Column], values: set[str]) -> dict[str, Any]:

@@ -133,12 +133,9 @@ def as_aggregate(query: str, column: str | None) -> str | None:
     ):
         return None
     where = tree.args.get("where")
-    for name in value.find_all(exp.Column):
-        name.set("table", None)
+    _unqualified(value)
     if where is not None:
-        condition = where.this.copy()
-        for node in condition.find_all(exp.Column):
-            node.set("table", None)
+        condition = _unqualified(where.this.copy())
         for aggregate in aggregates:
             filtered = exp.Filter(
                 this=aggregate.copy(), expression=exp.Where(this=condition.copy())
@@ -148,3 +145,12 @@ def as_aggregate(query: str, column: str | None) -> str | None:
             else:
                 aggregate.replace(filtered)
     return value.sql("spark")
+
+
+def _unqualified(expression: Any) -> Any:
+    """``expression`` with its columns' table qualifiers dropped (the pass has no table alias)."""
+    from sqlglot import exp
+
+    for column in expression.find_all(exp.Column):
+        column.set("table", None)
+    return expression
