@@ -44,6 +44,7 @@ def test_a_staged_overwrite_is_invisible_until_its_commit(table: Path, spark) ->
     staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "overwrite")
 
     assert staged is not None and staged.files
+    assert staged.rows == 1  # from the staged files' statistics, before any commit
     assert DeltaTable(str(table)).version() == 0
     assert _rows(table) == [(1, "a"), (2, "b")]
     assert sorted(tuple(row) for row in staged.read().collect()) == [(3, "c")]
@@ -88,7 +89,7 @@ def test_a_commit_in_between_makes_the_staged_overwrite_fail(table: Path, spark)
 
 def test_append_schema_change_and_merge(table: Path, spark) -> None:
     appended = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "append")
-    assert appended is not None
+    assert appended is not None and appended.rows == 1
     assert appended.commit().rows == 3
     assert _rows(table) == [(1, "a"), (2, "b"), (3, "c")]
 
@@ -110,7 +111,7 @@ def test_append_schema_change_and_merge(table: Path, spark) -> None:
 
 def test_zero_rows_stage_and_commit_an_empty_version(table: Path, spark) -> None:
     staged = stage(spark, spark.createDataFrame([], SCHEMA), str(table), "overwrite")
-    assert staged is not None
+    assert staged is not None and staged.rows == 0
 
     commit = staged.commit()
 
@@ -186,3 +187,14 @@ def test_an_empty_port_is_counted_from_its_staged_write(checks, tmp_path: Path, 
     failed = [(r.rule.name, r.observed) for r in checked.report.results if not r.passed]
     assert failed == [("things_row_count", 0)]
     checked.release()
+
+
+def test_without_delta_statistics_the_staged_row_count_is_unknown(table: Path, spark) -> None:
+    spark.conf.set("spark.databricks.delta.stats.collect", "false")
+    try:
+        staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "overwrite")
+    finally:
+        spark.conf.unset("spark.databricks.delta.stats.collect")
+    assert staged is not None and staged.files
+    assert staged.rows is None
+    staged.abort()

@@ -18,6 +18,7 @@ a merge rewrites files it reads, and column mapping renames the columns inside t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class StagedWrite:
     location: str
     mode: str
     files: tuple[str, ...]
+    rows: int | None
+    """How many rows the files hold, from Delta's file statistics (None without them)."""
     schema: StructType
     _transaction: Any
     _commit_data: Any
@@ -46,10 +49,12 @@ class StagedWrite:
     done: bool = False
 
     def read(self) -> DataFrame:
-        """The staged rows, read straight from the staged files (columnar, only what is asked)."""
+        """The staged rows, read straight from the staged files (columnar, only what is asked).
+
+        With the schema given, Spark does not run a job to read it from a file's footer."""
         if not self.files:  # zero rows may write no file at all
             return self.spark.createDataFrame([], self.schema)
-        return self.spark.read.parquet(*self.files)
+        return self.spark.read.schema(self.schema).parquet(*self.files)
 
     def commit(self, user_metadata: str | None = None) -> Commit:
         """Commit the staged files as one Delta version (replacing the table for an overwrite)."""
@@ -125,13 +130,31 @@ def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> St
     root = str(log.dataPath().toString()).rstrip("/")
     actions = commit_data.actions()
     files = []
+    rows: int | None = 0
     for index in range(actions.size()):
         action = actions.apply(index)
         if action.getClass().getSimpleName() == "AddFile":
             files.append(f"{root}/{action.path()}")
+            rows = _plus_records(rows, action.stats())
     return StagedWrite(
-        spark, location, mode, tuple(files), frame.schema, transaction, commit_data, save_mode
+        spark,
+        location,
+        mode,
+        tuple(files),
+        rows,
+        frame.schema,
+        transaction,
+        commit_data,
+        save_mode,
     )
+
+
+def _plus_records(rows: int | None, stats: str | None) -> int | None:
+    """``rows`` plus a file's ``numRecords`` statistic; None once a file has none."""
+    if rows is None or not stats:
+        return None
+    records = json.loads(stats).get("numRecords")
+    return None if records is None else rows + int(records)
 
 
 def _local(file: str) -> Path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from meshlake.platform._conform import port_failure
+from meshlake.platform._delta import latest_commit_info
 from meshlake.platform._staged import StagedWrite, stage
 from meshlake.platform.quality._counts import (
     UNIQUENESS,
@@ -155,12 +157,17 @@ class QualityEngine:
         folded = {} if quarantining else _folded(sql_rules, frame)
         aggregates = _aggregates(quarantining, one_pass, drift_plan)
         aggregates += [F.expr(sql).alias(name) for name, sql in folded.items()]
-        counts = self._staged_pass(checked, frame, location, aggregates, set(folded))
+        unique = [rule for rule in judged_rules if rule.spec.kind in UNIQUENESS] if by_spark else []
+        # Without quarantine rules the rows kept are the rows staged, known before the pass.
+        beside = unique if not quarantining else []
+        counts, duplicates = self._staged_pass(
+            checked, frame, location, aggregates, set(folded), beside
+        )
         if checked.staged is not None and counts is not None and counts["_rejected"]:
             # Rows to quarantine: both tables must come from one computation of the rows.
             checked.staged.abort()
             checked.staged = None
-            counts = None
+            counts, duplicates = None, None
         if counts is None:
             counts = self._first_pass(checked, frame, aggregates, set(folded))
         full = checked.frame
@@ -183,13 +190,13 @@ class QualityEngine:
         masked = {prop.name for prop in port.contract.columns if is_masked(prop.classification)}
 
         def sample(rule: CompiledRule, count: int) -> tuple[str, ...]:
-            return _failing_sample(kept, rule, masked) if count else ()
+            return _failing_sample(kept, rule, masked, count)
 
         results: dict[str, RuleResult] = {}
         for rule in quarantining:
             count = counts[rule.spec.name]
             results[rule.spec.name] = judged(
-                rule, count, rows, _failing_sample(full, rule, masked) if count else (), count
+                rule, count, rows, _failing_sample(full, rule, masked, count), count
             )
         gx_rules = [rule for rule in judged_rules if rule.spec.kind != "sql"]
         outcome = None
@@ -197,8 +204,8 @@ class QualityEngine:
             for rule in one_pass:
                 count = counts[rule.spec.name]
                 results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
-            unique = [rule for rule in judged_rules if rule.spec.kind in UNIQUENESS]
-            duplicates = duplicate_rows(kept, unique, published)
+            if duplicates is None:
+                duplicates = duplicate_rows(kept, unique, published)
             for rule in unique:
                 count = duplicates[rule.spec.name]
                 results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
@@ -242,12 +249,11 @@ class QualityEngine:
         """The version about to be replaced and its profile (None, None for a first version)."""
         if not DeltaTable.isDeltaTable(self.spark, location):
             return None, None
-        entry = DeltaTable.forPath(self.spark, location).history(1).first()
-        assert entry is not None
-        profile = Profile.from_metadata(entry["userMetadata"])
+        latest = latest_commit_info(self.spark, location)
+        profile = Profile.from_metadata(latest.user_metadata)
         if profile is None:
             profile = profile_of(port.contract, self.spark.read.format("delta").load(location))
-        return int(entry["version"]), profile
+        return latest.version, profile
 
     # -- the one pass over all rows --------------------------------------------------------
 
@@ -258,19 +264,30 @@ class QualityEngine:
         location: str,
         aggregates: list[Column],
         values: set[str],
-    ) -> dict[str, Any] | None:
+        unique: list[CompiledRule],
+    ) -> tuple[dict[str, Any] | None, dict[str, int] | None]:
         """Stage the rows (all of them, rows to quarantine included) and count ``aggregates`` on
-        the staged files; None when the port's write cannot be staged, before any work."""
+        the staged files, and the ``unique`` rules' duplicates beside them; (None, None) when the
+        port's write cannot be staged, before any work.
+
+        The key hashes need nothing from the pass, so their job runs in a second thread while the
+        pass runs: at 5M rows on 2 cores, 1.9 s for both against 2.1 s one after the other (the
+        scheduling and driver-side work of each overlaps the other's tasks)."""
         port = checked.port
         try:
             staged = stage(self.spark, frame, location, port.write_mode)
         except Exception as exc:
             raise _failed_before_checks(port, exc) from exc
         if staged is None:
-            return None
+            return None, None
         checked.staged = staged
         checked.frame = staged.read()
-        return _counted(checked.frame, aggregates, values)
+        if not unique:
+            return _counted(checked.frame, aggregates, values), None
+        with ThreadPoolExecutor(1, thread_name_prefix="meshlake-keys") as pool:
+            duplicates = pool.submit(duplicate_rows, checked.frame, unique, staged.rows)
+            counts = _counted(checked.frame, aggregates, values)
+            return counts, duplicates.result()
 
     def _first_pass(
         self, checked: CheckedPort, frame: DataFrame, aggregates: list[Column], values: set[str]
@@ -390,8 +407,15 @@ def _shown(value: Any) -> float | int | str | None:
     return shown
 
 
-def _failing_sample(frame: DataFrame, rule: CompiledRule, masked: set[str]) -> tuple[str, ...]:
-    """Up to five failing values (distinct keys for uniqueness rules), masked as needed, sorted."""
+def _failing_sample(
+    frame: DataFrame, rule: CompiledRule, masked: set[str], count: int
+) -> tuple[str, ...]:
+    """Up to five of the ``count`` failing values (distinct keys for uniqueness rules), masked as
+    needed, sorted. A nullValues rule's failing values are nulls: known without a job."""
+    if not count:
+        return ()
+    if rule.spec.kind == "nullValues":
+        return (show(None, False),) * min(count, SAMPLE_SIZE)
     columns = key_columns(rule)
     selected = [F.col(f"`{column}`") for column in columns]
     if rule.row_level:
