@@ -2,9 +2,9 @@
 
 What it measures, on one product of ``MESHLAKE_BENCH_ROWS`` rows (default 5,000,000; set e.g.
 200000 for a smoke run) with 12 rules (pattern, primary key, null/missing/invalid values, length,
-ranges, row count, a SQL rule), each figure the median of ``MESHLAKE_BENCH_REPEAT`` runs after a
-warm-up, and every run a re-publication (so drift compares with a previous version, as in
-production):
+ranges, row count, a SQL rule), each figure the median of ``MESHLAKE_BENCH_REPEAT`` runs (default
+5) after two warm-ups, and every run a re-publication (so drift compares with a previous version,
+as in production). The plain and checked runs alternate on their own; GE's runs come after.
 
 (a) ``Materializer.materialize`` of the product with its rules (the staged write, the aggregate
     pass over the staged files, the uniqueness check, the SQL rule, the commit) divided by the same
@@ -17,25 +17,33 @@ production):
 
 What was done to bring (a) down (2.45 when the checks ran on a persisted frame; see the engine's
 docstring): the transform runs once and is not cached. The port's files are written into its
-table folder without a commit (``meshlake.platform._staged``) and the checks read them, columnar:
-one aggregate pass counts every row-level rule, the rows in each drift bucket and the value of each
-SQL rule that is a plain aggregate (its WHERE as a FILTER); the files are committed when nothing
-blocks and deleted otherwise. Counting inside the write with
-``DataFrame.observe`` was tried and measured slower (7 s added to the write against 3.2 s for the
-pass). Uniqueness rules hash their keys (one column read from the staged files) and sort the
-hashes on the driver; the real keys are grouped only when a hash repeats. Drift reads the previous
-version's profile from its Delta commit instead of scanning that version. Failing values are
-sampled only for rules that found some; Data Docs are left out of (a) (``data_docs=False``) and
-measured apart. For GE itself: the BASIC result format with no partial value list (a partial list
-scans the whole frame for a passing rule).
+table folder without a commit (``meshlake.platform._staged``) and the checks read them, columnar,
+with their known schema: one aggregate pass counts every row-level rule, the rows in each drift
+bucket and the value of each SQL rule that is a plain aggregate (its WHERE as a FILTER); the files
+are committed when nothing blocks and deleted otherwise. Uniqueness rules hash their keys (one
+column read from the staged files) and sort the hashes on the driver, in a second thread while the
+pass runs; the real keys are grouped only when a hash repeats. Drift reads the previous version's
+profile from its Delta commit, and that commit straight from its log file (no ``history()`` job).
+Failing values are sampled only for rules that found some, and never for nullValues (they are
+nulls); Data Docs are left out of (a) (``data_docs=False``) and measured apart. For GE itself: the
+BASIC result format with no partial value list (a partial list scans the whole frame for a passing
+rule).
 
-What is left in the price of checks, measured at 5M rows on 2 cores: the aggregate pass (3.2 s, of
-which the regular expression rule is about 1.1 s and reading the string columns most of the rest),
-the key hashes (about 1 s), reading the previous commit and committing (about 0.5 s). The plain
-run itself varies by 20% from run to run on this machine (10.7 s to 16.7 s medians), and the price
-of checks stays near 3.5-4 s, so the printed ratio moves with it: 1.24, 1.31 and 1.27 in three
-runs of session 4. Running the pass, the key hashes and the SQL rule in parallel threads gained nothing
-once Spark was warm (2.8 s either way).
+Where (a) stands, measured at 5M rows on the 2 cores of a session-5 machine: plain 7.8-8.0 s,
+checked 10.6-11.0 s, ratio 1.33-1.36 (1.22-1.31 on session 4's slower machine, where the plain run
+took 10.7-16.7 s for about the same price of checks). The price, about 2.7 s: the aggregate pass
+1.4 s (the regular expression about 0.4 s, the 15 drift buckets 0.25 s, reading the four columns
+most of the rest), the key hashes 0.6-0.9 s (overlapping the pass saves about 0.2 s), the commit
+0.2 s, one failing sample 0.1 s. The staged write itself costs what the plain write costs.
+
+Tried and measured slower, so not kept: counting inside the write with ``DataFrame.observe``
+(+1.8 s to the write against 1.4 s for the pass; it evaluates each aggregate row by row); one
+Arrow column of per-row rule flags packed in a long, summed on the driver (2.4 s against 1.8 s for
+the pass and the hashes); skipping Delta's statistics in the write (they cost 1.6 s of the 6 s
+write) to compute them in the pass (Delta's collector runs as a sort aggregate there: 2.6 s alone,
+4.9 s with the counts); the key uniqueness in pyarrow or polars on the staged files (0.8 s of
+string hashing against 0.5 s for Spark's xxhash64 and a numpy sort); letting the JIT compile huge
+generated methods (no change).
 
     MESHLAKE_BENCH_ROWS=200000 MESHLAKE_BENCH_REPEAT=1 uv run python benchmarks/quality_budget.py
 """

@@ -4,12 +4,14 @@ The transform runs once. A port's rows are staged: written into the table's fold
 commit (``meshlake.platform._staged``). The checks then read the staged files, columnar and only
 the columns they need: one aggregate pass counts the rows, the rows quarantine rules reject, the
 failing rows of every other row-level rule (default ``spark`` validator), the rows in each drift
-bucket and the value of each SQL rule that is a plain aggregate (``_sql.as_aggregate``); then the
-uniqueness rules (key hashes), the other SQL rules, failing samples, fresh profiles. The
-caller commits the staged files if nothing blocks, and deletes them otherwise.
+bucket and the value of each SQL rule that is a plain aggregate (``_sql.as_aggregate``); the
+uniqueness rules' key hashes beside it, in a second thread; then the other SQL rules, failing
+samples, fresh profiles. The caller commits the staged files if nothing blocks, and deletes them
+otherwise.
 
 Counting during the write itself (``DataFrame.observe``) was measured and rejected: at 5M rows it
-added 7 s to the write, where the aggregate pass over the staged files costs 3.2 s.
+added 1.8 s to the write, where the aggregate pass over the staged files costs 1.4 s
+(``benchmarks/quality_budget.py`` lists what else was tried).
 
 When quarantine rules reject rows (or a merge into an existing table cannot be staged), the staged
 files are deleted and the rows are persisted (memory, spilling to disk): one aggregate pass
