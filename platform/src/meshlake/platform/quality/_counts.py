@@ -21,7 +21,7 @@ import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from meshlake.platform.quality._rules import CompiledRule
+from meshlake.platform.quality._compiled import CompiledRule
 
 UNIQUENESS = ("unique", "primaryKey", "duplicateValues")
 DRIVER_HASHES = 16_000_000

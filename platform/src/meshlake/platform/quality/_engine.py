@@ -46,6 +46,7 @@ from pyspark.sql import functions as F
 from meshlake.platform._conform import port_failure
 from meshlake.platform._delta import latest_commit_info
 from meshlake.platform._staged import StagedWrite, stage
+from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._counts import (
     UNIQUENESS,
     any_failing,
@@ -58,7 +59,7 @@ from meshlake.platform.quality._drift import DriftPlan, profile_of
 from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._profile import Profile
 from meshlake.platform.quality._results import QualityReport, RuleResult
-from meshlake.platform.quality._rules import CompiledRule, compiled_rules
+from meshlake.platform.quality._rules import compiled_rules
 from meshlake.platform.quality._sql import as_aggregate, render
 from meshlake.platform.quality._verdict import judged, judged_value
 

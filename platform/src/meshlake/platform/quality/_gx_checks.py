@@ -12,8 +12,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
+from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._results import RuleResult
-from meshlake.platform.quality._rules import CompiledRule
 from meshlake.platform.quality._verdict import judged, judged_value
 
 Sampler = Callable[[CompiledRule, int], tuple[str, ...]]

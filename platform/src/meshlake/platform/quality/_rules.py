@@ -16,6 +16,8 @@ What becomes a rule:
   ``minLength``/``maxLength`` (one ``length`` rule); each allows no failing row, severity error.
 - ``type: sql`` rules: see ``_sql.py`` for how the query names the port's rows.
 
+Each library metric is built in ``_metrics.py``; ``_compiled.py`` holds what compiling yields.
+
 ``required`` is not a separate rule: the conforming projection already fails the run on a missing
 required value during the one pass that materializes the checked rows, at no extra cost.
 
@@ -27,61 +29,31 @@ when its ``customProperties`` hold ``{property: quarantine, value: true}``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from meshlake.platform._ids import PortRef
+from meshlake.platform.quality._compiled import CompiledRule, Path_, RuleProblem
+from meshlake.platform.quality._metrics import BUILDERS, LibraryRule, regex_problem
 from meshlake.platform.quality._results import RuleSpec, Severity
 from meshlake.platform.quality._thresholds import (
     RANGE_OPERATORS,
     UNITS,
-    ZERO_ROWS,
     Threshold,
     threshold_from_rule,
 )
 from meshlake.platform.specs._models import Contract, QualityRule, SchemaProperty
 from meshlake.platform.specs._yaml import LocatedYaml, load_located_yaml
 
-Path_ = tuple[str | int, ...]
-
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 COLUMN_METRICS = ("nullValues", "missingValues", "invalidValues")
-ROW_LEVEL = ("nullValues", "missingValues", "invalidValues", "range", "pattern", "length")
 QUARANTINE_PROPERTY = "quarantine"
 NUMERIC_TYPES = ("number", "integer")
 ORDERED_TYPES = ("number", "integer", "date", "timestamp")
 # Names Dagster refuses for checks (they clash with its own keywords).
 _RESERVED = {"context", "conf", "config", "meta", "arg_dict", "dict", "input_arg_dict"}
 _RESERVED |= {"output_arg_dict", "int", "str", "float", "bool", "input", "output", "type"}
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    """A rule with everything the engine needs: its public spec, the threshold and GE arguments."""
-
-    spec: RuleSpec
-    threshold: Threshold = ZERO_ROWS
-    kwargs: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    query: str | None = None  # sql rules: the query as written
-    missing_values: tuple[Any, ...] = ()  # missingValues: the values that count as missing
-
-    @property
-    def row_level(self) -> bool:
-        return self.spec.kind in ROW_LEVEL
-
-    @property
-    def column(self) -> str | None:
-        return self.spec.column
-
-
-@dataclass(frozen=True)
-class RuleProblem:
-    """A rule that cannot run, located at a field of its contract."""
-
-    path: Path_
-    message: str
 
 
 def port_rules(port: Any) -> list[RuleSpec]:
@@ -207,7 +179,7 @@ class _Compiler:
         self.range_constraint(prop, options, path)
         if "pattern" in options:
             pattern = options["pattern"]
-            problem = _regex_problem(pattern)
+            problem = regex_problem(pattern)
             if problem:
                 self.problem((*path, "pattern"), problem)
             else:
@@ -394,8 +366,10 @@ class _Compiler:
         if not isinstance(arguments, dict):
             self.problem((*path, "arguments"), "arguments must be a mapping")
             return
-        build = _BUILDERS[metric]
-        build(self, data, path, column, arguments, threshold, name, severity, quarantine)
+        build = BUILDERS[metric]
+        build(
+            self, LibraryRule(data, path, column, arguments, threshold, name, severity, quarantine)
+        )
 
     def severity(self, data: dict[str, Any], path: Path_) -> Severity:
         value = str(data.get("severity", "error")).lower()
@@ -487,269 +461,15 @@ class _Compiler:
 # -- one builder per library metric ----------------------------------------------------------
 
 
-def _null_values(
-    c: _Compiler,
-    data: dict[str, Any],
-    path: Path_,
-    column: str | None,
-    arguments: dict[str, Any],
-    threshold: Threshold,
-    name: str | None,
-    severity: Severity,
-    quarantine: bool,
-) -> None:
-    if column is None:
-        c.problem(path, "nullValues checks one column; put the rule under that property's quality")
-        return
-    c.add(
-        CompiledRule(
-            c.spec(
-                path,
-                name or f"{column}_null_values",
-                "nullValues",
-                "expect_column_values_to_not_be_null",
-                data.get("description") or f"null values in {column} {threshold.text()}",
-                column,
-                severity,
-                quarantine,
-            ),
-            threshold,
-            _with_mostly({"column": column}, threshold),
-        )
-    )
-
-
-def _missing_values(
-    c: _Compiler,
-    data: dict[str, Any],
-    path: Path_,
-    column: str | None,
-    arguments: dict[str, Any],
-    threshold: Threshold,
-    name: str | None,
-    severity: Severity,
-    quarantine: bool,
-) -> None:
-    if column is None:
-        c.problem(path, "missingValues checks one column; put it under that property's quality")
-        return
-    values = arguments.get("missingValues", [None, ""])
-    if not isinstance(values, list) or not values:
-        c.problem((*path, "arguments", "missingValues"), "missingValues must be a list of values")
-        return
-    present = [value for value in values if value is not None]
-    kwargs: dict[str, Any] = (
-        {"column": column, "value_set": present} if present else {"column": column}
-    )
-    c.add(
-        CompiledRule(
-            c.spec(
-                path,
-                name or f"{column}_missing_values",
-                "missingValues",
-                "expect_column_values_to_not_be_in_set"
-                if present
-                else "expect_column_values_to_not_be_null",
-                data.get("description") or f"missing values in {column} {threshold.text()}",
-                column,
-                severity,
-                quarantine,
-            ),
-            threshold,
-            _with_mostly(kwargs, threshold),
-            missing_values=tuple(values),
-        )
-    )
-
-
-def _invalid_values(
-    c: _Compiler,
-    data: dict[str, Any],
-    path: Path_,
-    column: str | None,
-    arguments: dict[str, Any],
-    threshold: Threshold,
-    name: str | None,
-    severity: Severity,
-    quarantine: bool,
-) -> None:
-    if column is None:
-        c.problem(path, "invalidValues checks one column; put it under that property's quality")
-        return
-    valid, pattern = arguments.get("validValues"), arguments.get("pattern")
-    if (valid is None) == (pattern is None):
-        c.problem(
-            (*path, "arguments"),
-            "invalidValues needs exactly one of arguments.validValues or arguments.pattern",
-        )
-        return
-    if valid is not None:
-        if not isinstance(valid, list) or not valid:
-            c.problem((*path, "arguments", "validValues"), "validValues must be a list of values")
-            return
-        expectation = "expect_column_values_to_be_in_set"
-        kwargs: dict[str, Any] = {"column": column, "value_set": valid}
-        what = f"in {', '.join(str(value) for value in valid)}"
-    else:
-        problem = _regex_problem(pattern)
-        if problem:
-            c.problem((*path, "arguments", "pattern"), problem)
-            return
-        expectation = "expect_column_values_to_match_regex"
-        kwargs = {"column": column, "regex": pattern}
-        what = f"matching {pattern}"
-    c.add(
-        CompiledRule(
-            c.spec(
-                path,
-                name or f"{column}_invalid_values",
-                "invalidValues",
-                expectation,
-                data.get("description") or f"values of {column} not {what}: {threshold.text()}",
-                column,
-                severity,
-                quarantine,
-            ),
-            threshold,
-            _with_mostly(kwargs, threshold),
-        )
-    )
-
-
-def _duplicate_values(
-    c: _Compiler,
-    data: dict[str, Any],
-    path: Path_,
-    column: str | None,
-    arguments: dict[str, Any],
-    threshold: Threshold,
-    name: str | None,
-    severity: Severity,
-    quarantine: bool,
-) -> None:
-    columns = [column] if column is not None else arguments.get("properties")
-    if column is None:
-        if not isinstance(columns, list) or not columns:
-            c.problem(
-                (*path, "arguments"),
-                "duplicateValues on the schema needs arguments.properties, the columns to compare",
-            )
-            return
-        unknown = [name for name in columns if name not in c.columns]
-        if unknown:
-            c.problem(
-                (*path, "arguments", "properties"),
-                f"unknown column {unknown[0]!r}; the contract has {', '.join(c.columns)}",
-            )
-            return
-    assert columns is not None
-    single = len(columns) == 1
-    label = columns[0] if single else c.contract.table.name
-    c.add(
-        CompiledRule(
-            c.spec(
-                path,
-                name or f"{label}_duplicate_values",
-                "duplicateValues",
-                "expect_column_values_to_be_unique"
-                if single
-                else "expect_compound_columns_to_be_unique",
-                data.get("description")
-                or f"rows sharing ({', '.join(columns)}) with another row {threshold.text()}",
-                columns[0] if single else None,
-                severity,
-            ),
-            threshold,
-            _with_mostly(
-                {"column": columns[0]} if single else {"column_list": list(columns)}, threshold
-            ),
-        )
-    )
-
-
-def _row_count(
-    c: _Compiler,
-    data: dict[str, Any],
-    path: Path_,
-    column: str | None,
-    arguments: dict[str, Any],
-    threshold: Threshold,
-    name: str | None,
-    severity: Severity,
-    quarantine: bool,
-) -> None:
-    if column is not None:
-        c.problem(path, "rowCount judges the whole table; put it under schema[0].quality")
-        return
-    c.add(
-        CompiledRule(
-            c.spec(
-                path,
-                name or f"{c.contract.table.name}_row_count",
-                "rowCount",
-                "expect_table_row_count_to_be_between",
-                data.get("description") or f"row count {threshold.text()}",
-                None,
-                severity,
-            ),
-            threshold,
-            _row_count_bounds(threshold),
-        )
-    )
-
-
 def _default_name(data: dict[str, Any], prop: SchemaProperty | None, c: _Compiler) -> str:
     metric = str(data.get("metric", "rule"))
     words = re.sub(r"(?<!^)(?=[A-Z])", "_", metric).lower()
     return f"{prop.name if prop else c.contract.table.name}_{words}"
 
 
-_BUILDERS = {
-    "nullValues": _null_values,
-    "missingValues": _missing_values,
-    "invalidValues": _invalid_values,
-    "duplicateValues": _duplicate_values,
-    "rowCount": _row_count,
-}
-
-
-def _with_mostly(kwargs: dict[str, Any], threshold: Threshold) -> dict[str, Any]:
-    """GE's own verdict as close to the contract as it can be (exported suites, Data Docs)."""
-    if threshold.unit == "percent" and threshold.operator in (
-        "mustBeLessThan",
-        "mustBeLessOrEqualTo",
-    ):
-        return {**kwargs, "mostly": max(0.0, 1 - threshold.low / 100)}
-    return kwargs
-
-
-def _row_count_bounds(threshold: Threshold) -> dict[str, Any]:
-    low, op = threshold.low, threshold.operator
-    bounds: dict[str, Any] = {"min_value": 0, "max_value": None}
-    if op == "mustBe":
-        bounds = {"min_value": low, "max_value": low}
-    elif op in ("mustBeGreaterThan", "mustBeGreaterOrEqualTo"):
-        bounds = {"min_value": low, "max_value": None, "strict_min": op == "mustBeGreaterThan"}
-    elif op in ("mustBeLessThan", "mustBeLessOrEqualTo"):
-        bounds = {"min_value": 0, "max_value": low, "strict_max": op == "mustBeLessThan"}
-    elif op == "mustBeBetween":
-        bounds = {"min_value": low, "max_value": threshold.high}
-    return {key: int(value) if isinstance(value, float) else value for key, value in bounds.items()}
-
-
 def _percent_ok(threshold: Threshold) -> bool:
     values = [threshold.low] + ([threshold.high] if threshold.operator in RANGE_OPERATORS else [])
     return all(value is not None and 0 <= value <= 100 for value in values)
-
-
-def _regex_problem(pattern: Any) -> str | None:
-    if not isinstance(pattern, str):
-        return f"pattern must be a regular expression string, got {pattern!r}"
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"invalid regular expression {pattern!r}: {exc}"
-    return None
 
 
 def _range_text(kwargs: dict[str, Any]) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._gx import context, gx_module
-from meshlake.platform.quality._rules import CompiledRule
 
 
 def expectation_class(expectation: str) -> Any:

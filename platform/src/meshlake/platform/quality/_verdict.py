@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._results import RuleResult
-from meshlake.platform.quality._rules import CompiledRule
 
 
 def judged(
