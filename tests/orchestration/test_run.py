@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from meshlake.governance import start_embedded
+from meshlake.governance._glossary_file import GLOSSARY_FILE
 from meshlake.orchestration import persistent_instance, run_mesh
 from meshlake.orchestration._execution import lineage_run_id
 from meshlake.platform import Platform, PortRef, ProductRef, Settings
@@ -102,6 +103,12 @@ def test_a_governed_run_registers_and_publishes_every_version_in_the_catalog(
     # policies deny; the gate's warn mode publishes and records the denials with each version.
     monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
     settings = _settings(mini_project)
+    glossary = mini_project / GLOSSARY_FILE
+    glossary.parent.mkdir(parents=True, exist_ok=True)
+    glossary.write_text(
+        "terms:\n  - name: Thing\n    definition: One catalogued thing.\n"
+        "    columns: [alpha.things.things.thing_id]\n"
+    )
 
     first = run_mesh(settings)
     second = run_mesh(settings, ["alpha.things"])
@@ -114,6 +121,7 @@ def test_a_governed_run_registers_and_publishes_every_version_in_the_catalog(
             things = client.request("GET", "/api/v1/datasets/alpha.things.things")
             summary = client.request("GET", "/api/v1/datasets/alpha.summary.summary")
             audit = client.request("GET", "/api/v1/audit", params={"action": "product.published"})
+            term = client.request("GET", "/api/v1/glossary/Thing")
     finally:
         service.stop()
     assert [(v["delta_version"], v["row_count"]) for v in things["versions"]] == [
@@ -126,6 +134,11 @@ def test_a_governed_run_registers_and_publishes_every_version_in_the_catalog(
         lineage_run_id(second.run_id, ProductRef("alpha", "things")),
     }
     assert [entry["target"] for entry in audit].count("alpha.things") == 2
+    # The glossary is registered with the products, as `meshlake governance sync` does.
+    assert term["definition"] == "One catalogued thing."
+    assert [(c["ref"], c["in_catalog"]) for c in term["columns"]] == [
+        ("alpha.things.things.thing_id", True)
+    ]
 
 
 QUALITY_RULES = """
