@@ -13,8 +13,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from meshlake.governance.policies._bundle import DECISIONS, PolicyBundle, load_bundle
 from meshlake.governance.policies._errors import PolicyInputError
 
-# governance/policies/ beside src/ in the governance project (editable install in the workspace).
-SHIPPED_POLICIES = Path(__file__).resolve().parents[4] / "policies"
+
+def _shipped_policies() -> Path:
+    """The wheel's copy of the policies (``_shipped`` beside this module), or in the workspace's
+    editable install, ``governance/policies/`` beside ``src/``."""
+    packaged = Path(__file__).resolve().parent / "_shipped"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[4] / "policies"
+
+
+SHIPPED_POLICIES = _shipped_policies()
 
 
 class PolicySettings(BaseSettings):
