@@ -29,9 +29,9 @@ nulls); Data Docs are left out of (a) (``data_docs=False``) and measured apart. 
 BASIC result format with no partial value list (a partial list scans the whole frame for a passing
 rule).
 
-Where (a) stands, measured at 5M rows on the 2 cores of a session-5 machine: plain 7.8-8.0 s,
-checked 10.6-11.0 s, ratio 1.33-1.36 (1.22-1.31 on session 4's slower machine, where the plain run
-took 10.7-16.7 s for about the same price of checks). The price, about 2.7 s: the aggregate pass
+Where (a) stands, measured at 5M rows on the 2 cores of a session-5 machine: plain 7.2-8.3 s,
+checked 9.5-11.1 s, ratio 1.32-1.36 in three runs (1.22-1.31 on session 4's slower machine, where the plain run
+took 10.7-16.7 s for about the same price of checks). The price, about 2.3-2.9 s: the aggregate pass
 1.4 s (the regular expression about 0.4 s, the 15 drift buckets 0.25 s, reading the four columns
 most of the rest), the key hashes 0.6-0.9 s (overlapping the pass saves about 0.2 s), the commit
 0.2 s, one failing sample 0.1 s. The staged write itself costs what the plain write costs.

@@ -7,25 +7,14 @@ OpenLineage.json and each facet against its own facet schema.
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
 import re
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from openlineage.client.event_v2 import RunEvent
-from openlineage.client.serde import Serde
 
-from meshlake.platform import ConfigurationError, PortRef, load_mesh
+from meshlake.platform import PortRef, load_mesh
 from meshlake.platform._materialize import PortResult
-from meshlake.platform.lineage._emit import EVENTS_FILE, LineageEmitter, read_events
 from meshlake.platform.lineage._events import PRODUCER, product_run_event
 from meshlake.platform.lineage._naming import (
     DatasetName,
@@ -33,18 +22,15 @@ from meshlake.platform.lineage._naming import (
     UnsupportedLocationError,
     dataset_name,
 )
-from meshlake.platform.quality import QualityReport, RuleResult, RuleSpec
 from meshlake.platform.specs import Mesh, ProductSpec
 from meshlake.platform.specs._models import CustomProperty
-from tests.helpers import MINI_MESH, REPO
+from tests.helpers import REPO
 from tests.openlineage_schemas import OpenLineageSchemas
+from tests.platform.lineage._support import MINI, RUN_ID, by_name, run_event, wire
 
 pytestmark = pytest.mark.unit
 
-MINI = load_mesh(MINI_MESH)
 SAMPLE = load_mesh(REPO)
-RUN_ID = "3f1c2a9e-8b7d-4c6e-9a5f-0d1e2f3a4b5c"
-WHEN = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -57,33 +43,6 @@ class Edge:
     type: str
     subtype: str
     provenance: str = "parsed"
-
-
-@pytest.fixture(scope="module")
-def schemas(openlineage_schemas: OpenLineageSchemas) -> OpenLineageSchemas:
-    return openlineage_schemas
-
-
-def _wire(event: RunEvent) -> dict[str, Any]:
-    """The event as the transports send it."""
-    return json.loads(Serde.to_json(event))
-
-
-def _event(kind: str, mesh: Mesh, product: str, state: Path, **extra: Any) -> dict[str, Any]:
-    event = product_run_event(
-        kind,
-        mesh=mesh,
-        product=mesh.product(product),
-        run_id=RUN_ID,
-        state_home=state,
-        event_time=WHEN,
-        **extra,
-    )
-    return _wire(event)
-
-
-def _by_name(datasets: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    return next(dataset for dataset in datasets if dataset["name"].endswith(name))
 
 
 def _symlink(dataset: dict[str, Any]) -> tuple[str, str, str]:
@@ -171,7 +130,7 @@ def test_unnamable_locations_are_a_clear_error(location: str, says: str) -> None
 def test_start_of_a_sql_product_reading_a_raw_source(
     schemas: OpenLineageSchemas, tmp_path: Path
 ) -> None:
-    event = _event("START", MINI, "alpha.things", tmp_path)
+    event = run_event("START", MINI, "alpha.things", tmp_path)
 
     assert schemas.problems(event) == []
     assert event["eventType"] == "START"
@@ -237,7 +196,7 @@ def test_complete_carries_versions_row_counts_and_column_lineage(
         Edge("", "things", "kind", "INDIRECT", "GROUP_BY", "runtime"),
         Edge("", "things", "label", "INDIRECT", "FILTER"),
     ]
-    event = _event(
+    event = run_event(
         "COMPLETE",
         MINI,
         "alpha.summary",
@@ -283,7 +242,7 @@ def test_the_schema_check_catches_broken_facets(
     schemas: OpenLineageSchemas, tmp_path: Path
 ) -> None:
     edges = {"summary": [Edge("kind", "things", "kind", "DIRECT", "IDENTITY")]}
-    event = _event("START", MINI, "alpha.summary", tmp_path, column_lineage=edges)
+    event = run_event("START", MINI, "alpha.summary", tmp_path, column_lineage=edges)
     facets = event["outputs"][0]["facets"]
     del facets["columnLineage"]["fields"]["kind"]["inputFields"][0]["field"]
     facets["symlinks"]["_schemaURL"] = "https://openlineage.io/spec/facets/9-9-9/Symlinks.json"
@@ -297,7 +256,7 @@ def test_the_schema_check_catches_broken_facets(
 
 def test_a_first_version_is_a_create_and_an_append_no_state_change(tmp_path: Path) -> None:
     ref = PortRef("alpha", "things", "things")
-    first = _event(
+    first = run_event(
         "COMPLETE",
         MINI,
         "alpha.things",
@@ -305,7 +264,7 @@ def test_a_first_version_is_a_create_and_an_append_no_state_change(tmp_path: Pat
         published=[PortResult(ref, "x", 0, 100, "overwrite")],
     )
     assert first["outputs"][0]["facets"]["lifecycleStateChange"]["lifecycleStateChange"] == "CREATE"
-    appended = _event(
+    appended = run_event(
         "COMPLETE", MINI, "alpha.things", tmp_path, published=[PortResult(ref, "x", 7, 5, "append")]
     )
     assert "lifecycleStateChange" not in appended["outputs"][0]["facets"]
@@ -314,7 +273,7 @@ def test_a_first_version_is_a_create_and_an_append_no_state_change(tmp_path: Pat
 
 def test_fail_carries_the_error_message(schemas: OpenLineageSchemas, tmp_path: Path) -> None:
     message = "alpha.summary: transform.py: AnalysisException: [UNRESOLVED_COLUMN] weight"
-    event = _event("FAIL", MINI, "alpha.summary", tmp_path, error=message)
+    event = run_event("FAIL", MINI, "alpha.summary", tmp_path, error=message)
 
     assert schemas.problems(event) == []
     assert event["eventType"] == "FAIL"
@@ -329,7 +288,7 @@ def test_fail_carries_the_error_message(schemas: OpenLineageSchemas, tmp_path: P
 def test_a_cross_zone_product_names_inputs_in_their_own_zone(
     schemas: OpenLineageSchemas, tmp_path: Path
 ) -> None:
-    event = _event("START", SAMPLE, "sales.account_manager_performance", tmp_path)
+    event = run_event("START", SAMPLE, "sales.account_manager_performance", tmp_path)
 
     assert schemas.problems(event) == []
     assert event["job"]["namespace"] == "americas"
@@ -346,7 +305,7 @@ def test_a_cross_zone_product_names_inputs_in_their_own_zone(
         "sales.customers.customers",
         "sales.orders.orders",
     ]
-    employees = _by_name(event["inputs"], "employees/employees")
+    employees = by_name(event["inputs"], "employees/employees")
     assert employees["name"] == f"{tmp_path}/lake/emea/hr/employees/employees"
     assert ("employee_id", "STRING") in _schema(employees)
     (out,) = event["outputs"]
@@ -402,19 +361,19 @@ def test_object_store_zones_and_pinned_inputs(schemas: OpenLineageSchemas, tmp_p
         },
     )
     product = _pinned(mesh.product("sales.account_manager_performance"), "employees", 12)
-    event = _wire(
+    event = wire(
         product_run_event("START", mesh=mesh, product=product, run_id=RUN_ID, state_home=tmp_path)
     )
 
     assert schemas.problems(event) == []
-    employees = _by_name(event["inputs"], "employees/employees")
+    employees = by_name(event["inputs"], "employees/employees")
     assert (employees["namespace"], employees["name"]) == (
         "abfss://lake@emeastore.dfs.core.windows.net",
         "meshlake/hr/employees/employees",
     )
     assert employees["facets"]["version"]["datasetVersion"] == "12"
     assert employees["facets"]["dataSource"]["uri"] == "abfss://lake@emeastore.dfs.core.windows.net"
-    orders = _by_name(event["inputs"], "orders/orders")
+    orders = by_name(event["inputs"], "orders/orders")
     assert (orders["namespace"], orders["name"]) == (
         "s3://americas-lake",
         "meshlake/sales/orders/orders",
@@ -436,7 +395,7 @@ def test_every_sample_product_gives_valid_events(
         ("COMPLETE", {"published": published}),
         ("FAIL", {"error": "boom"}),
     ):
-        event = _event(kind, SAMPLE, product, tmp_path, **extra)
+        event = run_event(kind, SAMPLE, product, tmp_path, **extra)
         assert schemas.problems(event) == [], kind
         assert len(event["outputs"]) == len(spec.ports)
         assert len(event["inputs"]) == len(spec.inputs)
@@ -444,7 +403,7 @@ def test_every_sample_product_gives_valid_events(
 
 def test_edges_and_results_that_do_not_fit_the_product_are_refused(tmp_path: Path) -> None:
     def build(**extra: Any) -> None:
-        _event("COMPLETE", MINI, "alpha.summary", tmp_path, **extra)
+        run_event("COMPLETE", MINI, "alpha.summary", tmp_path, **extra)
 
     with pytest.raises(LineageError, match="input port 'orders'"):
         build(column_lineage={"summary": [Edge("kind", "orders", "kind", "DIRECT", "IDENTITY")]})
@@ -457,218 +416,4 @@ def test_edges_and_results_that_do_not_fit_the_product_are_refused(tmp_path: Pat
     with pytest.raises(LineageError, match="belongs on a FAIL event"):
         build(error="boom")
     with pytest.raises(LineageError, match="'ABORT' is not one of"):
-        _event("ABORT", MINI, "alpha.summary", tmp_path)
-
-
-# ---------------------------------------------------------------------------------------------
-# Emission
-
-
-def _events_for(state: Path) -> list[RunEvent]:
-    product = MINI.product("alpha.things")
-    run_id = str(uuid.uuid4())
-    published = [PortResult(PortRef("alpha", "things", "things"), "x", 0, 100, "overwrite")]
-    return [
-        product_run_event(
-            kind, mesh=MINI, product=product, run_id=run_id, state_home=state, published=results
-        )
-        for kind, results in (("START", None), ("COMPLETE", published))
-    ]
-
-
-def test_without_a_backend_events_are_appended_as_json_lines(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
-    monkeypatch.delenv("OPENLINEAGE_DISABLED", raising=False)
-    emitter = LineageEmitter.from_environment(tmp_path)
-    events = _events_for(tmp_path)
-    for event in events:
-        emitter.emit(event)
-    emitter.emit(events[0])  # appends; never rewrites
-
-    lines = (tmp_path / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
-    assert lines == [Serde.to_json(event) for event in [*events, events[0]]]
-    assert read_events(tmp_path / EVENTS_FILE) == [_wire(e) for e in [*events, events[0]]]
-    assert emitter.target == str(tmp_path / EVENTS_FILE)
-
-
-def test_read_events_reports_a_torn_line(tmp_path: Path) -> None:
-    assert read_events(tmp_path / "absent.jsonl") == []
-    file = tmp_path / "events.jsonl"
-    file.write_text('{"eventType": "START"}\n\n{"eventType": "COMP\n', encoding="utf-8")
-    with pytest.raises(LineageError, match=r"events\.jsonl, line 3"):
-        read_events(file)
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[str, str | None, dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path, self.headers.get("Authorization"), json.loads(body)))
-        self.send_response(201)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def backend() -> Iterator[tuple[str, list[tuple[str, str | None, dict[str, Any]]]]]:
-    """A real HTTP server on a free local port that records what it is sent."""
-    received: list[tuple[str, str | None, dict[str, Any]]] = []
-    handler = type("Receiver", (_Receiver,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_with_openlineage_url_events_go_over_http_with_the_api_key(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    backend: tuple[str, list[tuple[str, str | None, dict[str, Any]]]],
-) -> None:
-    url, received = backend
-    monkeypatch.setenv("OPENLINEAGE_URL", url)
-    monkeypatch.setenv("OPENLINEAGE_API_KEY", "s3cret")
-    monkeypatch.delenv("OPENLINEAGE_ENDPOINT", raising=False)
-    monkeypatch.delenv("OPENLINEAGE_DISABLED", raising=False)
-    emitter = LineageEmitter.from_environment(tmp_path)
-    events = _events_for(tmp_path)
-    for event in events:
-        emitter.emit(event)
-    emitter.close()
-
-    assert received == [("/api/v1/lineage", "Bearer s3cret", _wire(event)) for event in events]
-    assert not (tmp_path / EVENTS_FILE).exists()
-
-
-def test_an_unreachable_backend_logs_a_warning_and_does_not_raise(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    emitter = LineageEmitter.from_environment(
-        tmp_path, environ={"OPENLINEAGE_URL": "http://127.0.0.1:9"}
-    )
-    started = time.perf_counter()
-    with caplog.at_level(logging.WARNING, logger="meshlake.platform.lineage._emit"):
-        emitter.emit(_events_for(tmp_path)[0])
-    assert time.perf_counter() - started < 5, "a dead backend must not hold the run up"
-
-    (record,) = [r for r in caplog.records if r.name == "meshlake.platform.lineage._emit"]
-    assert record.levelno == logging.WARNING
-    message = record.getMessage()
-    assert "START event of lab/alpha.things" in message
-    assert "http://127.0.0.1:9/api/v1/lineage" in message
-    assert "ConnectionError" in message
-    assert not (tmp_path / EVENTS_FILE).exists()
-
-
-def test_a_broken_url_is_a_configuration_error_and_disabled_sends_nothing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="OPENLINEAGE_URL='not a url'"):
-        LineageEmitter.from_environment(tmp_path, environ={"OPENLINEAGE_URL": "not a url"})
-    quiet = LineageEmitter.from_environment(
-        tmp_path, environ={"OPENLINEAGE_URL": "http://127.0.0.1:9", "OPENLINEAGE_DISABLED": "true"}
-    )
-    quiet.emit(_events_for(tmp_path)[0])
-    assert not (tmp_path / EVENTS_FILE).exists()
-
-
-# ---------------------------------------------------------------------------------------------
-# Data-quality facets
-
-
-def _rule(name: str, kind: str, column: str | None, **extra: Any) -> RuleSpec:
-    return RuleSpec(
-        port=PortRef("alpha", "summary", "summary"),
-        name=name,
-        description=f"{name} holds",
-        kind=kind,
-        expectation="expect_" + name,
-        column=column,
-        **extra,
-    )
-
-
-def _quality_report() -> QualityReport:
-    return QualityReport(
-        port=PortRef("alpha", "summary", "summary"),
-        rows_checked=40,
-        results=(
-            RuleResult(
-                _rule("kind_not_null", "nullValues", "kind"),
-                passed=False,
-                expected="= 0 rows",
-                observed=3,
-                unexpected_count=3,
-                unexpected_percent=7.5,
-                failing_sample=("***",),
-            ),
-            RuleResult(
-                _rule("rows_in_range", "rowCount", None, severity="warning"),
-                passed=True,
-                expected="between 1 and 100",
-                observed=40,
-            ),
-        ),
-    )
-
-
-def test_quality_results_become_assertions_and_metrics_on_the_output(
-    schemas: OpenLineageSchemas, tmp_path: Path
-) -> None:
-    location = f"{tmp_path}/lake/lab/alpha/summary/summary"
-    report = _quality_report()
-    published = [
-        PortResult(PortRef("alpha", "summary", "summary"), location, 1, 40, "overwrite", report)
-    ]
-    event = _event("COMPLETE", MINI, "alpha.summary", tmp_path, published=published)
-
-    assert schemas.problems(event) == []
-    (out,) = event["outputs"]
-    assertions = out["facets"]["dataQualityAssertions"]["assertions"]
-    assert [(a["name"], a["assertion"], a["success"], a["severity"]) for a in assertions] == [
-        ("kind_not_null", "not_null", False, "error"),
-        ("rows_in_range", "row_count", True, "warn"),
-    ]
-    failed = assertions[0]
-    assert (failed["column"], failed["expected"], failed["actual"]) == ("kind", "= 0 rows", "3")
-    assert failed["params"]["unexpectedCount"] == 3
-    # Failing samples may be personal data: they stay in the (masked) Dagster check only.
-    assert "***" not in json.dumps(out)
-    metrics = out["facets"]["dataQualityMetrics"]
-    assert metrics["rowCount"] == 40
-    assert metrics["columnMetrics"] == {"kind": {"nullCount": 3, "count": 37.0}}
-
-
-def test_a_blocked_publication_fails_with_its_assertions(
-    schemas: OpenLineageSchemas, tmp_path: Path
-) -> None:
-    event = _event(
-        "FAIL",
-        MINI,
-        "alpha.summary",
-        tmp_path,
-        error="alpha.summary: quality rules failed",
-        quality=[_quality_report()],
-    )
-
-    assert schemas.problems(event) == []
-    (out,) = event["outputs"]
-    assert "version" not in out["facets"]
-    assert out["facets"]["dataQualityAssertions"]["assertions"][0]["success"] is False
-    assert (
-        event["run"]["facets"]["errorMessage"]["message"] == "alpha.summary: quality rules failed"
-    )
-
-
-def test_a_port_without_a_report_has_no_quality_facets(tmp_path: Path) -> None:
-    event = _event("START", MINI, "alpha.summary", tmp_path)
-    facets = event["outputs"][0]["facets"]
-    assert "dataQualityAssertions" not in facets
-    assert "dataQualityMetrics" not in facets
+        run_event("ABORT", MINI, "alpha.summary", tmp_path)
