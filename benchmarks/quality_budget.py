@@ -29,12 +29,13 @@ nulls); Data Docs are left out of (a) (``data_docs=False``) and measured apart. 
 BASIC result format with no partial value list (a partial list scans the whole frame for a passing
 rule).
 
-Where (a) stands, measured at 5M rows on the 2 cores of a session-5 machine: plain 7.2-8.3 s,
-checked 9.5-11.1 s, ratio 1.32-1.36 in three runs (1.22-1.31 on session 4's slower machine, where the plain run
-took 10.7-16.7 s for about the same price of checks). The price, about 2.3-2.9 s: the aggregate pass
-1.4 s (the regular expression about 0.4 s, the 15 drift buckets 0.25 s, reading the four columns
-most of the rest), the key hashes 0.6-0.9 s (overlapping the pass saves about 0.2 s), the commit
-0.2 s, one failing sample 0.1 s. The staged write itself costs what the plain write costs.
+Where (a) stands, at 5M rows on 2 cores: 1.32-1.36 in five runs on session-5 and session-6
+machines (plain 5.0-8.3 s, checked 6.6-11.1 s; last: 5.0 s, 6.6 s, 1.32), and 1.22-1.31 on
+session 4's slower machine, where the plain run took 10.7-16.7 s for about the same price of
+checks. The price, 1.6-2.9 s: the aggregate pass 1.2-1.4 s (the regular expression about 0.3 s,
+the 15 drift buckets 0.2 s, reading the four columns most of the rest), the key hashes 0.6-0.9 s
+(in a thread beside the pass, which saves about 0.2 s), the commit 0.2 s, one failing sample
+0.1 s. The staged write itself costs what the plain write costs.
 
 Tried and measured slower, so not kept: counting inside the write with ``DataFrame.observe``
 (+1.8 s to the write against 1.4 s for the pass; it evaluates each aggregate row by row); one
@@ -44,6 +45,17 @@ write) to compute them in the pass (Delta's collector runs as a sort aggregate t
 4.9 s with the counts); the key uniqueness in pyarrow or polars on the staged files (0.8 s of
 string hashing against 0.5 s for Spark's xxhash64 and a numpy sort); letting the JIT compile huge
 generated methods (no change).
+
+Why that is the floor, measured in session 6 (plain 5.0 s, checked 6.6 s, 1.32): Java Flight
+Recorder over four checked runs puts the pass at about 1.7 CPU-seconds per materialization:
+turning the column vectors' bytes into strings 25%, the regular expression 30% (each value made a
+Java String, a new Matcher), the in-list and equality tests 11%, Parquet decoding 9%, decimal to
+double for the drift buckets 7%. Alone, the pass takes 1.15-1.25 s; without the regular expression
+0.95 s, without drift 1.0 s, and only counting the nulls of its four columns (the price of reading
+them at all) 0.66 s. Also measured and dropped: Apache DataFusion Comet 1.2.0 (Spark 4.1 plugin,
+native Parquet scan and aggregate), whose fully native pass took 1.13-1.24 s against Spark's
+1.15-1.22 s; the drift buckets compared as decimals rather than doubles (1.6-1.8 s); one bucket
+index and ten counts of it (2.7 s); a grouped pass keyed by bucket (1.5 s).
 
     MESHLAKE_BENCH_ROWS=200000 MESHLAKE_BENCH_REPEAT=1 uv run python benchmarks/quality_budget.py
 """
