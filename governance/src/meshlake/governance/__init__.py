@@ -4,6 +4,7 @@ A FastAPI service over SQLite (embedded default) or PostgreSQL; it reads Delta w
 DuckDB and never imports pyspark. The platform reaches it only over HTTP.
 """
 
+from meshlake.governance._catalog_sync import sync_catalog as sync_catalog
 from meshlake.governance._embedded import EmbeddedService as EmbeddedService
 from meshlake.governance._embedded import RunningServer as RunningServer
 from meshlake.governance._embedded import serve_in_thread as serve_in_thread

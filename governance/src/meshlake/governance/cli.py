@@ -101,8 +101,7 @@ def sync() -> None:
     Uses MESHLAKE_GOVERNANCE_URL and MESHLAKE_GOVERNANCE_TOKEN; without a URL, the embedded service
     on this project's database.
     """
-    from meshlake.governance import start_embedded
-    from meshlake.governance._glossary_file import sync_glossary
+    from meshlake.governance import start_embedded, sync_catalog
     from meshlake.platform import Platform, Settings
     from meshlake.platform._governance import GovernanceClient
 
@@ -117,8 +116,7 @@ def sync() -> None:
     try:
         mesh = Platform(settings).mesh
         with GovernanceClient(url, secret) as client:
-            products = client.sync(mesh, settings.state_home())
-            terms = sync_glossary(client, mesh.root)
+            products, terms = sync_catalog(client, mesh, settings.state_home())
     finally:
         if embedded is not None:
             embedded.stop()

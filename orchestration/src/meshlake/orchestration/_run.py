@@ -70,7 +70,7 @@ def run_mesh(
 def governed(settings: Settings) -> Iterator[Settings]:
     """Settings that point at a governance service, started here when none is configured; the
     mesh's products and its glossary are registered in the catalog first (as `governance sync`)."""
-    from meshlake.governance._glossary_file import sync_glossary
+    from meshlake.governance import sync_catalog
     from meshlake.platform._governance import GovernanceClient
 
     embedded = None
@@ -84,10 +84,8 @@ def governed(settings: Settings) -> Iterator[Settings]:
     token = settings.governance_token.get_secret_value() if settings.governance_token else ""
     saved = {key: os.environ.get(key) for key in ("OPENLINEAGE_URL", "OPENLINEAGE_API_KEY")}
     try:
-        mesh = Platform(settings).mesh
         with GovernanceClient(str(settings.governance_url), token) as client:
-            client.sync(mesh, settings.state_home())
-            sync_glossary(client, mesh.root)
+            sync_catalog(client, Platform(settings).mesh, settings.state_home())
         if embedded is not None:
             os.environ["OPENLINEAGE_URL"], os.environ["OPENLINEAGE_API_KEY"] = embedded.url, token
         yield settings
