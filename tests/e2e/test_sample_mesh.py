@@ -85,7 +85,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, spark: object):
         patch.setattr(
             _embedded, "create_app", lambda settings: LineageTee(real_app(settings), events)
         )
-        run = run_mesh(platform.settings, governance=True)
+        run = run_mesh(platform.settings)
     assert run.success, [(product.product, product.error) for product in run.products]
     return platform, drops, run, events
 

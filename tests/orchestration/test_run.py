@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from deltalake import DeltaTable
 
 from meshlake.governance import start_embedded
 from meshlake.governance._glossary_file import GLOSSARY_FILE
@@ -23,12 +24,19 @@ def _settings(project: Path) -> Settings:
     return Settings(project=project, home=project / ".meshlake", spark_master="local[2]")
 
 
+@pytest.fixture(autouse=True)
+def warn_gate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mini mesh is deliberately bare (no column descriptions, no SLAs), which the publication
+    policies deny; the gate's warn mode publishes it and records the denials with each version."""
+    monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
+
+
 def test_run_publishes_every_product_with_passing_checks_and_lineage(
     mini_project: Path, spark: object, openlineage_schemas: OpenLineageSchemas
 ) -> None:
     settings = _settings(mini_project)
 
-    run = run_mesh(settings, governance=False)
+    run = run_mesh(settings)
 
     assert run.success
     outcomes = {product.product: product for product in run.products}
@@ -76,7 +84,7 @@ def test_a_failing_product_emits_fail_and_leaves_downstream_unmaterialized(
         "SELECT thing_id, label, weight, raise_error('source system outage') AS kind FROM things_raw"
     )
 
-    run = run_mesh(settings, governance=False)
+    run = run_mesh(settings)
 
     assert not run.success
     outcomes = {product.product: product for product in run.products}
@@ -97,11 +105,8 @@ def test_a_failing_product_emits_fail_and_leaves_downstream_unmaterialized(
 
 
 def test_a_governed_run_registers_and_publishes_every_version_in_the_catalog(
-    mini_project: Path, spark: object, monkeypatch: pytest.MonkeyPatch
+    mini_project: Path, spark: object
 ) -> None:
-    # The mini mesh is deliberately bare (no column descriptions, no SLAs), which the publication
-    # policies deny; the gate's warn mode publishes and records the denials with each version.
-    monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
     settings = _settings(mini_project)
     glossary = mini_project / GLOSSARY_FILE
     glossary.parent.mkdir(parents=True, exist_ok=True)
@@ -194,10 +199,10 @@ def test_quality_rules_run_as_checks_quarantine_bad_rows_and_block_publication(
 ) -> None:
     settings = _settings(mini_project)
     _with_quality_rules(mini_project)
-    run_mesh(settings, ["alpha.things"], governance=False)  # ingests the drop, version 0
+    run_mesh(settings, ["alpha.things"])  # ingests the drop, version 0
     _add_raw_row(settings, "T9001,bad kind,5.000,zzz")
 
-    quarantined = run_mesh(settings, governance=False)
+    quarantined = run_mesh(settings)
 
     assert quarantined.success
     outcomes = {product.product: product for product in quarantined.products}
@@ -222,7 +227,7 @@ def test_quality_rules_run_as_checks_quarantine_bad_rows_and_block_publication(
     ]
 
     _add_raw_row(settings, "T9002,too heavy,99.000,a")
-    blocked = run_mesh(settings, governance=False)
+    blocked = run_mesh(settings)
 
     assert not blocked.success
     outcomes = {product.product: product for product in blocked.products}
@@ -245,3 +250,24 @@ def test_quality_rules_run_as_checks_quarantine_bad_rows_and_block_publication(
     assertions = fail["outputs"][0]["facets"]["dataQualityAssertions"]["assertions"]
     assert {a["name"]: a["success"] for a in assertions}["weight_range"] is False
     assert openlineage_schemas.problems(fail) == []
+
+
+def test_a_denied_publication_through_dagster_leaves_the_previous_version(
+    mini_project: Path, spark: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(mini_project)
+    assert run_mesh(settings, ["alpha.things"]).success  # the warn gate: version 0
+    monkeypatch.setenv("MESHLAKE_POLICY_GATE", "enforce")
+
+    denied = run_mesh(settings)
+
+    assert not denied.success
+    outcomes = {product.product: product for product in denied.products}
+    assert outcomes["alpha.things"].status == "failed"
+    assert "governance denied the publication" in (outcomes["alpha.things"].error or "")
+    assert outcomes["alpha.summary"].status == "skipped"
+    location = Platform(settings).location(PortRef("alpha", "things", "things"))
+    assert DeltaTable(location).version() == 0
+    instance = persistent_instance(settings)
+    latest = instance.get_latest_materialization_event(dg.AssetKey(["alpha", "things", "things"]))
+    assert latest is not None and latest.run_id != denied.run_id

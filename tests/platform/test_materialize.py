@@ -1,4 +1,9 @@
-"""Real Spark + Delta: products publish exactly what their contracts promise, atomically."""
+"""Real Spark + Delta through the one publish path, governed by the embedded service over HTTP:
+products publish exactly what their contracts promise, atomically.
+
+The mini mesh is deliberately bare (no column descriptions, no SLAs), which the publication policies
+deny; these tests run the gate in its ``warn`` mode, and tests/platform/test_publish.py holds the
+enforcing gate."""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from meshlake.platform import ConformanceError, MaterializationError, PortRef
-from tests.helpers import make_platform
+from meshlake.platform import PortRef, ProductResult
+from tests.helpers import governed_platform
 
 pytestmark = pytest.mark.integration
 
@@ -18,10 +23,24 @@ SUMMARY = PortRef("alpha", "summary", "summary")
 
 
 @pytest.fixture
-def platform(mini_project: Path, spark: object):
-    platform = make_platform(mini_project)
-    platform.ingest(scale=1.0)
-    return platform
+def platform(mini_project: Path, spark: object, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
+    with governed_platform(mini_project) as platform:
+        platform.ingest(scale=1.0)
+        yield platform
+
+
+def _published(platform, name: str) -> ProductResult:
+    (result,) = platform.publish([name])
+    assert result.status == "published", result.error
+    return result
+
+
+def _failed(platform, name: str) -> str:
+    (result,) = platform.publish([name])
+    assert result.status == "failed"
+    assert result.error is not None
+    return result.error
 
 
 def _write_raw(platform, rows: list[str]) -> None:
@@ -39,7 +58,7 @@ def _write_raw(platform, rows: list[str]) -> None:
 
 
 def test_mesh_materializes_in_order_with_contract_schema_and_versions(platform, spark) -> None:
-    results = platform.materialize()
+    results = platform.publish()
 
     assert [(r.product, r.status) for r in results] == [
         ("alpha.things", "published"),
@@ -62,12 +81,13 @@ def test_mesh_materializes_in_order_with_contract_schema_and_versions(platform, 
     assert per_kind == {"a": 25, "b": 25, "c": 25, "d": 25}
     assert things.location.endswith("/lake/lab/alpha/things/things")
 
-    again = platform.materialize(["alpha.things"])
+    again = platform.publish(["alpha.things"])
     assert again[0].ports[0].version == 1
+    assert again[0].gate == "warn" and again[0].warnings
 
 
 def test_delta_rs_reads_what_spark_wrote(platform) -> None:
-    port = platform.materialize(["alpha.things"])[0].ports[0]
+    port = _published(platform, "alpha.things").ports[0]
 
     table = DeltaTable(port.location)
     protocol = table.protocol()
@@ -83,13 +103,11 @@ def test_delta_rs_reads_what_spark_wrote(platform) -> None:
 def test_uncastable_value_fails_naming_column_value_and_product_and_keeps_previous_version(
     platform, spark
 ) -> None:
-    platform.materialize(["alpha.things"])
+    _published(platform, "alpha.things")
     _write_raw(platform, ["T1,one,1.5,a", "T2,two,heavy,b"])
 
-    with pytest.raises(ConformanceError) as caught:
-        platform.materialize_product("alpha.things")
+    message = _failed(platform, "alpha.things")
 
-    message = str(caught.value)
     assert "alpha.things" in message and "column 'weight'" in message
     assert "value 'heavy' cannot be cast to DECIMAL(8,3)" in message
     assert DeltaTable(platform.location(THINGS)).version() == 0
@@ -99,9 +117,9 @@ def test_uncastable_value_fails_naming_column_value_and_product_and_keeps_previo
 def test_null_in_required_column_is_refused(platform) -> None:
     _write_raw(platform, ["T1,one,1.5,a", "T2,two,2.5,"])
 
-    with pytest.raises(ConformanceError, match="column 'kind': is required but a row has no value"):
-        platform.materialize_product("alpha.things")
+    message = _failed(platform, "alpha.things")
 
+    assert "column 'kind': is required but a row has no value" in message
     # Nothing was committed: the table does not exist for any reader.
     assert list(Path(platform.location(THINGS), "_delta_log").glob("*.json")) == []
 
@@ -114,13 +132,13 @@ def test_missing_and_extra_columns_are_named_before_anything_runs(
         "SELECT thing_id, label, kind, weight * 2 AS double_weight FROM things_raw"
     )
 
-    with pytest.raises(ConformanceError) as caught:
-        platform.materialize_product("alpha.things")
+    message = _failed(platform, "alpha.things")
 
-    assert caught.value.problems == [
-        "column 'weight' is missing from the transform's result (it returns thing_id, label, kind, double_weight)",
-        "column 'double_weight' is not in the contract; drop it or add it to contract.yaml",
-    ]
+    assert message.endswith(
+        "  - column 'weight' is missing from the transform's result (it returns thing_id, label, "
+        "kind, double_weight)\n"
+        "  - column 'double_weight' is not in the contract; drop it or add it to contract.yaml"
+    )
 
 
 def test_columns_are_cast_and_ordered_as_the_contract_says(
@@ -129,7 +147,7 @@ def test_columns_are_cast_and_ordered_as_the_contract_says(
     transform = mini_project / "domains/alpha/products/things/transform.sql"
     transform.write_text("SELECT kind, weight, upper(label) AS LABEL, thing_id FROM things_raw")
 
-    port = platform.materialize_product("alpha.things")[0]
+    port = _published(platform, "alpha.things").ports[0]
 
     row = spark.read.format("delta").load(port.location).orderBy("thing_id").first()
     assert list(row.asDict()) == ["thing_id", "label", "weight", "kind"]
@@ -139,7 +157,7 @@ def test_columns_are_cast_and_ordered_as_the_contract_says(
 def test_failure_after_the_write_started_leaves_the_previous_version_intact(
     platform, spark, mini_project: Path
 ) -> None:
-    platform.materialize(["alpha.things"])
+    _published(platform, "alpha.things")
     # The transform fails on a row deep in the data, while Spark is already writing files.
     transform = mini_project / "domains/alpha/products/things/transform.sql"
     transform.write_text(
@@ -148,11 +166,9 @@ def test_failure_after_the_write_started_leaves_the_previous_version_intact(
         " FROM things_raw"
     )
 
-    with pytest.raises(
-        MaterializationError, match=r"previous version kept: .*pump failure at T0077"
-    ):
-        platform.materialize_product("alpha.things")
+    message = _failed(platform, "alpha.things")
 
+    assert "previous version kept" in message and "pump failure at T0077" in message
     table = DeltaTable(platform.location(THINGS))
     assert table.version() == 0
     assert table.to_pyarrow_table().num_rows == 100
@@ -164,7 +180,7 @@ def test_failed_product_skips_its_dependents_and_reports_why(platform, mini_proj
         "SELECT nonsense FROM things_raw"
     )
 
-    results = platform.materialize()
+    results = platform.publish()
 
     assert [(r.product, r.status) for r in results] == [
         ("alpha.things", "failed"),
@@ -178,7 +194,7 @@ def test_failed_product_skips_its_dependents_and_reports_why(platform, mini_proj
 def test_append_and_merge_write_modes(platform, spark, mini_project: Path) -> None:
     product = mini_project / "domains/alpha/products/things/product.yaml"
     text = product.read_text()
-    platform.materialize(["alpha.things"])
+    _published(platform, "alpha.things")
 
     product.write_text(
         text.replace(
@@ -186,8 +202,9 @@ def test_append_and_merge_write_modes(platform, spark, mini_project: Path) -> No
             "contractId: alpha.things.things\n    customProperties:\n      - property: writeMode\n        value: append",
         )
     )
-    appended = make_platform(mini_project).materialize_product("alpha.things")[0]
-    assert (appended.version, appended.rows) == (1, 200)
+    _write_raw(platform, ["T5000,more,1.000,a"])
+    appended = _published(_reloaded(platform), "alpha.things").ports[0]
+    assert (appended.version, appended.rows) == (1, 101)
 
     product.write_text(
         text.replace(
@@ -196,8 +213,8 @@ def test_append_and_merge_write_modes(platform, spark, mini_project: Path) -> No
         )
     )
     _write_raw(platform, ["T0001,renamed,1.000,a", "T9999,new,2.000,b"])
-    merged = make_platform(mini_project).materialize_product("alpha.things")[0]
-    assert (merged.version, merged.rows) == (2, 201)
+    merged = _published(_reloaded(platform), "alpha.things").ports[0]
+    assert (merged.version, merged.rows) == (2, 102)
     label = (
         spark.read.format("delta")
         .load(merged.location)
@@ -210,9 +227,9 @@ def test_append_and_merge_write_modes(platform, spark, mini_project: Path) -> No
 
 
 def test_pinned_input_version_reads_that_version(platform, spark, mini_project: Path) -> None:
-    platform.materialize(["alpha.things"])
+    _published(platform, "alpha.things")
     _write_raw(platform, ["T1,one,1.5,a"])
-    platform.materialize_product("alpha.things")
+    _published(platform, "alpha.things")
     summary = mini_project / "domains/alpha/products/summary/product.yaml"
     summary.write_text(
         summary.read_text().replace(
@@ -221,7 +238,14 @@ def test_pinned_input_version_reads_that_version(platform, spark, mini_project: 
         )
     )
 
-    port = make_platform(mini_project).materialize_product("alpha.summary")[0]
+    port = _published(_reloaded(platform), "alpha.summary").ports[0]
 
     total = spark.read.format("delta").load(port.location).groupBy().sum("things").first()[0]
     assert total == 100
+
+
+def _reloaded(platform):
+    """The same governed platform over specs edited on disk (the mesh is loaded once)."""
+    from meshlake.platform import Platform
+
+    return Platform(platform.settings)

@@ -82,3 +82,16 @@ def test_outside_a_project_the_error_says_what_to_do(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert "no meshlake project here" in result.stderr and "MESHLAKE_PROJECT" in result.stderr
+
+
+@pytest.mark.integration
+def test_materialize_is_governed_and_a_denial_writes_nothing(mini_project: Path) -> None:
+    # The bare mini mesh (no column descriptions, no SLAs) is denied by the enforcing gate.
+    result = meshlake(mini_project, "materialize", "alpha.things")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "alpha.things failed: alpha.things: governance denied the publication" in result.stdout
+    assert "column_documentation [deny]" in result.stdout
+    table = mini_project / ".meshlake" / "lake" / "lab" / "alpha" / "things" / "things"
+    assert not list(table.glob("_delta_log/*.json"))
+    assert not list(table.glob("*.parquet"))

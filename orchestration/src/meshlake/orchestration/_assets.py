@@ -58,8 +58,14 @@ def product_asset(product: ProductSpec, settings: Settings) -> dg.AssetsDefiniti
     checks = [spec for port in product.ports.values() for spec in port_check_specs(port)]
     ref = product.ref
 
+    # One pool per product: with a run queue (the daemon), runs of one product never overlap; in
+    # one process the publish path's product lock holds the same.
     @dg.multi_asset(
-        name=f"{ref.domain}__{ref.name}", specs=specs, check_specs=checks, can_subset=False
+        name=f"{ref.domain}__{ref.name}",
+        specs=specs,
+        check_specs=checks,
+        can_subset=False,
+        pool=f"meshlake-{ref.domain}-{ref.name}",
     )
     def materialize_product(
         context: dg.AssetExecutionContext, meshlake: MeshlakeResource

@@ -34,6 +34,9 @@ def _definitions(mesh: Mesh, settings: Settings, zones: set[str] | None) -> dg.D
         governance_token=settings.governance_token.get_secret_value()
         if settings.governance_token
         else None,
+        governance_tokens={
+            zone: token.get_secret_value() for zone, token in settings.governance_tokens.items()
+        },
     )
     return dg.Definitions(
         assets=mesh_assets(mesh, settings, zones),

@@ -1,4 +1,8 @@
-"""What one product's Dagster step does: lineage START, materialize, schema checks, COMPLETE or FAIL."""
+"""What one product's Dagster step does: the platform's publish path, its result as Dagster events.
+
+Lineage, governance's decision and the catalog record all happen inside the publish path
+(``meshlake.platform.Publisher``); this module only reports what it did.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 
 import dagster as dg
-import httpx
 
 from meshlake.orchestration._checks import (
     SCHEMA_CHECK,
@@ -16,18 +19,8 @@ from meshlake.orchestration._checks import (
 )
 from meshlake.orchestration._keys import input_key, port_key
 from meshlake.orchestration._resources import MeshlakeResource
-from meshlake.platform import MeshlakeError, ProductRef
-from meshlake.platform._governance import GovernanceError
-from meshlake.platform._materialize import PortResult
-from meshlake.platform._schema import schema_differences
-from meshlake.platform.lineage import (
-    ColumnEdge,
-    LineageEmitter,
-    LineageError,
-    product_column_lineage,
-    product_run_event,
-)
-from meshlake.platform.quality import QualityError
+from meshlake.platform import PortResult, ProductRef
+from meshlake.platform.lineage import ColumnEdge, LineageError, product_column_lineage
 from meshlake.platform.specs import Mesh, ProductSpec
 
 # `meshlake run` shows these lines as progress; Dagster's own console logs stay at WARNING there.
@@ -42,66 +35,51 @@ def lineage_run_id(dagster_run_id: str, product: ProductRef) -> str:
 def run_product(
     context: dg.AssetExecutionContext, meshlake: MeshlakeResource, ref: ProductRef
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Publish ``ref`` through the platform's one publish path; turn its result into events."""
     platform = meshlake.platform()
-    mesh = platform.mesh
-    product = mesh.product(ref)
+    product = platform.mesh.product(ref)
     run_id = lineage_run_id(context.run.run_id, ref)
-    emitter = LineageEmitter.from_environment(platform.state_home)
-    edges = _column_lineage(context, mesh, product)
-
-    def emit(event_type: str, **extra: object) -> None:
-        event = product_run_event(
-            event_type,
-            mesh=mesh,
-            product=product,
-            run_id=run_id,
-            state_home=platform.state_home,
-            column_lineage=edges,
-            **extra,  # type: ignore[arg-type]
-        )
-        emitter.emit(event)
-
     progress.info("%s: materializing ...", ref)
-    emit("START")
-    try:
-        published = platform.materialize_product(str(ref), run_id)
-    except QualityError as exc:
-        # Nothing was committed; every rule's result still shows, the blocking ones as failed.
-        emit("FAIL", error=str(exc), quality=exc.reports)
-        for report in exc.reports:
+    result = platform.publisher().publish(product, run_id)
+    if not result.ok:
+        # Nothing was committed; every checked rule still shows, the blocking ones as failed.
+        for report in result.quality:
             yield from quality_check_results(report)
-        progress.info("%s: blocked by quality rules", ref)
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    except MeshlakeError as exc:
-        emit("FAIL", error=str(exc))
-        progress.info("%s: failed", ref)
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    emit("COMPLETE", published=published)
-    _record_in_catalog(meshlake, product, published, run_id)
-    summary = ", ".join(f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in published)
-    progress.info("%s: published %s", ref, summary)
-
-    spark = platform.spark()
-    for port in published:
-        contract = mesh.port(port.ref).contract
-        problems = schema_differences(
-            spark.read.format("delta").load(port.location).schema, contract
+        progress.info("%s: %s", ref, result.error or "failed")
+        raise dg.Failure(description=result.error, allow_retries=False)
+    for warning in result.warnings:
+        context.log.warning(f"{ref}: governance ({result.gate} gate): {warning}")
+    if not result.recorded:
+        context.log.warning(
+            f"{ref}: committed, but governance could not be reached to record the versions; "
+            "the next run sends the record from the outbox (readers see the previous version)"
         )
+    summary = ", ".join(
+        f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in result.ports
+    )
+    progress.info("%s: published %s", ref, summary)
+    edges = _column_lineage(context, platform.mesh, product)
+    for port in result.ports:
+        contract = platform.mesh.port(port.ref).contract
         metadata: dict[str, object] = {
             "dagster/row_count": port.rows,
             "meshlake/delta_version": port.version,
             "meshlake/write_mode": port.write_mode,
             "meshlake/lineage_run_id": run_id,
+            "meshlake/governance_gate": result.gate or "enforce",
         }
+        if result.warnings:
+            metadata["meshlake/policy_warnings"] = "\n".join(result.warnings)
         lineage = _dagster_column_lineage(edges.get(port.ref.port, []), product)
         if lineage is not None:
             metadata["dagster/column_lineage"] = lineage
+        problems = list(port.schema_problems)
         checks = [
             dg.AssetCheckResult(
                 check_name=SCHEMA_CHECK,
                 asset_key=port_key(port.ref),
                 passed=not problems,
-                description="; ".join(problems) or "the table matches its contract",
+                description="; ".join(problems) or "the staged table matches its contract",
                 metadata={
                     "problems": problems,
                     "contract": f"{contract.id}@{contract.version}",
@@ -131,27 +109,6 @@ def _quality_metadata(port: PortResult) -> dict[str, object]:
     if report.data_docs is not None:
         metadata["meshlake/data_docs"] = data_docs_link(report.data_docs)
     return metadata
-
-
-def _record_in_catalog(
-    meshlake: MeshlakeResource, product: ProductSpec, published: list[PortResult], run_id: str
-) -> None:
-    """Publish the new versions to the governance catalog; a refusal fails the step.
-
-    The Delta commit is already done, but a version the catalog does not hold is not a published
-    product: failing here keeps downstream assets from building on it.
-    """
-    client = meshlake.governance()
-    if client is None:
-        return
-    try:
-        with client:
-            client.publish(product, published, run_id)
-    except (GovernanceError, httpx.HTTPError) as exc:
-        raise dg.Failure(
-            description=f"{product.ref}: the Delta versions were written but the catalog refused them: {exc}",
-            allow_retries=False,
-        ) from exc
 
 
 def _column_lineage(

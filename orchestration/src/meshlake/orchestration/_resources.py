@@ -9,7 +9,6 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from meshlake.platform import Platform, Settings
-from meshlake.platform._governance import GovernanceClient
 
 
 class MeshlakeResource(dg.ConfigurableResource):
@@ -24,22 +23,26 @@ class MeshlakeResource(dg.ConfigurableResource):
     spark_master: str | None = None
     governance_url: str | None = None
     governance_token: str | None = None
+    governance_tokens: dict[str, str] = {}
+    """A bearer token per landing zone: each zone's products publish as its service principal."""
 
     _platform: Platform | None = PrivateAttr(default=None)
 
     @cached_property
     def settings(self) -> Settings:
-        return Settings(
-            project=Path(self.project),
-            home=Path(self.home) if self.home else None,
-            spark_master=self.spark_master,
-        )
-
-    def governance(self) -> GovernanceClient | None:
-        """The catalog client when a governance service is configured for this run."""
-        if not self.governance_url:
-            return None
-        return GovernanceClient(self.governance_url, self.governance_token or "")
+        overrides: dict[str, object] = {
+            "project": Path(self.project),
+            "home": Path(self.home) if self.home else None,
+            "spark_master": self.spark_master,
+        }
+        # Unset fields keep what the environment says (MESHLAKE_GOVERNANCE_URL, ...).
+        if self.governance_url:
+            overrides["governance_url"] = self.governance_url
+        if self.governance_token:
+            overrides["governance_token"] = self.governance_token
+        if self.governance_tokens:
+            overrides["governance_tokens"] = self.governance_tokens
+        return Settings(**overrides)  # type: ignore[arg-type]
 
     def platform(self) -> Platform:
         if self._platform is None:

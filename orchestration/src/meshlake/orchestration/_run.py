@@ -6,15 +6,13 @@ keeps the run, its checks and materializations for the UI.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import dagster as dg
-from pydantic import SecretStr
 
 from meshlake.orchestration._definitions import mesh_definitions
+from meshlake.orchestration._governed import governed
 from meshlake.orchestration._instance import persistent_instance
 from meshlake.orchestration._keys import port_key
 from meshlake.platform import Platform, Settings
@@ -52,51 +50,15 @@ def run_mesh(
     settings: Settings,
     products: Iterable[str] | None = None,
     with_upstream: bool = False,
-    governance: bool = True,
 ) -> MeshRun:
     """Materialize products (all by default) through Dagster on the persistent local instance.
 
-    With ``governance`` (the default) every product is registered in the governance catalog first,
-    each new version is published to it, and lineage goes to its OpenLineage endpoint: the service
-    at MESHLAKE_GOVERNANCE_URL, or an embedded one on 127.0.0.1 for the length of the run.
+    Every product is registered in the governance catalog first; each publication is decided,
+    recorded and traced by the governance service at MESHLAKE_GOVERNANCE_URL, or by an embedded
+    one on 127.0.0.1 for the length of the run.
     """
-    if not governance:
-        return _run(settings, products, with_upstream)
     with governed(settings) as governed_settings:
         return _run(governed_settings, products, with_upstream)
-
-
-@contextmanager
-def governed(settings: Settings) -> Iterator[Settings]:
-    """Settings that point at a governance service, started here when none is configured; the
-    mesh's products and its glossary are registered in the catalog first (as `governance sync`)."""
-    from meshlake.governance import sync_catalog
-    from meshlake.platform._governance import GovernanceClient
-
-    embedded = None
-    if settings.governance_url is None:
-        from meshlake.governance import start_embedded
-
-        embedded = start_embedded(settings.state_home())
-        settings = settings.model_copy(
-            update={"governance_url": embedded.url, "governance_token": SecretStr(embedded.token)}
-        )
-    token = settings.governance_token.get_secret_value() if settings.governance_token else ""
-    saved = {key: os.environ.get(key) for key in ("OPENLINEAGE_URL", "OPENLINEAGE_API_KEY")}
-    try:
-        with GovernanceClient(str(settings.governance_url), token) as client:
-            sync_catalog(client, Platform(settings).mesh, settings.state_home())
-        if embedded is not None:
-            os.environ["OPENLINEAGE_URL"], os.environ["OPENLINEAGE_API_KEY"] = embedded.url, token
-        yield settings
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        if embedded is not None:
-            embedded.stop()
 
 
 def _run(settings: Settings, products: Iterable[str] | None, with_upstream: bool) -> MeshRun:

@@ -1,4 +1,6 @@
-"""`meshlake run` and `meshlake ui`, added to the meshlake command through the entry-point group."""
+"""`meshlake materialize`, `meshlake run` and `meshlake ui`, added to the meshlake command through
+the entry-point group (both publishing commands start the embedded governance service when no
+MESHLAKE_GOVERNANCE_URL is set)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,35 @@ import typer
 
 from meshlake.platform.cli._arguments import Products, Upstream
 from meshlake.platform.cli._output import fail, note, say, table
+
+
+def materialize(products: Products = None, upstream: Upstream = False) -> None:
+    """Publish products directly (no Dagster) in dependency order, with progress and a summary."""
+    from meshlake.orchestration._governed import governed
+    from meshlake.platform import Platform, Settings, stop_spark
+    from meshlake.platform.cli._materialize import dropped, finished, starting, summarize
+
+    settings = Settings()
+    platform = Platform(settings)
+    plan = platform.plan(products, upstream)
+    missing = platform.missing_drops(plan)
+    if missing:
+        note(f"no raw drop yet for {', '.join(missing)}: generating the sample drops first")
+        platform.ingest(only=missing, progress=dropped)
+    with governed(settings) as governed_settings:
+        note(
+            f"governance at {governed_settings.governance_url}; starting Spark, {len(plan)} products"
+        )
+        governed_platform = Platform(governed_settings)
+        try:
+            results = governed_platform.publish(products, upstream, finished, starting)
+        finally:
+            governed_platform.close()
+            stop_spark()
+    summarize(results)
+    failures = [result for result in results if not result.ok]
+    if failures:
+        fail(f"{len(failures)} of {len(results)} products were not published")
 
 
 def run(products: Products = None, upstream: Upstream = False) -> None:
@@ -99,5 +130,6 @@ def ui(
 
 
 def register(app: typer.Typer) -> None:
+    app.command("materialize")(materialize)
     app.command("run")(run)
     app.command("ui")(ui)

@@ -1,7 +1,8 @@
 """meshlake-platform: the self-serve SDK domain teams use to publish data products.
 
-The front door: load and validate specs, materialize products on Spark into Delta, and the Platform
-facade that the ``meshlake`` CLI and Python users share. Names are imported on first use, so that
+The front door: load and validate specs, publish products (on Spark into Delta, governed by the
+governance service over HTTP), and the Platform facade that the ``meshlake`` CLI and Python users
+share. Names are imported on first use, so that
 ``meshlake validate`` and other spec-only commands start without loading pyspark.
 """
 
@@ -16,12 +17,16 @@ if TYPE_CHECKING:
     from meshlake.platform._errors import ConformanceError as ConformanceError
     from meshlake.platform._errors import MaterializationError as MaterializationError
     from meshlake.platform._errors import MeshlakeError as MeshlakeError
+    from meshlake.platform._governance import GovernanceClient as GovernanceClient
+    from meshlake.platform._governance import GovernanceError as GovernanceError
     from meshlake.platform._ids import PortRef as PortRef
     from meshlake.platform._ids import ProductRef as ProductRef
-    from meshlake.platform._materialize import Materializer as Materializer
     from meshlake.platform._materialize import PortResult as PortResult
-    from meshlake.platform._materialize import ProductResult as ProductResult
     from meshlake.platform._platform import Platform as Platform
+    from meshlake.platform._publish import GovernanceUnreachable as GovernanceUnreachable
+    from meshlake.platform._publish import ProductResult as ProductResult
+    from meshlake.platform._publish import PublicationDenied as PublicationDenied
+    from meshlake.platform._publish import Publisher as Publisher
     from meshlake.platform._settings import Settings as Settings
     from meshlake.platform._spark import spark_session as spark_session
     from meshlake.platform._spark import stop_spark as stop_spark
@@ -38,10 +43,14 @@ _PUBLIC = {
     "MeshlakeError": "meshlake.platform._errors",
     "PortRef": "meshlake.platform._ids",
     "ProductRef": "meshlake.platform._ids",
-    "Materializer": "meshlake.platform._materialize",
+    "GovernanceClient": "meshlake.platform._governance",
+    "GovernanceError": "meshlake.platform._governance",
+    "GovernanceUnreachable": "meshlake.platform._publish",
     "PortResult": "meshlake.platform._materialize",
-    "ProductResult": "meshlake.platform._materialize",
     "Platform": "meshlake.platform._platform",
+    "ProductResult": "meshlake.platform._publish",
+    "PublicationDenied": "meshlake.platform._publish",
+    "Publisher": "meshlake.platform._publish",
     "Settings": "meshlake.platform._settings",
     "spark_session": "meshlake.platform._spark",
     "stop_spark": "meshlake.platform._spark",

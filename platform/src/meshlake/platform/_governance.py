@@ -1,21 +1,33 @@
 """The platform's one client of the governance service (HTTP only, as the design requires).
 
-It registers zones, domains and products from the specs (``meshlake governance sync``), and publishes
-each materialization's new versions.
+It registers zones, domains and products from the specs (``meshlake governance sync``), asks for the
+publication decision on a staged product, records the committed versions, and tells which version
+of a port the catalog last published (what readers read).
+
+A service that cannot be reached, times out or answers 5xx raises :class:`GovernanceUnavailable`;
+the publish path then commits nothing (fail closed). A 503 is retried after its Retry-After, briefly.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import yaml
 
 from meshlake.platform._errors import MeshlakeError
+from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location, zone_root
-from meshlake.platform._materialize import PortResult
-from meshlake.platform.specs import Mesh, ProductSpec
+from meshlake.platform.specs import InputBinding, Mesh, ProductSpec
+
+if TYPE_CHECKING:
+    from meshlake.platform._materialize import PortResult, PreparedProduct
+
+_BUSY_RETRIES = 3
+_LONGEST_RETRY_AFTER = 5.0
 
 
 class GovernanceError(MeshlakeError):
@@ -23,15 +35,68 @@ class GovernanceError(MeshlakeError):
 
     def __init__(self, method: str, path: str, status: int, detail: str) -> None:
         self.status = status
+        self.detail = detail
         super().__init__(f"governance {method} {path} -> {status}: {detail}")
+
+
+class GovernanceUnavailable(GovernanceError):
+    """The service could not be reached or could not answer (connection, timeout, 5xx)."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    policy: str
+    severity: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.policy} [{self.severity}]: {self.message}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Governance's answer on a staged product: commit it or not, and why."""
+
+    id: int
+    allowed: bool
+    gate: str
+    commit: bool
+    reasons: tuple[Reason, ...]
+
+    @property
+    def denials(self) -> list[Reason]:
+        return [reason for reason in self.reasons if reason.severity == "deny"]
+
+    @property
+    def warnings(self) -> list[Reason]:
+        """What the run summary shows: warnings, and the denials a ``warn`` gate let through."""
+        return (
+            list(self.reasons)
+            if self.gate == "warn"
+            else [reason for reason in self.reasons if reason.severity != "deny"]
+        )
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Decision:
+        return cls(
+            id=int(body["id"]),
+            allowed=bool(body["allowed"]),
+            gate=str(body.get("gate", "enforce")),
+            commit=bool(body["commit"]),
+            reasons=tuple(
+                Reason(str(r.get("policy", "")), str(r.get("severity", "")), str(r.get("message")))
+                for r in body.get("reasons", [])
+            ),
+        )
 
 
 class GovernanceClient:
     """Calls the governance API at ``url`` with a bearer ``token``."""
 
     def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
         self._http = httpx.Client(
-            base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
 
     def close(self) -> None:
@@ -44,13 +109,23 @@ class GovernanceClient:
         self.close()
 
     def request(self, method: str, path: str, json: Any = None, params: Any = None) -> Any:
-        response = self._http.request(method, path, json=json, params=params)
+        for attempt in range(_BUSY_RETRIES + 1):
+            try:
+                response = self._http.request(method, path, json=json, params=params)
+            except httpx.HTTPError as exc:
+                raise GovernanceUnavailable(
+                    method, path, 0, f"{self.url} cannot be reached ({type(exc).__name__}: {exc})"
+                ) from exc
+            if response.status_code != 503 or attempt == _BUSY_RETRIES:
+                break
+            time.sleep(_retry_after(response))
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise GovernanceError(method, path, response.status_code, str(detail))
+            error = GovernanceUnavailable if response.status_code >= 500 else GovernanceError
+            raise error(method, path, response.status_code, str(detail))
         return response.json() if response.content else None
 
     def sync(self, mesh: Mesh, state_home: Path) -> list[str]:
@@ -69,19 +144,86 @@ class GovernanceClient:
         path = f"/api/v1/products/{product.ref.domain}/{product.ref.name}"
         return self.request("PUT", path, product_payload(product, state_home))
 
-    def publish(self, product: ProductSpec, published: list[PortResult], run_id: str | None) -> Any:
+    def decide(self, prepared: PreparedProduct) -> Decision:
+        """The publication decision on a staged product (nothing of it is committed yet)."""
+        product = prepared.product
+        body = {
+            "run_id": prepared.run_id,
+            "ports": [
+                {
+                    "port": port.spec.ref.port,
+                    "contract_version": port.spec.contract.version,
+                    "schema": [
+                        {
+                            "name": field.name,
+                            "type": field.dataType.simpleString(),
+                            "nullable": field.nullable,
+                        }
+                        for field in port.schema.fields
+                    ],
+                    "row_count": port.rows,
+                    "quality": port.quality.summary() if port.quality is not None else {},
+                }
+                for port in prepared.ports
+            ],
+            "inputs": [
+                {"port": str(binding.output), "version": prepared.input_versions[binding.name]}
+                for binding in product.inputs
+                if binding.output is not None and binding.name in prepared.input_versions
+            ],
+        }
+        return Decision.from_json(self.request("POST", _product_path(product, "decisions"), body))
+
+    def record(self, record: PublicationRecord) -> Any:
+        """Record committed versions; governance reads the Delta log itself before it accepts."""
+        return self.request("POST", record.path, record.body)
+
+    def published_version(self, ref: PortRef) -> int | None:
+        """The Delta version of ``ref`` the catalog last published; None when none is."""
+        try:
+            body = self.request("GET", f"/api/v1/datasets/{ref}/published")
+        except GovernanceError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return int(body["delta_version"])
+
+
+@dataclass(frozen=True)
+class PublicationRecord:
+    """What ``POST .../versions`` takes for one run of one product; kept in the outbox when the
+    service cannot be reached after the commit."""
+
+    path: str
+    body: dict[str, Any]
+
+    @classmethod
+    def of(
+        cls, product: ProductSpec, run_id: str, decision_id: int, results: list[PortResult]
+    ) -> PublicationRecord:
         ports = [
             {
                 "port": result.ref.port,
                 "delta_version": result.version,
-                "row_count": result.rows,
                 "contract_version": product.ports[result.ref.port].contract.version,
-                "quality": result.quality.summary() if result.quality is not None else {},
+                "row_count": result.rows,
             }
-            for result in published
+            for result in results
         ]
-        path = f"/api/v1/products/{product.ref.domain}/{product.ref.name}/versions"
-        return self.request("POST", path, {"run_id": run_id, "ports": ports})
+        body = {"run_id": run_id, "decision_id": decision_id, "ports": ports}
+        return cls(_product_path(product, "versions"), body)
+
+
+def _product_path(product: ProductSpec, tail: str) -> str:
+    return f"/api/v1/products/{product.ref.domain}/{product.ref.name}/{tail}"
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return max(0.0, min(seconds, _LONGEST_RETRY_AFTER))
 
 
 def zone_payload(mesh: Mesh, name: str, state_home: Path) -> dict[str, Any]:
@@ -115,6 +257,7 @@ def product_payload(product: ProductSpec, state_home: Path) -> dict[str, Any]:
         "team": team.name,
         "owners": team.owners,
         "tags": list(descriptor.tags),
+        "inputs": [_input_payload(binding) for binding in product.inputs],
         "ports": [
             {
                 "name": name,
@@ -125,4 +268,24 @@ def product_payload(product: ProductSpec, state_home: Path) -> dict[str, Any]:
             }
             for name, port in product.ports.items()
         ],
+    }
+
+
+def _input_payload(binding: InputBinding) -> dict[str, Any]:
+    """A declared input port: governance judges residency and alignment from these, not lineage."""
+    if binding.output is not None:
+        return {
+            "name": binding.name,
+            "kind": "product",
+            "port": str(binding.output),
+            "source": None,
+            "domain": binding.output.domain,
+        }
+    assert binding.raw is not None
+    return {
+        "name": binding.name,
+        "kind": "raw",
+        "port": None,
+        "source": binding.raw.source.id,
+        "domain": binding.raw.domain.name,
     }

@@ -1,24 +1,33 @@
-"""Materialize one product: read its inputs, run its transform, conform, publish each port to Delta."""
+"""The engine under the one publish path: stage a product's ports, check them, then commit them.
+
+``Materializer.prepare`` reads the inputs (at the versions it is given), runs the transform, conforms
+every port to its contract and stages it: the port's Delta files are written into its table folder
+without a commit, and its rules are judged on them. Nothing is readable yet. ``commit`` then makes
+one Delta commit per port. Between the two, the caller asks governance (``meshlake.platform._publish``);
+``release`` removes whatever was not committed.
+
+A merge into an existing table cannot be staged (it rewrites files it reads): its rows stay a plan,
+checked like the others, and are written by ``commit``.
+"""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from meshlake.platform._conform import conform, port_failure
 from meshlake.platform._delta import Commit, write_delta
-from meshlake.platform._errors import (
-    MeshlakeError,
-    spark_error_summary,
-)
+from meshlake.platform._errors import ConformanceError, MeshlakeError, spark_error_summary
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
 from meshlake.platform._raw import has_drop, raw_source_location, read_raw
+from meshlake.platform._schema import schema_differences
+from meshlake.platform._staged import StagedWrite, stage
 from meshlake.platform._transforms import (
     TransformContext,
     TransformResult,
@@ -37,7 +46,7 @@ from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
 @dataclass(frozen=True)
 class PortResult:
-    """One published output port: where, which Delta version, how many rows."""
+    """One committed output port: where, which Delta version this run made, how many rows."""
 
     ref: PortRef
     location: str
@@ -45,26 +54,62 @@ class PortResult:
     rows: int
     write_mode: str
     quality: QualityReport | None = None  # None when the port has no rules
+    schema_problems: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ProductResult:
-    """The outcome of one product's materialization within a run."""
+@dataclass
+class StagedPort:
+    """One port of a prepared product: its rows written (or planned, for a merge), not committed."""
 
-    product: str
-    status: str  # "published", "failed" or "skipped"
-    run_id: str
-    seconds: float = 0.0
-    ports: list[PortResult] = field(default_factory=list)
-    error: str | None = None
+    spec: PortSpec
+    location: str
+    frame: DataFrame
+    staged: StagedWrite | None
+    checked: CheckedPort | None
+    schema_problems: tuple[str, ...]
 
     @property
-    def ok(self) -> bool:
-        return self.status == "published"
+    def rows(self) -> int | None:
+        """Rows in the staged files (None for a merge, whose rows are not written yet)."""
+        return self.staged.rows if self.staged is not None else None
+
+    @property
+    def schema(self) -> StructType:
+        return self.staged.schema if self.staged is not None else self.frame.schema
+
+    @property
+    def quality(self) -> QualityReport | None:
+        return self.checked.report if self.checked is not None else None
+
+    def release(self) -> None:
+        """Delete what was staged and not committed, free persisted rows; safe to call twice."""
+        if self.staged is not None:
+            self.staged.abort()
+        if self.checked is not None:
+            self.checked.release()
+
+
+@dataclass
+class PreparedProduct:
+    """A product whose every port is staged and checked, waiting for governance's decision."""
+
+    product: ProductSpec
+    run_id: str
+    ports: list[StagedPort] = field(default_factory=list)
+    input_versions: dict[str, int] = field(default_factory=dict)
+    """The Delta version read of each input port on another product (by input port name)."""
+
+    @property
+    def reports(self) -> list[QualityReport]:
+        return [port.quality for port in self.ports if port.quality is not None]
+
+    def release(self) -> None:
+        for port in self.ports:
+            port.release()
 
 
 class Materializer:
-    """Publishes products of one mesh with one Spark session."""
+    """Stages, checks and commits products of one mesh with one Spark session."""
 
     def __init__(
         self,
@@ -79,14 +124,15 @@ class Materializer:
         self.state_home = state_home
         self.data_docs = data_docs
         self.validator: Validator = validator
-        # The quality reports of the last materialize() call, also when it raised.
+        # The quality reports of the last prepare() call, also when it raised.
         self.last_reports: list[QualityReport] = []
 
     def location(self, ref: PortRef) -> str:
         return port_location(self.mesh.product(ref.product_ref).zone, ref, self.state_home)
 
-    def read_input(self, binding: InputBinding) -> DataFrame:
-        """An input port as a DataFrame: a raw drop, or a Delta table (at its pinned version if set)."""
+    def read_input(self, binding: InputBinding, version: int | None = None) -> DataFrame:
+        """An input port as a DataFrame: a raw drop, or a Delta table at ``version`` (the one the
+        catalog published, or the port's pinned one); the latest only when neither is known."""
         if binding.raw is not None:
             location = raw_source_location(self.mesh, binding.raw, self.state_home)
             if not has_drop(location):
@@ -98,129 +144,134 @@ class Materializer:
         assert binding.output is not None
         location = self.location(binding.output)
         reader = self.spark.read.format("delta")
-        if binding.port.pinned_version is not None:
-            reader = reader.option("versionAsOf", binding.port.pinned_version)
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
         try:
             return reader.load(location)
         except Exception as exc:
+            at = f" at version {version}" if version is not None else ""
             raise MeshlakeError(
-                f"input port {binding.name!r} reads {binding.output}, which has no Delta table at "
-                f"{location} (materialize it first): {spark_error_summary(exc)}"
+                f"input port {binding.name!r} reads {binding.output}{at}, which has no Delta table "
+                f"at {location} (materialize it first): {spark_error_summary(exc)}"
             ) from exc
 
-    def materialize(self, product: ProductSpec, run_id: str | None = None) -> list[PortResult]:
-        """Publish every output port of ``product``; raise MeshlakeError and write nothing on failure.
+    def prepare(
+        self,
+        product: ProductSpec,
+        run_id: str,
+        input_versions: Mapping[str, int] | None = None,
+    ) -> PreparedProduct:
+        """Stage and check every port of ``product``; raise MeshlakeError with nothing left behind.
 
-        A product with several ports commits each port separately; ports are conformed (names,
-        static types) before the first write so a contract mismatch stops the product up front.
+        Every port is conformed (names, types) before the first is staged, so a contract mismatch
+        stops the product up front; a blocking rule on any port stages no port at all.
         """
-        run_id = run_id or str(uuid.uuid4())
+        versions = dict(input_versions or {})
         self.last_reports = []
-        inputs = {binding.name: self.read_input(binding) for binding in product.inputs}
+        inputs = {
+            binding.name: self.read_input(binding, versions.get(binding.name))
+            for binding in product.inputs
+        }
         context = TransformContext(spark=self.spark, product=product, run_id=run_id)
         results: dict[Path, TransformResult] = {}
-        staged: list[tuple[PortSpec, DataFrame]] = []
+        conformed: list[tuple[PortSpec, DataFrame]] = []
         for port in product.ports.values():
             if port.transform_file not in results:
                 results[port.transform_file] = run_transform(port.transform_file, inputs, context)
             frame = frame_for_port(
                 results[port.transform_file], port.transform_file, str(product.ref), port.ref.port
             )
-            staged.append((port, conform(frame, port)))
-        checked = self._check(product, staged, run_id)
+            conformed.append((port, conform(frame, port)))
+        prepared = PreparedProduct(product, run_id, input_versions=versions)
         try:
-            return [
-                self._publish(port, frame, checked.get(port.ref.port), run_id)
-                for port, frame in staged
-            ]
-        finally:
-            for item in checked.values():
-                item.release()
-
-    def _check(
-        self, product: ProductSpec, staged: list[tuple[PortSpec, DataFrame]], run_id: str
-    ) -> dict[str, CheckedPort]:
-        """Run every port's rules before any commit; a blocking failure commits no port at all."""
-        engine = QualityEngine(self.spark, self.state_home, run_id, self.data_docs, self.validator)
-        checked: dict[str, CheckedPort] = {}
-        try:
-            for port, frame in staged:
-                result = engine.check(port, frame, self.location(port.ref))
-                if result is not None:
-                    checked[port.ref.port] = result
+            self._stage(prepared, conformed)
         except BaseException:
-            for item in checked.values():
-                item.release()
+            prepared.release()
             raise
-        self.last_reports = [item.report for item in checked.values()]
-        if any(item.report.blocked for item in checked.values()):
-            for item in checked.values():
-                item.release()
-            raise QualityError(str(product.ref), self.last_reports)
-        return checked
+        return prepared
 
-    def _publish(
-        self, port: PortSpec, frame: DataFrame, checked: CheckedPort | None, run_id: str
-    ) -> PortResult:
-        location = self.location(port.ref)
-        report = None
+    def materialize_ungoverned(
+        self, product: ProductSpec, run_id: str | None = None
+    ) -> list[PortResult]:
+        """Prepare and commit with no decision in between: the engine alone, for the engine's
+        tests and the benchmarks' baselines. Every publication goes through ``Publisher``."""
+        prepared = self.prepare(product, run_id or new_run_id())
+        try:
+            return self.commit(prepared)
+        finally:
+            prepared.release()
+
+    def commit(self, prepared: PreparedProduct) -> list[PortResult]:
+        """One Delta commit per port, each carrying the run id; the caller releases afterwards."""
+        return [self._commit(port, prepared.run_id) for port in prepared.ports]
+
+    def _stage(
+        self, prepared: PreparedProduct, conformed: list[tuple[PortSpec, DataFrame]]
+    ) -> None:
+        engine = QualityEngine(
+            self.spark, self.state_home, prepared.run_id, self.data_docs, self.validator
+        )
+        for port, frame in conformed:
+            location = self.location(port.ref)
+            checked = engine.check(port, frame, location)
+            staged = checked.staged if checked is not None else None
+            rows = checked.frame if checked is not None else frame
+            item = StagedPort(port, location, rows, staged, checked, ())
+            prepared.ports.append(item)
+            if staged is None:
+                # No rules, or rules judged on persisted rows: stage the rows to publish now.
+                item.staged = self._staged(port, rows, location)
+        self.last_reports = prepared.reports
+        if any(report.blocked for report in self.last_reports):
+            raise QualityError(str(prepared.product.ref), self.last_reports)
+        for item in prepared.ports:
+            item.schema_problems = tuple(schema_differences(item.schema, item.spec.contract))
+            if item.schema_problems:
+                raise ConformanceError(
+                    str(prepared.product.ref), item.spec.ref.port, list(item.schema_problems)
+                )
+
+    def _staged(self, port: PortSpec, frame: DataFrame, location: str) -> StagedWrite | None:
+        try:
+            return stage(self.spark, frame, location, port.write_mode)
+        except Exception as exc:
+            raise port_failure(
+                port, exc, f"staging output port {port.ref.port!r} at {location} failed"
+            ) from exc
+
+    def _commit(self, item: StagedPort, run_id: str) -> PortResult:
+        port, location, checked = item.spec, item.location, item.checked
         profile = None
         if checked is not None:
             profile = checked.profile.to_metadata() if checked.profile is not None else None
-            frame = checked.frame
-            report = checked.report
             if checked.quarantine is not None:
-                write_quarantine(self.spark, checked.quarantine, report.quarantine_location)
+                write_quarantine(self.spark, checked.quarantine, checked.report.quarantine_location)
         try:
-            if checked is not None and checked.staged is not None:
-                commit: Commit = checked.staged.commit(profile)
+            if item.staged is not None:
+                commit: Commit = item.staged.commit(profile)
             else:
                 commit = write_delta(
-                    self.spark, frame, location, port.write_mode, port.contract.primary_key, profile
+                    self.spark,
+                    item.frame,
+                    location,
+                    port.write_mode,
+                    port.contract.primary_key,
+                    profile,
                 )
         except Exception as exc:
             raise port_failure(
                 port, exc, f"writing output port {port.ref.port!r} to {location} failed"
             ) from exc
-        return PortResult(port.ref, location, commit.version, commit.rows, port.write_mode, report)
+        return PortResult(
+            port.ref,
+            location,
+            commit.version,
+            commit.rows,
+            port.write_mode,
+            item.quality,
+            item.schema_problems,
+        )
 
 
-def materialize_all(
-    materializer: Materializer,
-    products: list[ProductSpec],
-    progress: Callable[[int, int, ProductResult], None] | None = None,
-    on_start: Callable[[int, int, ProductSpec], None] | None = None,
-) -> list[ProductResult]:
-    """Materialize ``products`` in the given (dependency) order; a failure skips its dependents."""
-    run_id = str(uuid.uuid4())
-    failed: set[str] = set()
-    outcomes: list[ProductResult] = []
-    for index, product in enumerate(products, start=1):
-        if on_start is not None:
-            on_start(index, len(products), product)
-        blocked = sorted(str(ref) for ref in product.upstream if str(ref) in failed)
-        if blocked:
-            failed.add(str(product.ref))
-            outcome = ProductResult(
-                str(product.ref), "skipped", run_id, error=f"upstream failed: {', '.join(blocked)}"
-            )
-        else:
-            started = time.perf_counter()
-            try:
-                ports = materializer.materialize(product, run_id)
-                outcome = ProductResult(
-                    str(product.ref), "published", run_id, time.perf_counter() - started, ports
-                )
-            except MeshlakeError as exc:
-                failed.add(str(product.ref))
-                outcome = ProductResult(
-                    str(product.ref),
-                    "failed",
-                    run_id,
-                    time.perf_counter() - started,
-                    error=str(exc),
-                )
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(index, len(products), outcome)
-    return outcomes
+def new_run_id() -> str:
+    return str(uuid.uuid4())

@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from meshlake.platform._errors import ConfigurationError
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
 from meshlake.platform._settings import Settings, get_settings
@@ -15,19 +16,22 @@ from meshlake.platform.specs import Mesh, ProductSpec, ValidationReport, load_me
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from meshlake.platform._materialize import PortResult, ProductResult
+    from meshlake.platform._governance import GovernanceClient
+    from meshlake.platform._publish import ProductResult, Publisher
     from meshlake.platform._raw import RawDrop
+    from meshlake.platform.lineage import LineageEmitter
 
 
 class Platform:
     """One project (domains/ and infra/) with its state folder and, when needed, Spark.
 
-    >>> platform = Platform()
-    >>> results = platform.materialize(["hr.employees"])
+    >>> platform = Platform()  # MESHLAKE_GOVERNANCE_URL and a token name the governance service
+    >>> results = platform.publish(["hr.employees"])
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
+        self._clients: dict[str, GovernanceClient] = {}
 
     @cached_property
     def root(self) -> Path:
@@ -123,27 +127,71 @@ class Platform:
             return None
         return json.dumps(suites[0] if port else suites, indent=2, sort_keys=True, default=str)
 
-    def materialize_product(self, name: str, run_id: str | None = None) -> list[PortResult]:
-        """Publish one product now; raise MeshlakeError (nothing written) if it cannot be."""
+    def governance(self, product: ProductSpec) -> GovernanceClient:
+        """The governance client ``product`` publishes with: its zone's service principal.
+
+        Raises ConfigurationError without a governance URL: nothing is published ungoverned.
+        """
+        from meshlake.platform._governance import GovernanceClient
+
+        url = self.settings.governance_url
+        if not url:
+            raise ConfigurationError(
+                "no governance service: set MESHLAKE_GOVERNANCE_URL (and a token), or publish with "
+                "`meshlake materialize` / `meshlake run`, which start the embedded one"
+            )
+        token = self.settings.governance_token_for(product.zone.name)
+        if token not in self._clients:
+            self._clients[token] = GovernanceClient(url, token)
+        return self._clients[token]
+
+    def lineage_emitter(self, product: ProductSpec) -> LineageEmitter:
+        """Where ``product``'s OpenLineage events go: the OPENLINEAGE_* backend when one is set,
+        else the governance service (as the product's zone) with a copy in the state folder's
+        ``lineage/events.jsonl``, else that file alone."""
+        from meshlake.platform.lineage import EVENTS_FILE, LineageEmitter
+
+        if LineageEmitter.configured() or not self.settings.governance_url:
+            return LineageEmitter.from_environment(self.state_home)
+        token = self.settings.governance_token_for(product.zone.name)
+        return LineageEmitter.over_http(
+            self.settings.governance_url, token, journal=self.state_home / EVENTS_FILE
+        )
+
+    def publisher(self) -> Publisher:
+        """The one publish path over this project (see meshlake.platform._publish)."""
         from meshlake.platform._materialize import Materializer
+        from meshlake.platform._publish import Publisher
 
         materializer = Materializer(
             self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
         )
-        return materializer.materialize(self.mesh.product(name), run_id)
+        emitters: dict[str, LineageEmitter] = {}
 
-    def materialize(
+        def emitter_for(product: ProductSpec) -> LineageEmitter:
+            zone = product.zone.name
+            if zone not in emitters:
+                emitters[zone] = self.lineage_emitter(product)
+            return emitters[zone]
+
+        return Publisher(self.mesh, materializer, self.governance, emitter_for, self.state_home)
+
+    def publish_product(self, name: str, run_id: str | None = None) -> ProductResult:
+        """Publish one product now, governed; its failure is in the result, never raised."""
+        return self.publisher().publish(self.mesh.product(name), run_id)
+
+    def publish(
         self,
         products: Iterable[str] | None = None,
         with_upstream: bool = False,
         progress: Callable[[int, int, ProductResult], None] | None = None,
         on_start: Callable[[int, int, ProductSpec], None] | None = None,
     ) -> list[ProductResult]:
-        """Materialize products (all by default) in dependency order; failures skip dependents."""
-        from meshlake.platform._materialize import Materializer, materialize_all
-
+        """Publish products (all by default) in dependency order; failures skip dependents."""
         plan = self.plan(products, with_upstream)
-        materializer = Materializer(
-            self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
-        )
-        return materialize_all(materializer, plan, progress, on_start)
+        return self.publisher().publish_all(plan, progress, on_start)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     # The governance service; without a URL, `meshlake run` starts the embedded one on 127.0.0.1.
     governance_url: str | None = None
     governance_token: SecretStr | None = None
+    # A token per landing zone (JSON: {"emea": "mlk_..."}): each zone's products publish, and write
+    # their lineage, as that zone's service principal; zones without one use governance_token.
+    governance_tokens: dict[str, SecretStr] = {}
+
+    def governance_token_for(self, zone: str) -> str:
+        """The bearer token that a product of ``zone`` publishes with ("" when none is set)."""
+        token = self.governance_tokens.get(zone) or self.governance_token
+        return token.get_secret_value() if token is not None else ""
 
     def project_root(self) -> Path:
         """The folder holding domains/ and infra/: MESHLAKE_PROJECT, else the nearest parent."""

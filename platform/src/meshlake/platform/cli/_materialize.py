@@ -1,4 +1,8 @@
-"""``meshlake ingest`` and ``meshlake materialize``: drop raw files, publish products."""
+"""``meshlake ingest``, and the progress and summary lines of a publication.
+
+``meshlake materialize`` itself is registered by orchestration (meshlake.orchestration.cli): it needs a
+governance service, and only orchestration may start the embedded one.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from meshlake.platform.cli._arguments import Products, Upstream
-from meshlake.platform.cli._output import fail, note, say, table
+from meshlake.platform.cli._output import note, say, table
 
 if TYPE_CHECKING:
-    from meshlake.platform._materialize import ProductResult
+    from meshlake.platform._publish import ProductResult
     from meshlake.platform._raw import RawDrop
     from meshlake.platform.quality import QualityReport
     from meshlake.platform.specs import ProductSpec
@@ -25,53 +28,38 @@ def ingest(
     from meshlake.platform._platform import Platform
 
     platform = Platform()
-    drops = platform.ingest(scale, progress=_dropped)
+    drops = platform.ingest(scale, progress=dropped)
     say(f"dropped {len(drops)} raw files, {sum(drop.rows for drop in drops):,} rows")
-
-
-def materialize(products: Products = None, upstream: Upstream = False) -> None:
-    """Materialize products in dependency order, with progress and a summary."""
-    from meshlake.platform._platform import Platform
-    from meshlake.platform._spark import stop_spark
-
-    platform = Platform()
-    plan = platform.plan(products, upstream)
-    missing = platform.missing_drops(plan)
-    if missing:
-        note(f"no raw drop yet for {', '.join(missing)}: generating the sample drops first")
-        platform.ingest(only=missing, progress=_dropped)
-    note(f"starting Spark and materializing {len(plan)} products")
-    try:
-        results = platform.materialize(products, upstream, progress=_finished, on_start=_starting)
-    finally:
-        stop_spark()
-    summarize(results)
-    failures = [result for result in results if not result.ok]
-    if failures:
-        fail(f"{len(failures)} of {len(results)} products were not published")
 
 
 def summarize(results: list[ProductResult]) -> None:
     rows: list[tuple[object, ...]] = []
     for result in results:
+        gate = result.gate or "-"
         if not result.ports:
             rows.append(
-                (result.product, "-", result.status, "-", "-", "-", f"{result.seconds:.1f}")
+                (result.product, "-", result.status, "-", "-", "-", gate, f"{result.seconds:.1f}")
             )
         for port in result.ports:
             rows.append(
                 (
                     result.product,
                     port.ref.port,
-                    result.status,
+                    result.status if result.recorded else f"{result.status} (record pending)",
                     f"{port.rows:,}",
                     port.version,
                     _checks(port.quality),
+                    gate,
                     f"{result.seconds:.1f}",
                 )
             )
-    table("published", ["product", "port", "status", "rows", "version", "checks", "seconds"], rows)
+    columns = ["product", "port", "status", "rows", "version", "checks", "gate", "seconds"]
+    table("published", columns, rows)
     for result in results:
+        for warning in result.warnings:
+            say(
+                f"{result.product} policy {'(not enforced) ' if result.gate == 'warn' else ''}{warning}"
+            )
         if result.error:
             say(f"{result.product} {result.status}: {result.error}")
 
@@ -90,15 +78,15 @@ def _checks(report: QualityReport | None) -> str:
     return text
 
 
-def _dropped(drop: RawDrop) -> None:
+def dropped(drop: RawDrop) -> None:
     note(f"  raw {drop.source_id}: {drop.rows:,} rows -> {drop.location} ({drop.seconds:.1f}s)")
 
 
-def _starting(index: int, total: int, product: ProductSpec) -> None:
+def starting(index: int, total: int, product: ProductSpec) -> None:
     note(f"[{index}/{total}] {product.ref} ...")
 
 
-def _finished(index: int, total: int, result: ProductResult) -> None:
+def finished(index: int, total: int, result: ProductResult) -> None:
     detail = ", ".join(
         f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in result.ports
     )
@@ -107,4 +95,3 @@ def _finished(index: int, total: int, result: ProductResult) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
-    app.command("materialize")(materialize)

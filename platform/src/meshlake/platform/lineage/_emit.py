@@ -90,10 +90,21 @@ class LineageEmitter:
     composite of several, ...) can be passed instead.
     """
 
-    def __init__(self, transport: Transport, target: str) -> None:
+    def __init__(self, transport: Transport, target: str, journal: Path | None = None) -> None:
         self.transport = transport
         self.target = target
         """Where events go, for messages (a URL or a file path)."""
+        self.journal = (
+            None if journal is None else JsonLinesTransport(JsonLinesConfig(path=str(journal)))
+        )
+        """A JSON-lines copy of every event sent (the run's local record), if any."""
+
+    @staticmethod
+    def configured() -> bool:
+        """Whether the OpenLineage variables name a backend (or turn emission off)."""
+        return bool(os.environ.get("OPENLINEAGE_URL", "").strip()) or os.environ.get(
+            "OPENLINEAGE_DISABLED", ""
+        ).strip().lower() in ("true", "1", "yes")
 
     @classmethod
     def from_environment(
@@ -112,10 +123,25 @@ class LineageEmitter:
         if not url:
             path = state_home / EVENTS_FILE
             return cls(JsonLinesTransport(JsonLinesConfig(path=str(path))), str(path))
-        api_key = env.get("OPENLINEAGE_API_KEY", "").strip()
+        return cls.over_http(
+            url,
+            env.get("OPENLINEAGE_API_KEY", "").strip(),
+            env.get("OPENLINEAGE_ENDPOINT", "").strip() or DEFAULT_ENDPOINT,
+        )
+
+    @classmethod
+    def over_http(
+        cls,
+        url: str,
+        api_key: str,
+        endpoint: str = DEFAULT_ENDPOINT,
+        journal: Path | None = None,
+    ) -> LineageEmitter:
+        """HTTP to an OpenLineage backend (the governance service's is ``api/v1/lineage``), with
+        a JSON-lines copy of each event in ``journal`` when given."""
         config = HttpConfig(
             url=url,
-            endpoint=env.get("OPENLINEAGE_ENDPOINT", "").strip() or DEFAULT_ENDPOINT,
+            endpoint=endpoint,
             timeout=_TIMEOUT_SECONDS,
             auth=ApiKeyTokenProvider({"apiKey": api_key}) if api_key else TokenProvider({}),
             retry=_RETRY,
@@ -127,10 +153,15 @@ class LineageEmitter:
                 f"OPENLINEAGE_URL={url!r} is not a usable URL ({exc}); set it to the backend's base "
                 "URL, such as http://localhost:5000, or unset it to write events to a file"
             ) from exc
-        return cls(transport, f"{url.rstrip('/')}/{config.endpoint.lstrip('/')}")
+        return cls(transport, f"{url.rstrip('/')}/{config.endpoint.lstrip('/')}", journal)
 
     def emit(self, event: Event) -> None:
         """Send ``event``; on failure log a warning with the reason and carry on."""
+        if self.journal is not None:
+            try:
+                self.journal.emit(event)
+            except OSError as exc:
+                log.warning("OpenLineage journal %s not written: %s", self.journal.path, exc)
         try:
             self.transport.emit(event)
         except Exception as exc:  # any failure: see the module docstring, lineage never fails a run
