@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN = $(UV) run --frozen
 
 
-.PHONY: setup run ui validate test unit integration e2e lint format bench clean
+.PHONY: setup run ui validate test unit integration e2e reliability lint format bench clean
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -37,6 +37,10 @@ integration: setup
 
 e2e: setup
 	$(RUN) pytest -m e2e
+
+## Long trials in full (the suite runs a small sample of each): kill -9 a publication 20 times.
+reliability: setup
+	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q tests/reliability
 
 lint: setup
 	$(RUN) ruff check .
