@@ -1,13 +1,15 @@
 """Materialization overhead: the platform against a bare delta-spark job doing the same work.
 
-What it measures: ``Platform.materialize_product`` on a 5M-row product (raw CSV drop -> Spark SQL
-transform -> contract conformance -> one Delta commit -> commit metrics) against a hand-written
+What it measures: the governed publish path (``Platform.publish_product``: raw CSV drop -> Spark SQL
+transform -> lossless contract conformance -> staged Delta files -> governance's decision over HTTP
+(the embedded service, warn gate: the bench mesh is bare) -> one Delta commit -> governance reads the
+log and records the version -> lineage) against a hand-written
 delta-spark job in the same process and Spark session: the same CSV read with the same schema, the
 same SQL, the same casts to the contract's types, and an overwrite of a Delta table. The bare job
 writes the same table (same columns, types and rows); what it leaves out is what the platform adds:
-the conformance guards (a failing cast or a missing required value raises naming the column), the
-FAILFAST CSV read (a malformed row aborts), the existence check before the write and the read of the
-commit's metrics after it.
+the conformance guards (a failing or lossy cast or a missing required value raises naming the column),
+the FAILFAST CSV read (a malformed row aborts), staging before the commit, and governance (decision,
+verified record, lineage).
 
 Why: domain teams are promised that publishing through the platform costs about what their own
 Spark job would. The target is platform / bare <= 1.15 (medians, warm session).
@@ -249,11 +251,25 @@ def main() -> int:
 
 
 def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
-    from meshlake.platform import Platform, Settings, stop_spark
+    from meshlake.orchestration._governed import governed
+    from meshlake.platform import Platform, Settings
 
     project = build_project(scratch)
     home = scratch / "home"
-    platform = Platform(Settings(project=project, home=home, spark_master="local[2]"))
+    os.environ["MESHLAKE_POLICY_GATE"] = (
+        "warn"  # the bench mesh is bare; this script's process only
+    )
+    with governed(Settings(project=project, home=home, spark_master="local[2]")) as settings:
+        platform = Platform(settings)
+        try:
+            return _run(platform, home, args, began)
+        finally:
+            platform.close()
+
+
+def _run(platform: Any, home: Path, args: argparse.Namespace, began: float) -> int:
+    from meshlake.platform import stop_spark
+
     report = platform.validate()
     if not report.ok:
         for problem in report.problems:
@@ -277,7 +293,10 @@ def run(scratch: Path, args: argparse.Namespace, began: float) -> int:
     published: list[Any] = []
 
     def platform_run() -> None:
-        published[:] = platform.materialize_product(PRODUCT)
+        result = platform.publish_product(PRODUCT)
+        if not result.ok:
+            raise RuntimeError(f"the governed publication failed: {result.error}")
+        published[:] = result.ports
 
     def bare_run() -> None:
         frame = spark.read.schema(RAW_DDL).option("header", "true").csv(str(raw_folder))
