@@ -51,7 +51,7 @@ def test_a_denied_publication_commits_nothing_and_keeps_the_previous_version(
                 "GET", "/api/v1/policies/decisions", params={"subject": "alpha.things"}
             )
 
-    assert denied.status == "failed" and denied.gate is None
+    assert denied.status == "failed" and denied.gate == "enforce"
     assert "governance denied the publication" in (denied.error or "")
     assert "column_documentation [deny]" in (denied.error or "")
     table = DeltaTable(platform.location(THINGS))

@@ -107,7 +107,14 @@ def _show_progress() -> None:
 def ui(
     port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1.")] = 3000,
 ) -> None:
-    """Open the Dagster UI: one code location per landing zone, on the local instance."""
+    """Open the Dagster UI: one code location per landing zone, on the local instance.
+
+    Materializations started from the UI publish through governance like `meshlake run`: the
+    service at MESHLAKE_GOVERNANCE_URL, or the embedded one, started for as long as the UI runs.
+    """
+    import json
+
+    from meshlake.orchestration._governed import governed
     from meshlake.orchestration._instance import dagster_home, write_workspace
     from meshlake.platform import Settings
 
@@ -116,17 +123,30 @@ def ui(
     dagster = shutil.which("dagster")
     if dagster is None:
         fail("the dagster command is not installed in this environment; run `uv sync`")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(dagster_home(settings)),
-        "MESHLAKE_PROJECT": str(settings.project_root()),
-    }
-    note(f"Dagster UI on http://127.0.0.1:{port} (workspace {workspace}); Ctrl-C stops it")
-    subprocess.run(
-        [dagster, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
-        env=env,
-        check=False,
-    )
+    with governed(settings) as governed_settings:
+        token = governed_settings.governance_token
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(dagster_home(settings)),
+            "MESHLAKE_PROJECT": str(settings.project_root()),
+            "MESHLAKE_GOVERNANCE_URL": str(governed_settings.governance_url),
+            "MESHLAKE_GOVERNANCE_TOKEN": token.get_secret_value() if token else "",
+            "MESHLAKE_GOVERNANCE_TOKENS": json.dumps(
+                {
+                    zone: secret.get_secret_value()
+                    for zone, secret in governed_settings.governance_tokens.items()
+                }
+            ),
+        }
+        note(
+            f"Dagster UI on http://127.0.0.1:{port} (workspace {workspace}), publishing through "
+            f"governance at {governed_settings.governance_url}; Ctrl-C stops both"
+        )
+        subprocess.run(
+            [dagster, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
+            env=env,
+            check=False,
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -98,9 +98,13 @@ class Publisher:
         self.state_home = state_home
         self.outbox = Outbox(state_home)
         self._column_lineage = column_lineage or self._declared_lineage
+        self._replayed = False
 
     def replay_outbox(self) -> None:
-        """Send the records an earlier run could not; log what happened to each."""
+        """Send the records an earlier run could not (once per publisher); log each outcome."""
+        if self._replayed:
+            return
+        self._replayed = True
         for item in self.outbox.replay(lambda ref: self.governance(self.mesh.product(ref))):
             log.info("outbox %s %s: %s %s", item.product, item.run_id, item.outcome, item.detail)
 
@@ -108,10 +112,10 @@ class Publisher:
         """Publish ``product`` now; a failure of any kind is its failed result, never raised."""
         run_id = run_id or new_run_id()
         started = time.perf_counter()
-        edges = self._column_lineage(product)
+        edges = self._edges(product)
         self._emit("START", product, run_id, edges)
-        decision: Decision | None = None
         try:
+            self.replay_outbox()
             with product_lock(self.state_home, str(product.ref)):
                 ports, decision, recorded = self._publish(product, run_id)
         except Exception as exc:  # every failure is this product's failure (see the module doc)
@@ -125,7 +129,7 @@ class Publisher:
                 time.perf_counter() - started,
                 error=message,
                 quality=reports,
-                gate=decision.gate if decision else None,
+                gate=exc.decision.gate if isinstance(exc, PublicationDenied) else None,
             )
         self._emit("COMPLETE", product, run_id, edges, published=ports)
         return ProductResult(
@@ -147,7 +151,6 @@ class Publisher:
         on_start: Callable[[int, int, ProductSpec], None] | None = None,
     ) -> list[ProductResult]:
         """Publish ``products`` in the given (dependency) order; a failure skips its dependents."""
-        self.replay_outbox()
         failed: set[str] = set()
         outcomes: list[ProductResult] = []
         for index, product in enumerate(products, start=1):
@@ -222,6 +225,14 @@ class Publisher:
                 )
             versions[binding.name] = version
         return versions
+
+    def _edges(self, product: ProductSpec) -> dict[str, list[ColumnEdge]]:
+        """Column lineage by port; a transform the parser cannot follow costs lineage, not the run."""
+        try:
+            return self._column_lineage(product)
+        except Exception as exc:
+            log.warning("%s: no column lineage: %s: %s", product.ref, type(exc).__name__, exc)
+            return {}
 
     def _declared_lineage(self, product: ProductSpec) -> dict[str, list[ColumnEdge]]:
         from meshlake.platform.lineage import product_column_lineage
