@@ -66,3 +66,27 @@ def drop_column(contract: Contract, name: str) -> None:
 
 EMPLOYEES = "domains/hr/products/employees/contract.yaml"
 EMPLOYEES_PRODUCT = "domains/hr/products/employees/product.yaml"
+
+
+POLICIES = "governance/policies"
+
+
+@pytest.fixture
+def policy_repo(mesh_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample mesh with the shipped policies committed in the repository (the base), and
+    MESHLAKE_POLICIES_DIR pointing at them, as in a project that keeps its own policies."""
+    from meshlake.governance.policies import SHIPPED_POLICIES
+
+    shutil.copytree(SHIPPED_POLICIES, mesh_repo / POLICIES)
+    git(mesh_repo, "add", "-A")
+    git(mesh_repo, "commit", "-q", "-m", "the organisation's policies")
+    monkeypatch.setenv("MESHLAKE_POLICIES_DIR", str(mesh_repo / POLICIES))
+    return mesh_repo
+
+
+def replace_in(repo: Path, relative: str, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there: the test edits a known rule) in a file of ``repo``."""
+    file = repo / relative
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{relative} no longer holds {old!r}; update the test"
+    file.write_text(text.replace(old, new), encoding="utf-8")

@@ -50,9 +50,29 @@ def export_specs(root: Path, commit: str, target: Path) -> Path:
     folders = [f"{prefix}{name}" for name in SPEC_FOLDERS if name in present]
     project = target / prefix if prefix else target
     project.mkdir(parents=True, exist_ok=True)
-    if not folders:
-        return project
-    archive = _git(root, "archive", "--format=tar", commit, "--", *folders)
+    if folders:
+        _extract(root, commit, folders, target)
+    return project
+
+
+def toplevel(root: Path) -> Path:
+    """The top folder of the git work tree holding ``root``."""
+    return Path(_git(root, "rev-parse", "--show-toplevel").decode().strip()).resolve()
+
+
+def export_folder(top: Path, commit: str, path: str, target: Path) -> Path | None:
+    """Write folder ``path`` (relative to the work tree's top ``top``) as it is at ``commit`` under
+    ``target``; return where it landed, or None when ``commit`` has no folder there."""
+    fields = _git(top, "ls-tree", commit, "--", path).decode().split()  # mode, type, object, path
+    if len(fields) < 2 or fields[1] != "tree":
+        return None
+    _extract(top, commit, [path], target)
+    return target / path
+
+
+def _extract(root: Path, commit: str, paths: list[str], target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    archive = _git(root, "archive", "--format=tar", commit, "--", *paths)
     tar_command = shutil.which("tar")
     if tar_command is not None:
         # The system tar unpacks a large mesh several times faster than the tarfile module.
@@ -60,4 +80,3 @@ def export_specs(root: Path, commit: str, target: Path) -> Path:
     else:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(target, filter="data")
-    return project

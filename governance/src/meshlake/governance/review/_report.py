@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from meshlake.governance.review._changes import Change
-from meshlake.governance.review._review import ReviewReport
+from meshlake.governance.review._review import ReviewReport, policy_changes_note
 
 # The CI workflow finds its earlier comment by this marker and updates it instead of adding one.
 MARKER = "<!-- meshlake-review -->"
@@ -32,6 +32,8 @@ def to_markdown(report: ReviewReport) -> str:
         f"{len(report.publication)} product{'s' if len(report.publication) != 1 else ''} checked "
         f"against the policies; consumers from the {report.consumers_from}.",
     ]
+    if report.policy_basis is not None:
+        lines += ["", report.policy_basis.note]
     if violations:
         lines += ["", "### Violations", ""]
         lines += [f"- {_escape(item)}" for item in violations]
@@ -61,6 +63,21 @@ def to_markdown(report: ReviewReport) -> str:
         lines += [
             f"| `{s.column}` | {s.kind} | {s.evidence} | {s.classification or '**none**'} |"
             for s in report.suspects
+        ]
+    if report.policy_changes:
+        lines += [
+            "",
+            "### Policy changes",
+            "",
+            policy_changes_note(report),
+            "",
+            "| file | change | what |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| `{change.path}` | {change.status} | "
+            f"{_escape(change.what)}{' (' + _escape(change.detail) + ')' if change.detail else ''} |"
+            for change in report.policy_changes
         ]
     if warnings:
         lines += ["", "### Warnings", ""]

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshlake.governance.policies import Decision, PolicyEngine, default_engine, publication_input
+from meshlake.governance.policies import (
+    Decision,
+    PolicyEngine,
+    PolicyError,
+    PolicyInputError,
+    publication_input,
+)
 from meshlake.governance.review._changes import Change, compare
 from meshlake.governance.review._consumers import (
     GovernanceConsumers,
@@ -17,6 +23,13 @@ from meshlake.governance.review._consumers import (
 from meshlake.governance.review._errors import ReviewUsageError
 from meshlake.governance.review._git import export_specs, resolve_ref
 from meshlake.governance.review._personal import PersonalSuspect, looks_personal
+from meshlake.governance.review._policies import (
+    APPROVAL,
+    NOT_BLOCKING,
+    PolicyBasis,
+    PolicyFileChange,
+    review_policies,
+)
 from meshlake.platform.specs import Mesh, Problem, validate_mesh
 
 ZONES = Path("infra") / "landing-zones"
@@ -35,6 +48,9 @@ class ReviewReport:
     publication: dict[str, Decision] = field(default_factory=dict)
     review: Decision | None = None
     consumers_from: str = "specs"
+    policy_basis: PolicyBasis | None = None  # which policies judged: the base's, as a rule
+    policy_changes: list[PolicyFileChange] = field(default_factory=list)  # effective after merge
+    policy_problems: list[str] = field(default_factory=list)  # a policy folder that cannot judge
 
     @property
     def breaking(self) -> list[Change]:
@@ -47,6 +63,7 @@ class ReviewReport:
     @property
     def violations(self) -> list[str]:
         found = [f"spec: {problem}" for problem in self.problems]
+        found += [f"policies: {problem}" for problem in self.policy_problems]
         if self.review is not None:
             found += [f"{reason.policy}: {reason.message}" for reason in self.review.denials]
         for decision in self.publication.values():
@@ -82,9 +99,34 @@ class ReviewReport:
                 ref: [reason.as_dict() for reason in decision.reasons]
                 for ref, decision in sorted(self.publication.items())
             },
+            "policy_basis": self.policy_basis.as_dict() if self.policy_basis else None,
+            # None when no policy file changed; a change alone never adds a violation.
+            "policy_changes": (
+                {
+                    "note": policy_changes_note(self),
+                    "takes_effect": "after merge",
+                    "approval": "governance team",
+                    "blocks_merge": False,
+                    "files": [change.as_dict() for change in self.policy_changes],
+                }
+                if self.policy_changes
+                else None
+            ),
             "spec_problems": self.problems,
             "base_spec_problems": self.base_problems,
         }
+
+
+def policy_changes_note(report: ReviewReport) -> str:
+    """What the report says above the list of changed policy files."""
+    basis = report.policy_basis
+    folder = f"`{basis.folder}/`" if basis is not None else "the policy folder"
+    judged = basis.judged_by if basis is not None else "the base's policies"
+    return (
+        f"This pull request changes the policies in {folder}. It was judged by {judged}, not by "
+        f"the changed ones: the changes take effect only after merge, and {APPROVAL}. "
+        f"{NOT_BLOCKING}"
+    )
 
 
 def review(
@@ -92,24 +134,32 @@ def review(
     base: str,
     *,
     engine: PolicyEngine | None = None,
+    policies_dir: Path | None = None,
     governance_url: str | None = None,
     governance_token: str | None = None,
 ) -> ReviewReport:
     """Review the working tree under ``root`` against git ref ``base``.
 
-    Raises ReviewUsageError when ``root`` is not a meshlake project in a git work tree, or ``base``
-    names no commit.
+    The changes are judged with the base's policies: ``policies_dir`` (default MESHLAKE_POLICIES_DIR
+    or the shipped policies) as it is at ``base`` when it lies in the repository; ``engine`` judges
+    instead when given. Raises ReviewUsageError when ``root`` is not a meshlake project in a git
+    work tree, or ``base`` names no commit.
     """
     root = root.resolve()
     if not (root / ZONES).is_dir():
         raise ReviewUsageError(f"{root} is not a meshlake project (no {ZONES}/)")
     commit = resolve_ref(root, base)
-    engine = engine or default_engine()
     report = ReviewReport(base, commit)
     head_report = validate_mesh(root)
     report.problems = [_problem(problem, root) for problem in head_report.problems]
     with tempfile.TemporaryDirectory(prefix="meshlake-review-") as folder:
-        base_root = export_specs(root, commit, Path(folder))
+        policies = review_policies(
+            root, base, commit, Path(folder), folder=policies_dir, engine=engine
+        )
+        report.policy_basis = policies.basis
+        report.policy_changes = policies.changes
+        report.policy_problems = policies.problems
+        base_root = export_specs(root, commit, Path(folder) / "specs")
         base_mesh = _base_mesh(base_root, report)
         head = head_report.mesh if not head_report.problems else None
         if head is None:
@@ -122,22 +172,31 @@ def review(
         finally:
             if governance is not None:
                 governance.close()
+    judge = policies.engine
+    if judge is None:
+        return report  # the policies could not be loaded: a violation already, nothing to judge by
     touched = sorted({change.product for change in report.changes})
-    personal = set(engine.bundles["publication"].data.get("personal_classifications", []))
-    for ref in touched:
-        if any(str(key) == ref for key in head.products):
-            product = head.product(ref)
-            report.suspects += _suspects(head, ref, personal)
-            report.publication[ref] = engine.evaluate(
-                "publication", publication_input(head, product)
-            )
-    report.review = engine.evaluate(
-        "review",
-        {
-            "changes": [change.as_dict() for change in report.changes],
-            "suspected_personal": [suspect.as_dict() for suspect in report.suspects],
-        },
-    )
+    personal = set(judge.bundles["publication"].data.get("personal_classifications", []))
+    try:
+        for ref in touched:
+            if any(str(key) == ref for key in head.products):
+                product = head.product(ref)
+                report.suspects += _suspects(head, ref, personal)
+                report.publication[ref] = judge.evaluate(
+                    "publication", publication_input(head, product)
+                )
+        report.review = judge.evaluate(
+            "review",
+            {
+                "changes": [change.as_dict() for change in report.changes],
+                "suspected_personal": [suspect.as_dict() for suspect in report.suspects],
+            },
+        )
+    except (PolicyError, PolicyInputError) as exc:
+        # Fail closed: the base's policies cannot judge what this meshlake hands them.
+        report.policy_problems.append(
+            f"{policies.basis.judged_by} could not judge this change: {exc}"
+        )
     return report
 
 

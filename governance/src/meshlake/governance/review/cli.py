@@ -1,6 +1,8 @@
 """``meshlake review --base REF``: the pull-request review, as Markdown (default) or JSON.
 
-Exit codes: 0 clean, 1 violations, 2 usage error (not a git repository, unknown ref).
+Exit codes: 0 clean, 1 violations, 2 usage error (not a git repository, unknown ref). The changes
+are judged with the base ref's policies; a change to the policies is listed, never a violation by
+itself (only a policy folder that does not load is).
 """
 
 from __future__ import annotations
