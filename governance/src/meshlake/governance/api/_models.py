@@ -5,14 +5,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Grant(BaseModel):
-    role: Literal["admin", "domain_owner", "domain_member", "consumer"]
+    role: Literal["admin", "domain_owner", "domain_member", "consumer", "zone_service"]
     domain: str | None = Field(
         default=None, description="The domain of a domain_owner or domain_member grant."
     )
+    zone: str | None = Field(
+        default=None,
+        description="The landing zone of a zone_service grant (a service principal's role): it "
+        "writes and publishes the domains that zone hosts, and records lineage of their jobs.",
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Grant:
+        if self.zone is not None and self.role != "zone_service":
+            raise ValueError(f"zone: only a zone_service grant has a zone, not {self.role}")
+        if self.role == "zone_service" and self.domain is not None:
+            raise ValueError("domain: a zone_service grant is scoped by its zone, not a domain")
+        return self
+
+    @property
+    def scope(self) -> str | None:
+        return self.zone if self.role == "zone_service" else self.domain
 
 
 class PrincipalIn(BaseModel):
