@@ -13,6 +13,7 @@ from meshlake.platform._governance import (
     product_payload,
     zone_payload,
 )
+from tests.governance._publishing import staged_ports
 from tests.governance.conftest import BOOTSTRAP, Service
 from tests.helpers import REPO
 
@@ -25,6 +26,8 @@ ROLES = {
     "hr_member": [{"role": "domain_member", "domain": "hr"}],
     "sales_owner": [{"role": "domain_owner", "domain": "sales"}],
     "consumer": [{"role": "consumer"}],
+    "emea_service": [{"role": "zone_service", "zone": "emea"}],
+    "americas_service": [{"role": "zone_service", "zone": "americas"}],
 }
 
 
@@ -33,7 +36,12 @@ def tokens(service: Service, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     with GovernanceClient(service.url, BOOTSTRAP) as client:
         client.sync(MESH, tmp_path_factory.mktemp("state"))
     return {
-        name: service.token(f"{name}@example.com", grants=grants) for name, grants in ROLES.items()
+        name: service.token(
+            f"{name}@example.com",
+            kind="service" if name.endswith("_service") else "person",
+            grants=grants,
+        )
+        for name, grants in ROLES.items()
     }
 
 
@@ -47,10 +55,19 @@ def _writes(state: Path) -> dict[str, tuple[str, str, object]]:
             "/api/v1/products/hr/employees",
             product_payload(employees, state),
         ),
+        "decide on hr product": (
+            "POST",
+            "/api/v1/products/hr/employees/decisions",
+            {"run_id": "r", "ports": staged_ports(employees)},
+        ),
         "publish hr product": (
             "POST",
             "/api/v1/products/hr/employees/versions",
-            {"ports": [{"port": "employees", "delta_version": 0, "contract_version": "1.0.0"}]},
+            {
+                "run_id": "r",
+                "decision_id": 1_000_000,
+                "ports": [{"port": "employees", "delta_version": 0, "contract_version": "1.0.0"}],
+            },
         ),
         "create principal": (
             "POST",
@@ -64,8 +81,9 @@ def _writes(state: Path) -> dict[str, tuple[str, str, object]]:
 ALLOWED = {
     "put zone": {"admin"},
     "put domain": {"admin"},
-    "put hr product": {"admin", "hr_owner", "hr_member"},
-    "publish hr product": {"admin", "hr_owner", "hr_member"},
+    "put hr product": {"admin", "hr_owner", "hr_member", "emea_service"},
+    "decide on hr product": {"admin", "hr_owner", "hr_member", "emea_service"},
+    "publish hr product": {"admin", "hr_owner", "hr_member", "emea_service"},
     "create principal": {"admin"},
 }
 
@@ -79,7 +97,7 @@ def test_role_by_write_endpoint_matrix(
     for role, token in tokens.items():
         with service.client(token) as client:
             response = client.request(method, path, json=body)
-        # A repeated publish of the same version is a 409: allowed, but already done.
+        # A publish under a decision that does not exist is a 409: allowed, but refused on facts.
         outcomes[role] = (
             "allowed" if response.status_code in (200, 201, 204, 409) else response.status_code
         )

@@ -1,24 +1,19 @@
-"""Catalog over real HTTP: register the sample mesh, publish versions, read them back."""
+"""Catalog over real HTTP: register the sample mesh with its declared inputs, publish versions, read
+them back."""
 
 from __future__ import annotations
 
 import pytest
 
-from meshlake.platform import PortRef, load_mesh
-from meshlake.platform._governance import GovernanceClient, GovernanceError
-from meshlake.platform._materialize import PortResult
-from tests.governance.conftest import BOOTSTRAP, Service
-from tests.helpers import REPO
+from tests.governance._publishing import MESH, Publisher, ensure_published, register_mesh
+from tests.governance.conftest import Service
 
 pytestmark = pytest.mark.integration
-
-MESH = load_mesh(REPO)
 
 
 @pytest.fixture(scope="module")
 def synced(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Service:
-    with GovernanceClient(service.url, BOOTSTRAP) as client:
-        client.sync(MESH, tmp_path_factory.mktemp("state"))
+    register_mesh(service, tmp_path_factory.mktemp("state"))
     return service
 
 
@@ -44,22 +39,41 @@ def test_sync_registers_every_product_with_ports_and_columns(synced: Service) ->
     assert (salary["type"], salary["classification"]) == ("decimal(12,2)", "sensitive")
     assert port["classification"] == "sensitive"
     assert port["versions"] == []
+    assert employees["inputs"] == [
+        {
+            "name": "hris_employees",
+            "kind": "raw",
+            "port": None,
+            "source": "hr.raw.hris_employees",
+            "domain": "hr",
+        }
+    ]
+    amp = next(
+        product for product in products if product["ref"] == "sales.account_manager_performance"
+    )
+    assert [(item["name"], item["port"], item["domain"]) for item in amp["inputs"]] == [
+        ("employees", "hr.employees.employees", "hr"),
+        ("customers", "sales.customers.customers", "sales"),
+        ("orders", "sales.orders.orders", "sales"),
+    ]
 
 
-def test_publish_records_versions_and_refuses_a_duplicate(synced: Service) -> None:
+def test_publish_records_versions_and_refuses_another_runs_claim(synced: Service) -> None:
+    publisher = Publisher(synced)
     product = MESH.product("sales.customers")
-    result = PortResult(PortRef.parse("sales.customers.customers"), "/lake", 0, 2000, "overwrite")
-    with GovernanceClient(synced.url, BOOTSTRAP) as client:
-        client.publish(product, [result], "run-1")
-        with pytest.raises(GovernanceError) as refused:
-            client.publish(product, [result], "run-2")
-
-    assert refused.value.status == 409
-    assert "sales.customers.customers version 0 is already published" in str(refused.value)
+    ensure_published(publisher, "sales.customers")  # run-sales.customers-upstream, version 0
+    later = publisher.decide(product, "run-2").json()
+    refused = publisher.record(product, "run-2", later["id"], {"customers": 0})
     with synced.client() as client:
         dataset = client.get("/api/v1/datasets/sales.customers.customers").json()
+
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "sales.customers.customers version 0 is already published (by run "
+        "run-sales.customers-upstream)"
+    )
     assert [(v["delta_version"], v["row_count"], v["run_id"]) for v in dataset["versions"]] == [
-        (0, 2000, "run-1")
+        (0, 3, "run-sales.customers-upstream")
     ]
 
 
@@ -81,12 +95,26 @@ def test_a_changed_contract_without_a_new_version_is_a_conflict(
 def test_malformed_payloads_get_422_naming_the_field(synced: Service) -> None:
     with synced.client() as client:
         missing = client.post(
-            "/api/v1/products/hr/employees/versions", json={"ports": [{"port": "employees"}]}
+            "/api/v1/products/hr/employees/versions",
+            json={"run_id": "r", "decision_id": 1, "ports": [{"port": "employees"}]},
         )
         negative = client.post(
             "/api/v1/products/hr/employees/versions",
             json={
-                "ports": [{"port": "employees", "delta_version": -1, "contract_version": "1.0.0"}]
+                "run_id": "r",
+                "decision_id": 1,
+                "ports": [{"port": "employees", "delta_version": -1, "contract_version": "1.0.0"}],
+            },
+        )
+        no_run = client.post(
+            "/api/v1/products/hr/employees/decisions",
+            json={"ports": [{"port": "employees", "contract_version": "1.0.0"}]},
+        )
+        bad_input = client.put(
+            "/api/v1/products/hr/employees",
+            json={
+                "ports": [{"name": "employees", "location": "/x", "contract": {}}],
+                "inputs": [{"name": "x", "kind": "raw", "port": "a.b.c", "domain": "hr"}],
             },
         )
         bad_contract = client.put(
@@ -102,6 +130,11 @@ def test_malformed_payloads_get_422_naming_the_field(synced: Service) -> None:
         "ports.0.delta_version: Field required"
     )
     assert negative.status_code == 422 and "ports.0.delta_version" in negative.json()["detail"]
+    assert no_run.status_code == 422 and no_run.json()["detail"] == "run_id: Field required"
+    assert bad_input.status_code == 422
+    assert bad_input.json()["detail"] == (
+        "inputs.0: Value error, an input of kind raw names a source (the raw source id), no port"
+    )
     assert bad_contract.status_code == 422
     assert bad_contract.json()["detail"].startswith("ports[0].contract.apiVersion")
 

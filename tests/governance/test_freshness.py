@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
-from meshlake.platform import PortRef, load_mesh
-from meshlake.platform._governance import GovernanceClient
-from meshlake.platform._materialize import PortResult
-from tests.governance.conftest import BOOTSTRAP, Service
-from tests.helpers import REPO
+from tests.governance._publishing import (
+    MESH,
+    Publisher,
+    commit,
+    contract_table,
+    register_mesh,
+)
+from tests.governance.conftest import Service
 
 pytestmark = pytest.mark.integration
 
-MESH = load_mesh(REPO)
 PORT = "hr.employees.employees"  # its contract promises a latency of 1 d
 
 
 @pytest.fixture(scope="module")
 def synced(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Service:
-    with GovernanceClient(service.url, BOOTSTRAP) as client:
-        client.sync(MESH, tmp_path_factory.mktemp("state"))
+    register_mesh(service, tmp_path_factory.mktemp("state"))
     return service
 
 
@@ -48,17 +47,12 @@ def test_a_port_without_a_table_is_missing(synced: Service) -> None:
 
 
 def test_the_delta_log_is_the_evidence_fresh_then_late(synced: Service) -> None:
-    with synced.client() as client:
-        location = client.get(f"/api/v1/datasets/{PORT}").json()["location"]
-    Path(location).parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(location, pa.table({"employee_id": ["E1", "E2", "E3"]}))
-    write_deltalake(location, pa.table({"employee_id": ["E4"]}), mode="append")
-    with GovernanceClient(synced.url, BOOTSTRAP) as client:
-        client.publish(
-            MESH.product("hr.employees"),
-            [PortResult(PortRef.parse(PORT), location, 0, 3, "overwrite")],
-            "run-1",
-        )
+    publisher = Publisher(synced)
+    product = MESH.product("hr.employees")
+    contract = product.ports["employees"].contract
+    publisher.publish(product, "run-1", rows=3)  # version 0, recorded
+    commit(publisher.location(PORT), contract_table(contract, 1), "run-2", mode="append")
+    location = publisher.location(PORT)
     committed = datetime.fromtimestamp(DeltaTable(location).history(1)[0]["timestamp"] / 1000, UTC)
 
     now = _freshness(synced, PORT)

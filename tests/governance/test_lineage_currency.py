@@ -73,7 +73,9 @@ def _send(service: Service, token: str, *events: dict[str, Any]) -> None:
 
 
 def test_the_current_graph_follows_the_newest_complete_run(service: Service) -> None:
-    bot = service.token("currency-bot", kind="service")
+    bot = service.token(
+        "currency-bot", kind="service", grants=[{"role": "domain_member", "domain": "currency"}]
+    )
     both = {"a": "x", "b": "y"}
 
     _send(service, bot, _event("START", T0, both), _event("COMPLETE", T0, both))

@@ -27,6 +27,26 @@ excepted(policy, target) if {
 
 valid_name(name) if regex.match(config.name_pattern, name)
 
+# A value a policy can judge: a non-empty string. Absent, null and "" are unknown, and the rules
+# that need them deny rather than pass (fail closed).
+known(value) if {
+	is_string(value)
+	value != ""
+}
+
+# An input for messages: its contract id, else its name, else "an input".
+input_label(port) := port.contract_id if known(port.contract_id)
+
+input_label(port) := concat("", ["input ", port.name]) if {
+	not known(port.contract_id)
+	known(port.name)
+}
+
+input_label(port) := "an input" if {
+	not known(port.contract_id)
+	not known(port.name)
+}
+
 # A number (or anything) as text for messages. regopy's sprintf quotes some strings and has no %q,
 # so messages are built with concat.
 text(value) := value if is_string(value)

@@ -38,3 +38,29 @@ test_an_allowance_covers_only_its_datasets if {
 	a := allowance
 	count(policy.deny) == 1 with input.product as p with data.meshlake.config.cross_region_allowances as a
 }
+
+test_denies_an_input_whose_region_is_unknown if {
+	unknown := object.union(eu_input, {"region": ""})
+	p := object.union(f.product, {"inputs": [unknown]})
+	denials := policy.deny with input.product as p
+	denials == {"sales.accounts reads hr.employees.employees whose region is unknown; residency cannot be judged, so it is denied"}
+}
+
+test_denies_an_input_without_a_region if {
+	unknown := object.remove(eu_input, {"region"})
+	p := object.union(f.product, {"inputs": [unknown]})
+	count(policy.deny) == 1 with input.product as p
+}
+
+test_denies_an_input_whose_zone_is_unknown_even_within_the_region if {
+	unknown := object.union(eu_input, {"zone": "", "region": "eastus"})
+	p := object.union(f.product, {"inputs": [unknown]})
+	denials := policy.deny with input.product as p
+	denials == {"sales.accounts reads hr.employees.employees whose landing zone is unknown; no cross-region allowance can cover it, so it is denied"}
+}
+
+test_denies_a_product_whose_region_is_unknown if {
+	p := object.union(f.product, {"region": ""})
+	denials := policy.deny with input.product as p
+	denials == {"sales.accounts has no known region; residency cannot be judged, so it is denied"}
+}

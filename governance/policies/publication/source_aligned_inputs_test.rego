@@ -33,3 +33,22 @@ test_allows_a_bronze_product_reading_its_own_domain if {
 	p := object.union(f.product, {"tier": "bronze"})
 	count(policy.deny) == 0 with input.product as p
 }
+
+test_denies_a_source_aligned_product_reading_an_input_of_unknown_domain if {
+	unknown := object.union(foreign_input, {"domain": ""})
+	p := object.union(f.product, {"tier": "bronze", "inputs": [unknown]})
+	denials := policy.deny with input.product as p
+	denials == {"source-aligned product sales.accounts reads hr.employees.employees whose domain is unknown; it cannot be shown to be its own domain's, so it is denied"}
+}
+
+test_denies_a_source_aligned_product_reading_an_input_without_a_domain if {
+	unknown := object.remove(foreign_input, {"domain"})
+	p := object.union(f.product, {"tags": ["source-aligned"], "inputs": [unknown]})
+	count(policy.deny) == 1 with input.product as p
+}
+
+test_allows_a_consumer_aligned_product_reading_an_input_of_unknown_domain if {
+	unknown := object.union(foreign_input, {"domain": ""})
+	p := object.union(f.product, {"inputs": [unknown]})
+	count(policy.deny) == 0 with input.product as p
+}

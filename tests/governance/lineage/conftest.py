@@ -14,8 +14,10 @@ from tests.governance.lineage._support import MESH, T0, lineage_client, run_even
 
 @pytest.fixture(scope="module")
 def bot(service: Service) -> str:
-    """A service account's token: what a producer's OPENLINEAGE_API_KEY holds."""
-    return service.token("lineage-bot", kind="service")
+    """A service account's token: what a producer's OPENLINEAGE_API_KEY holds. It writes the
+    lineage of every sample domain's jobs (a member of each)."""
+    grants = [{"role": "domain_member", "domain": domain} for domain in sorted(MESH.domains)]
+    return service.token("lineage-bot", kind="service", grants=grants)
 
 
 @pytest.fixture(scope="module")

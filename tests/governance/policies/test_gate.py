@@ -1,49 +1,40 @@
-"""The publication gate and the decision API over real HTTP, on SQLite and PostgreSQL."""
+"""The publication decision on a staged version and the decision API over real HTTP, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from openlineage.client.serde import Serde
 
 from meshlake.governance.policies import SHIPPED_POLICIES
-from meshlake.platform import load_mesh
-from meshlake.platform._governance import GovernanceClient
-from meshlake.platform.lineage import product_run_event
+from meshlake.platform import PortRef, ProductRef
+from meshlake.platform.specs import Contract, InputBinding, ProductSpec
+from tests.governance._publishing import (
+    MESH,
+    Publisher,
+    commit,
+    contract_table,
+    ensure_published,
+    publish_upstream,
+    register_mesh,
+)
 from tests.governance.conftest import BOOTSTRAP, Service
 from tests.helpers import REPO
 
 pytestmark = pytest.mark.integration
 
-MESH = load_mesh(REPO)
-
 
 @pytest.fixture(scope="module")
 def synced(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Service:
-    with GovernanceClient(service.url, BOOTSTRAP) as client:
-        client.sync(MESH, tmp_path_factory.mktemp("state"))
+    register_mesh(service, tmp_path_factory.mktemp("state"))
     return service
-
-
-def publication(port: str, version: int = 0, contract_version: str = "1.0.0") -> dict[str, Any]:
-    return {
-        "run_id": f"run-{port}-{version}",
-        "ports": [
-            {
-                "port": port,
-                "delta_version": version,
-                "row_count": 10,
-                "contract_version": contract_version,
-            }
-        ],
-    }
 
 
 def crafted_leads_product() -> dict[str, Any]:
@@ -63,54 +54,115 @@ def crafted_leads_product() -> dict[str, Any]:
         "ports": [
             {"name": "leads", "location": "lake/americas/sales/leads/leads", "contract": contract}
         ],
+        "inputs": [
+            {
+                "name": "customers",
+                "kind": "product",
+                "port": "sales.customers.customers",
+                "domain": "sales",
+            }
+        ],
     }
 
 
+def leads_spec(service: Service, token: str, tmp_path: Path) -> tuple[ProductSpec, str]:
+    """Register the crafted product with ``token`` at a location under ``tmp_path``; its spec."""
+    payload = crafted_leads_product()
+    location = str(tmp_path / "leads")
+    payload["ports"][0]["location"] = location
+    with service.client(token) as client:
+        registered = client.put("/api/v1/products/sales/leads", json=payload)
+    assert registered.status_code == 200, registered.text
+    customers = MESH.product("sales.customers")
+    port = customers.ports["customers"]
+    contract = Contract.model_validate(payload["ports"][0]["contract"])
+    leads = dataclasses.replace(
+        customers,
+        ref=ProductRef("sales", "leads"),
+        ports={
+            "leads": dataclasses.replace(
+                port, ref=PortRef.parse("sales.leads.leads"), contract=contract
+            )
+        },
+        inputs=[
+            InputBinding(
+                port=customers.inputs[0].port, output=PortRef.parse("sales.customers.customers")
+            )
+        ],
+    )
+    return leads, location
+
+
 def test_a_sample_product_publishes_and_its_warnings_are_recorded(synced: Service) -> None:
-    with synced.client() as client:
-        clean = client.post("/api/v1/products/hr/employees/versions", json=publication("employees"))
-        warned = client.post(
-            "/api/v1/products/sales/account_manager_performance/versions",
-            json=publication("account_manager_performance"),
-        )
-    assert clean.status_code == 201, clean.text
-    assert clean.json()["datasets"][0]["versions"][0]["policy_warnings"] == []
-    assert warned.status_code == 201, warned.text
-    [warning] = warned.json()["datasets"][0]["versions"][0]["policy_warnings"]
+    publisher = Publisher(synced)
+    publish_upstream(publisher, "sales.account_manager_performance")
+    clean = publisher.publish(MESH.product("hr.employees"), "run-employees-1")
+    warned = publisher.publish(MESH.product("sales.account_manager_performance"), "run-amp-1")
+
+    assert clean["datasets"][0]["versions"][-1]["policy_warnings"] == []
+    [warning] = warned["datasets"][0]["versions"][-1]["policy_warnings"]
     assert warning["policy"] == "personal_data_masking"
     assert warning["severity"] == "warn"
     assert "full_name" in warning["message"]
 
 
-def test_the_gate_refuses_a_version_a_deny_rule_matches(synced: Service) -> None:
+def test_the_gate_denies_a_staged_version_a_deny_rule_matches(
+    synced: Service, tmp_path: Path
+) -> None:
     owner = synced.token(
         "leads-owner@example.com", grants=[{"role": "domain_owner", "domain": "sales"}]
     )
-    with synced.client(owner) as client:
-        registered = client.put("/api/v1/products/sales/leads", json=crafted_leads_product())
-        assert registered.status_code == 200, registered.text
-        refused = client.post("/api/v1/products/sales/leads/versions", json=publication("leads"))
-        after = client.get("/api/v1/products/sales/leads").json()
-
-    assert refused.status_code == 403
-    detail = refused.json()["detail"]
-    assert detail.startswith("policy personal_data_masking denies publishing sales.leads: column ")
-    assert "is personal data in a gold product but declares no masking" in detail
-    assert after["datasets"][0]["versions"] == []  # nothing was published
-
+    publisher = Publisher(synced, owner)
+    ensure_published(publisher, "sales.customers")
+    leads, location = leads_spec(synced, owner, tmp_path)
+    denied = publisher.decide(leads, "run-leads-1")
+    # The platform obeys; a client that commits anyway cannot record what was denied.
+    version = commit(location, contract_table(leads.ports["leads"].contract, 2), "run-leads-1")
+    refused = publisher.record(leads, "run-leads-1", denied.json()["id"], {"leads": version})
     with synced.client() as admin:
+        after = admin.get("/api/v1/products/sales/leads").json()
         audit = admin.get("/api/v1/audit", params={"principal": "leads-owner@example.com"}).json()
         log = admin.get(
             "/api/v1/policies/decisions", params={"subject": "sales.leads", "allowed": False}
         ).json()
-    refusal = next(entry for entry in audit if entry["outcome"] == "refused")
-    assert refusal["action"] == "POST /api/v1/products/sales/leads/versions"
-    assert "personal_data_masking" in refusal["reason"]
+
+    assert denied.status_code == 200, denied.text
+    body = denied.json()
+    assert (body["allowed"], body["gate"], body["commit"]) == (False, "enforce", False)
+    assert {(reason["policy"], reason["severity"]) for reason in body["reasons"]} == {
+        ("personal_data_masking", "deny")
+    }
+    assert [reason["message"].split(" is ")[0] for reason in body["reasons"]] == [
+        f"column sales.leads.leads.{column}" for column in ("email", "full_name", "phone")
+    ]
+    assert refused.status_code == 409
+    assert refused.json()["detail"].startswith(
+        f"decision_id: decision {body['id']} denied publishing sales.leads (column "
+    )
+    assert after["datasets"][0]["versions"] == []  # nothing was recorded
+
+    refusal = next(entry for entry in audit if entry["action"] == "product.publication_decided")
+    assert refusal["outcome"] == "refused"
+    assert refusal["reason"].startswith("personal_data_masking: column ")
+    assert refusal["after"] == {
+        "decision": body["id"],
+        "run_id": "run-leads-1",
+        "gate": "enforce",
+        "commit": False,
+    }
     assert len(log) == 1
     assert log[0]["principal"] == "leads-owner@example.com"
-    assert log[0]["decision"] == "publication"
+    assert (log[0]["decision"], log[0]["run_id"], log[0]["commit_allowed"]) == (
+        "publication",
+        "run-leads-1",
+        False,
+    )
     assert {reason["policy"] for reason in log[0]["reasons"]} == {"personal_data_masking"}
     assert log[0]["input"]["product"]["tier"] == "gold"
+    # The staged facts it was taken on are logged with it.
+    assert log[0]["staged"]["ports"][0]["row_count"] == 3
+    assert log[0]["staged"]["ports"][0]["schema"][0]["name"] == "customer_id"
+    assert log[0]["staged"]["inputs"][0]["port"] == "sales.customers.customers"
 
 
 def test_the_decision_api_returns_reasons_and_logs_them(synced: Service) -> None:
@@ -189,58 +241,69 @@ def test_policies_and_their_input_schemas_are_listed(synced: Service) -> None:
     assert missing.status_code == 404
 
 
-def test_residency_is_checked_on_the_inputs_the_lineage_store_saw(
-    synced: Service,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+def _strict_policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped policies without the emea -> americas allowance for hr.employees."""
+    strict = tmp_path / "policies"
+    shutil.copytree(SHIPPED_POLICIES, strict)
+    config = json.loads((strict / "data" / "config.json").read_text(encoding="utf-8"))
+    config["cross_region_allowances"] = []
+    (strict / "data" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    monkeypatch.setenv("MESHLAKE_POLICIES_DIR", str(strict))
+
+
+def test_residency_is_judged_from_the_declared_inputs_without_any_lineage(
+    synced: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """sales.account_manager_performance (americas) reads hr.employees (emea): allowed by the
-    shipped allowance, refused by a policy folder without it, once the run's lineage is recorded."""
-    spec = MESH.product("sales.account_manager_performance")
-    start = product_run_event(
-        "START", mesh=MESH, product=spec, run_id=str(uuid.uuid4()), state_home=tmp_path
-    )
+    """sales.account_manager_performance (americas) declares hr.employees (emea): allowed by the
+    shipped allowance, denied by a policy folder without it. No lineage is ever sent."""
+    publisher = Publisher(synced)
+    publish_upstream(publisher, "sales.account_manager_performance")
+    product = MESH.product("sales.account_manager_performance")
     with synced.client() as admin:
-        recorded = admin.post("/api/v1/lineage", json=json.loads(Serde.to_json(start)))
-        assert recorded.status_code < 300, recorded.text
-        allowed = admin.post(
-            "/api/v1/products/sales/account_manager_performance/versions",
-            json=publication("account_manager_performance", version=7),
-        )
-        assert allowed.status_code == 201, allowed.text
+        runs = admin.get("/api/v1/lineage/runs", params={"job": str(product.ref)})
+    assert runs.status_code == 404  # the lineage store never heard of the job
 
-        strict = tmp_path / "policies"
-        shutil.copytree(SHIPPED_POLICIES, strict)
-        config = json.loads((strict / "data" / "config.json").read_text(encoding="utf-8"))
-        config["cross_region_allowances"] = []
-        (strict / "data" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-        monkeypatch.setenv("MESHLAKE_POLICIES_DIR", str(strict))
-        refused = admin.post(
-            "/api/v1/products/sales/account_manager_performance/versions",
-            json=publication("account_manager_performance", version=8),
-        )
+    allowed = publisher.decide(product, "run-amp-residency-1")
+    _strict_policies(tmp_path, monkeypatch)
+    denied = publisher.decide(product, "run-amp-residency-2")
 
-    assert refused.status_code == 403
-    assert refused.json()["detail"] == (
-        "policy residency denies publishing sales.account_manager_performance: "
-        "sales.account_manager_performance (zone americas, region eastus) reads "
-        "hr.employees.employees from zone emea in region westeurope without a cross-region allowance"
-    )
-
-
-def test_warn_mode_publishes_and_records_the_denials_with_the_version(
-    synced: Service, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with synced.client() as admin:
-        admin.put("/api/v1/products/sales/leads", json=crafted_leads_product()).raise_for_status()
-        monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
-        published = admin.post(
-            "/api/v1/products/sales/leads/versions", json=publication("leads", version=3)
-        )
-    assert published.status_code == 201, published.text
-    [version] = [
-        item for item in published.json()["datasets"][0]["versions"] if item["delta_version"] == 3
+    assert allowed.status_code == 200 and allowed.json()["allowed"] is True, allowed.text
+    assert denied.json()["allowed"] is False
+    assert [reason for reason in denied.json()["reasons"] if reason["severity"] == "deny"] == [
+        {
+            "policy": "residency",
+            "severity": "deny",
+            "message": "sales.account_manager_performance (zone americas, region eastus) reads "
+            "hr.employees.employees from zone emea in region westeurope without a cross-region "
+            "allowance",
+        }
     ]
-    assert {(item["policy"], item["severity"]) for item in version["policy_warnings"]} == {
+
+
+def test_warn_mode_commits_and_records_the_denials_with_the_version(
+    synced: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = Publisher(synced)
+    ensure_published(publisher, "sales.customers")
+    leads, location = leads_spec(synced, BOOTSTRAP, tmp_path)
+    monkeypatch.setenv("MESHLAKE_POLICY_GATE", "warn")
+    decided = publisher.decide(leads, "run-leads-warn")
+    version = commit(location, contract_table(leads.ports["leads"].contract, 2), "run-leads-warn")
+    recorded = publisher.record(leads, "run-leads-warn", decided.json()["id"], {"leads": version})
+
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["allowed"], decided.json()["gate"], decided.json()["commit"]) == (
+        False,
+        "warn",
+        True,
+    )
+    assert recorded.status_code == 201, recorded.text
+    [stored] = [
+        item
+        for item in recorded.json()["datasets"][0]["versions"]
+        if item["delta_version"] == version
+    ]
+    assert {(item["policy"], item["severity"]) for item in stored["policy_warnings"]} == {
         ("personal_data_masking", "deny")
     }
+    assert (stored["row_count"], stored["decision_id"]) == (2, decided.json()["id"])

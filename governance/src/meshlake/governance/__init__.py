@@ -11,6 +11,7 @@ from meshlake.governance._embedded import serve_in_thread as serve_in_thread
 from meshlake.governance._embedded import start_embedded as start_embedded
 from meshlake.governance._errors import GovernanceError as GovernanceError
 from meshlake.governance._settings import GovernanceSettings as GovernanceSettings
+from meshlake.governance._zone_services import zone_service_tokens as zone_service_tokens
 from meshlake.governance.api._app import create_app as create_app
 from meshlake.governance.db._migrate import downgrade as downgrade
 from meshlake.governance.db._migrate import upgrade as upgrade

@@ -54,10 +54,12 @@ def serve_in_thread(app: Any, timeout: float = 30.0) -> RunningServer:
 
 @dataclass
 class EmbeddedService:
-    """The running embedded service and its admin token."""
+    """The running embedded service, its admin token and its database (for
+    :func:`~meshlake.governance.zone_service_tokens`)."""
 
     running: RunningServer
     token: str
+    database_url: str = ""
 
     @property
     def url(self) -> str:
@@ -76,4 +78,4 @@ def start_embedded(state_home: Path | None = None) -> EmbeddedService:
     url = GovernanceSettings().resolved_database_url(state_home)
     upgrade(url)
     settings = GovernanceSettings(database_url=url, bootstrap_token=SecretStr(token))
-    return EmbeddedService(serve_in_thread(create_app(settings)), token)
+    return EmbeddedService(serve_in_thread(create_app(settings)), token, url)

@@ -65,7 +65,11 @@ def token(
     name: Annotated[str, typer.Argument(help="A person's e-mail or a service account's name.")],
     kind: Annotated[str, typer.Option(help="person or service")] = "person",
     role: Annotated[
-        list[str] | None, typer.Option(help="role or role:domain, e.g. domain_owner:hr; repeatable")
+        list[str] | None,
+        typer.Option(
+            help="role, role:domain or zone_service:zone, e.g. domain_owner:hr or "
+            "zone_service:emea (a service's role); repeatable"
+        ),
     ] = None,
 ) -> None:
     """Create a principal (if new) with its roles, and print a new bearer token for it, once."""

@@ -5,14 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from meshlake.governance.api._policy_models import ReasonOut
 
 
 class Grant(BaseModel):
-    role: Literal["admin", "domain_owner", "domain_member", "consumer"]
+    role: Literal["admin", "domain_owner", "domain_member", "consumer", "zone_service"]
     domain: str | None = Field(
         default=None, description="The domain of a domain_owner or domain_member grant."
     )
+    zone: str | None = Field(
+        default=None,
+        description="The landing zone of a zone_service grant (a service principal's role): it "
+        "writes and publishes the domains that zone hosts, and records lineage of their jobs.",
+    )
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Grant:
+        if self.zone is not None and self.role != "zone_service":
+            raise ValueError(f"zone: only a zone_service grant has a zone, not {self.role}")
+        if self.role == "zone_service" and self.domain is not None:
+            raise ValueError("domain: a zone_service grant is scoped by its zone, not a domain")
+        return self
+
+    @property
+    def scope(self) -> str | None:
+        return self.zone if self.role == "zone_service" else self.domain
 
 
 class PrincipalIn(BaseModel):
@@ -64,8 +83,51 @@ class PortIn(BaseModel):
     contract: dict[str, Any] = Field(description="The port's ODCS v3.1 contract document.")
 
 
+_NAME = r"^[a-z][a-z0-9_]*$"
+_PORT_REF = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+class InputIn(BaseModel):
+    """An input port as the product declares it: another product's output port, or a raw source.
+
+    Governance resolves it through its own catalog (port -> product -> domain -> zone -> region;
+    raw source -> its domain -> zone) when it decides on a publication.
+    """
+
+    name: str = Field(pattern=_NAME)
+    kind: Literal["product", "raw"]
+    port: str | None = Field(
+        default=None, pattern=_PORT_REF, description="domain.product.port (kind product)."
+    )
+    source: str | None = Field(
+        default=None, min_length=1, max_length=300, description="The raw source's id (kind raw)."
+    )
+    domain: str = Field(description="The domain that owns the port or the raw source.")
+
+    @model_validator(mode="after")
+    def _what_it_reads(self) -> InputIn:
+        if self.kind == "product" and (self.port is None or self.source is not None):
+            raise ValueError(
+                "an input of kind product names a port (domain.product.port), no source"
+            )
+        if self.kind == "raw" and (self.source is None or self.port is not None):
+            raise ValueError("an input of kind raw names a source (the raw source id), no port")
+        return self
+
+
+class InputOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    kind: str
+    port: str | None
+    source: str | None
+    domain: str
+
+
 class ProductIn(BaseModel):
-    """A product's registration: its descriptor's catalog fields and its ports with contracts."""
+    """A product's registration: its descriptor's catalog fields, its ports with contracts and the
+    inputs it declares."""
 
     description: str | None = None
     status: str = "active"
@@ -74,21 +136,71 @@ class ProductIn(BaseModel):
     owners: list[str] = []
     tags: list[str] = []
     ports: list[PortIn] = Field(min_length=1)
+    inputs: list[InputIn] = Field(
+        default=[], description="What the product reads; publication is judged from these."
+    )
+
+    @model_validator(mode="after")
+    def _unique_inputs(self) -> ProductIn:
+        names = [item.name for item in self.inputs]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"inputs: {', '.join(twice)} declared more than once")
+        return self
 
 
-class PublishedPortIn(BaseModel):
+class StagedColumnIn(BaseModel):
+    name: str
+    type: str = Field(description='Spark simpleString, e.g. "decimal(8,3)".')
+    nullable: bool
+
+
+class StagedPortIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    port: str
+    contract_version: str
+    columns: list[StagedColumnIn] = Field(alias="schema", description="The staged schema.")
+    row_count: int = Field(ge=0, description="Rows the staged version writes.")
+    quality: dict[str, Any] = Field(default={}, description="QualityReport.summary() of the port.")
+
+
+class StagedInputIn(BaseModel):
+    port: str = Field(pattern=_PORT_REF, description="domain.product.port read.")
+    version: int = Field(ge=0, description="The Delta version read.")
+
+
+class DecisionIn(BaseModel):
+    """A staged version of a product (files written, nothing committed), for a publication decision."""
+
+    run_id: str = Field(min_length=1, max_length=100)
+    ports: list[StagedPortIn] = Field(min_length=1)
+    inputs: list[StagedInputIn] = []
+
+
+class PublicationDecisionOut(BaseModel):
+    id: int = Field(description="The decision's id; POST .../versions names it.")
+    allowed: bool = Field(description="No deny rule matched.")
+    gate: Literal["enforce", "warn"]
+    commit: bool = Field(description="Whether the platform may commit: allowed, or gate warn.")
+    reasons: list[ReasonOut]
+
+
+class RecordedPortIn(BaseModel):
     port: str
     delta_version: int = Field(ge=0)
-    row_count: int | None = Field(default=None, ge=0)
     contract_version: str
-    quality: dict[str, Any] = {}
+    row_count: int | None = Field(
+        default=None, ge=0, description="The client's count; refused unless the log agrees."
+    )
 
 
 class PublicationIn(BaseModel):
-    """A materialization's result: one new Delta version per port."""
+    """Committed versions to record, one per port of the product, under an allowed decision."""
 
-    run_id: str | None = None
-    ports: list[PublishedPortIn] = Field(min_length=1)
+    run_id: str = Field(min_length=1, max_length=100)
+    decision_id: int
+    ports: list[RecordedPortIn] = Field(min_length=1)
 
 
 class ColumnOut(BaseModel):
@@ -113,8 +225,11 @@ class VersionOut(BaseModel):
     published_by: str
     published_at: datetime
     policy_warnings: list[dict[str, Any]] | None = Field(
-        default=None, description="Warn rules of the publication policies that matched."
+        default=None,
+        description="Reasons of the decision it was recorded under: warn rules, and in warn "
+        "mode the deny rules that matched.",
     )
+    decision_id: int | None = Field(default=None, description="That publication decision.")
 
 
 class DatasetOut(BaseModel):
@@ -140,4 +255,16 @@ class ProductOut(BaseModel):
     team: str | None
     owners: list[str]
     tags: list[str]
+    inputs: list[InputOut] = []
     datasets: list[DatasetOut]
+
+
+class PublishedOut(BaseModel):
+    """The version of an output port that readers read: the last one the catalog recorded."""
+
+    ref: str
+    location: str
+    delta_version: int
+    row_count: int | None
+    run_id: str | None
+    published_at: datetime

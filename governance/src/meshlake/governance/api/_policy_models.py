@@ -42,6 +42,14 @@ class DecisionOut(BaseModel):
     allowed: bool
     reasons: list[ReasonOut]
     input: dict[str, Any]
+    run_id: str | None = Field(default=None, description="A publication decision's run.")
+    gate: str | None = Field(default=None, description="enforce or warn, when it was taken.")
+    commit_allowed: bool | None = Field(
+        default=None, description="Whether the platform was let commit the staged version."
+    )
+    staged: dict[str, Any] | None = Field(
+        default=None, description="The staged facts it was taken on (ports, schema, inputs)."
+    )
 
 
 class PolicySetOut(BaseModel):

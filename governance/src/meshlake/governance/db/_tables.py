@@ -68,6 +68,31 @@ class Product(Base):
     datasets: Mapped[list[Dataset]] = relationship(
         back_populates="product", order_by="Dataset.name"
     )
+    inputs: Mapped[list[ProductInput]] = relationship(
+        order_by="ProductInput.position", cascade="all, delete-orphan"
+    )
+
+
+class ProductInput(Base):
+    """An input a product declares (migration 0006): another product's output port or a raw source.
+
+    Stored as declared; the publication decision resolves it through the catalog (port -> product
+    -> domain -> zone, raw source -> its domain -> zone) and denies what it cannot resolve.
+    """
+
+    __tablename__ = "product_inputs"
+    __table_args__ = (
+        UniqueConstraint("product_id", "name", name="uq_product_inputs_product_name"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))  # product | raw
+    port: Mapped[str | None] = mapped_column(String(302))  # domain.product.port (kind product)
+    source: Mapped[str | None] = mapped_column(String(300))  # raw source id (kind raw)
+    domain: Mapped[str] = mapped_column(String(100))  # the domain the input says owns it
 
 
 class Dataset(Base):
@@ -129,6 +154,10 @@ class DatasetVersion(Base):
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Warn rules of the publication policies that matched (migration 0005); None before it.
     policy_warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Migration 0006: the publication decision it was recorded under, and the schema governance
+    # read from the Delta log at this version ({name, type, nullable} per column).
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_decisions.id"))
+    delta_schema: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
 
@@ -180,8 +209,10 @@ class RoleGrant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(30))  # admin | domain_owner | domain_member | consumer
+    # admin | domain_owner | domain_member | consumer | zone_service
+    role: Mapped[str] = mapped_column(String(30))
     domain: Mapped[str | None] = mapped_column(String(100))
+    zone: Mapped[str | None] = mapped_column(String(100))  # zone_service's zone (migration 0006)
 
     principal: Mapped[Principal] = relationship(back_populates="grants")
 
@@ -335,6 +366,7 @@ class PolicyDecision(Base):
     __table_args__ = (
         Index("ix_policy_decisions_at", "at"),
         Index("ix_policy_decisions_decision", "decision", "allowed"),
+        Index("ix_policy_decisions_subject_run", "subject", "run_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -345,3 +377,9 @@ class PolicyDecision(Base):
     allowed: Mapped[bool]
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Migration 0006, publication decisions on a staged version: its run, the gate mode, whether
+    # the platform may commit, and the staged facts (ports with schema, rows, quality; inputs).
+    run_id: Mapped[str | None] = mapped_column(String(100))
+    gate: Mapped[str | None] = mapped_column(String(10))
+    commit_allowed: Mapped[bool | None]
+    staged: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -16,12 +16,17 @@ from meshlake.governance.db._tables import (
     Dataset,
     DatasetVersion,
     Domain,
+    PolicyDecision,
     Product,
+    ProductInput,
     Zone,
 )
-from meshlake.governance.services import _audit, _policies
+from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
+from meshlake.governance.services._delta_log import RUN_ID_KEY, VersionFacts, read_version
 from meshlake.governance.services._documents import reindex_product
+from meshlake.governance.services._schemas import schema_mismatches
+from meshlake.governance.services._staged import registered_contract
 from meshlake.platform.specs import Contract, highest_classification, spark_type
 from meshlake.platform.specs._problems import field_path
 
@@ -116,6 +121,21 @@ def put_product(
             port.contract,
             contracts[port.name],
         )
+    # Declared inputs are replaced as a whole, in the order given.
+    product.inputs.clear()
+    session.flush()
+    product.inputs.extend(
+        ProductInput(
+            position=position,
+            name=item.name,
+            kind=item.kind,
+            port=item.port,
+            source=item.source,
+            domain=item.domain,
+        )
+        for position, item in enumerate(body.inputs)
+    )
+    session.flush()
     session.refresh(product)
     reindex_product(session, product)
     _audit.record(
@@ -129,57 +149,178 @@ def put_product(
     return product
 
 
-def publish(
+def record_versions(
     session: Session, caller: Caller, domain_name: str, name: str, body: PublicationIn
-) -> Product:
-    """Record a materialization: one new Delta version per port, with its row count and quality."""
+) -> tuple[Product, bool]:
+    """Record the committed versions of a product's ports, after reading each in its Delta log.
+
+    Refused (409) unless the decision named is this product's and run's and let the platform
+    commit, every port staged under it is recorded at once, and each version's log agrees: it
+    exists, its commit carries this run's id, its rows equal the claimed count (when claimed) and
+    its schema is the registered contract's. What is recorded is what the log says; the quality
+    and the policy reasons come from the decision. Returns the product and whether anything was
+    new: the same (port, version, run) recorded again changes nothing (an outbox may retry).
+    """
     caller.require_domain_writer(domain_name, f"publish products of domain {domain_name!r}")
     product = get_product(session, domain_name, name)
-    # The publication gate: a deny rule refuses (403, audited); warnings go with the versions.
-    warnings = _policies.check_publication(session, caller, product)
     datasets = {dataset.name: dataset for dataset in product.datasets}
-    for index, item in enumerate(body.ports):
-        dataset = datasets.get(item.port)
-        if dataset is None:
-            known = ", ".join(sorted(datasets))
-            raise InvalidRequestError(
-                f"ports[{index}].port: product {product.ref} has no port {item.port!r} (it has {known})"
-            )
-        if item.contract_version != dataset.contract_version:
+    _check_ports(product, body, datasets)
+    decision = _commit_decision(session, product, body)
+    staged = {item["port"]: item for item in (decision.staged or {}).get("ports", [])}
+    unrecorded = sorted(set(staged) - {item.port for item in body.ports})
+    if unrecorded:
+        raise ConflictError(
+            f"port {', '.join(unrecorded)} of {product.ref} was staged under decision "
+            f"{decision.id} but is not recorded here; record every port of the product at once"
+        )
+    new: list[tuple[Dataset, VersionFacts, dict[str, Any]]] = []
+    problems: list[str] = []
+    for item in body.ports:
+        dataset = datasets[item.port]
+        if item.port not in staged:
             raise ConflictError(
-                f"ports[{index}].contract_version: {item.contract_version} was published but the catalog "
-                f"holds contract {dataset.contract_version} for {dataset.ref}; register the product first"
+                f"port {item.port} of {product.ref} was not staged under decision {decision.id}"
             )
-        exists = session.scalar(
+        where = f"port {item.port} ({dataset.ref}) version {item.delta_version}"
+        for claimed, holder in (
+            (dataset.contract_version, "the catalog holds"),
+            (staged[item.port]["contract_version"], f"decision {decision.id} staged"),
+        ):
+            if item.contract_version != claimed:
+                raise ConflictError(
+                    f"{where}: contract_version: expected {claimed} ({holder}), found "
+                    f"{item.contract_version}; register the product and decide again"
+                )
+        existing = session.scalar(
             select(DatasetVersion).where(
                 DatasetVersion.dataset_id == dataset.id,
                 DatasetVersion.delta_version == item.delta_version,
             )
         )
-        if exists is not None:
-            raise ConflictError(f"{dataset.ref} version {item.delta_version} is already published")
+        if existing is not None:
+            if existing.run_id == body.run_id:
+                continue  # recorded already, by this run: idempotent
+            raise ConflictError(
+                f"{dataset.ref} version {item.delta_version} is already published "
+                f"(by run {existing.run_id})"
+            )
+        facts = read_version(dataset.location, item.delta_version)
+        found = _log_mismatches(session, dataset, item.row_count, body.run_id, facts)
+        problems += [f"{where}: {line}" for line in found]
+        new.append((dataset, facts, staged[item.port]))
+    if problems:
+        raise ConflictError(
+            "; ".join(problems) + "; nothing recorded: the Delta log is the evidence"
+        )
+    for dataset, facts, staged_port in new:
         session.add(
             DatasetVersion(
                 dataset_id=dataset.id,
-                delta_version=item.delta_version,
-                row_count=item.row_count,
-                contract_version=item.contract_version,
-                quality=item.quality,
+                delta_version=facts.version,
+                row_count=facts.row_count,
+                contract_version=dataset.contract_version,
+                quality=staged_port.get("quality") or {},
                 run_id=body.run_id,
                 published_by=caller.name,
-                policy_warnings=warnings,
+                # In warn mode the denials travel with the version, marked as such.
+                policy_warnings=list(decision.reasons),
+                decision_id=decision.id,
+                delta_schema=[column.as_dict() for column in facts.columns],
             )
         )
     session.flush()
     session.refresh(product)
-    after = {
-        item.port: {"delta_version": item.delta_version, "row_count": item.row_count}
-        for item in body.ports
-    }
-    _audit.record(
-        session, principal=caller.name, action="product.published", target=product.ref, after=after
+    if new:
+        _audit.record(
+            session,
+            principal=caller.name,
+            action="product.published",
+            target=product.ref,
+            after={
+                "run_id": body.run_id,
+                "decision": decision.id,
+                "ports": {
+                    dataset.name: {"delta_version": facts.version, "row_count": facts.row_count}
+                    for dataset, facts, _ in new
+                },
+            },
+        )
+    return product, bool(new)
+
+
+def _check_ports(product: Product, body: PublicationIn, datasets: dict[str, Dataset]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(body.ports):
+        if item.port not in datasets:
+            known = ", ".join(sorted(datasets))
+            raise InvalidRequestError(
+                f"ports[{index}].port: product {product.ref} has no port {item.port!r} (it has {known})"
+            )
+        if item.port in seen:
+            raise InvalidRequestError(f"ports[{index}].port: {item.port!r} is recorded twice")
+        seen.add(item.port)
+
+
+def _commit_decision(session: Session, product: Product, body: PublicationIn) -> PolicyDecision:
+    """The decision named by ``body``, if it lets this run of ``product`` commit; else 409."""
+    decision = session.get(PolicyDecision, body.decision_id)
+    if decision is None or decision.decision != "publication" or decision.staged is None:
+        raise ConflictError(
+            f"decision_id: {body.decision_id} is no publication decision on a staged version; ask "
+            f"POST /api/v1/products/{product.domain.name}/{product.name}/decisions first"
+        )
+    if decision.subject != product.ref:
+        raise ConflictError(
+            f"decision_id: decision {decision.id} is about {decision.subject}, not {product.ref}"
+        )
+    if decision.run_id != body.run_id:
+        raise ConflictError(
+            f"decision_id: decision {decision.id} is for run {decision.run_id}, not {body.run_id}"
+        )
+    if not decision.commit_allowed:
+        denial = next((r["message"] for r in decision.reasons if r["severity"] == "deny"), "")
+        raise ConflictError(
+            f"decision_id: decision {decision.id} denied publishing {product.ref} ({denial}); "
+            "nothing may be recorded under it"
+        )
+    return decision
+
+
+def _log_mismatches(
+    session: Session, dataset: Dataset, row_count: int | None, run_id: str, facts: VersionFacts
+) -> list[str]:
+    """How a recorded version differs from what its Delta log holds."""
+    problems = []
+    if facts.run_id != run_id:
+        problems.append(
+            f"userMetadata {RUN_ID_KEY}: expected {run_id}, found "
+            f"{facts.run_id or 'none'} in the commit"
+        )
+    if row_count is not None and row_count != facts.row_count:
+        problems.append(
+            f"row_count: expected {row_count} (claimed), found {facts.row_count} in the Delta log"
+        )
+    contract = registered_contract(session, dataset)
+    problems += [
+        f"schema: {mismatch.field}: expected {mismatch.expected}, found {mismatch.found} in "
+        f"the Delta log (contract {contract.id} {contract.version})"
+        for mismatch in schema_mismatches(facts.columns, contract)
+    ]
+    return problems
+
+
+def published(session: Session, ref: str) -> DatasetVersion:
+    """The version of output port ``ref`` that readers read: the newest the catalog recorded."""
+    dataset = get_dataset(session, ref)
+    version = session.scalar(
+        select(DatasetVersion)
+        .where(DatasetVersion.dataset_id == dataset.id)
+        .order_by(DatasetVersion.delta_version.desc())
+        .limit(1)
     )
-    return product
+    if version is None:
+        raise NotFoundError(f"nothing of {ref} is published yet")
+    return version
 
 
 def get_product(session: Session, domain_name: str, name: str) -> Product:
@@ -288,4 +429,5 @@ def _product_state(product: Product) -> dict[str, Any]:
         "tier": product.tier,
         "owners": product.owners,
         "ports": {dataset.name: dataset.contract_version for dataset in product.datasets},
+        "inputs": {item.name: item.port or item.source for item in product.inputs},
     }

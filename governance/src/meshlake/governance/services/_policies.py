@@ -1,4 +1,5 @@
-"""Policy decisions in the service: the publication gate, the decision API, and the decision log."""
+"""Policy decisions in the service: the publication decision on a staged version, the decision API,
+and the decision log."""
 
 from __future__ import annotations
 
@@ -8,72 +9,65 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meshlake.governance.db._tables import (
-    ContractRevision,
-    Dataset,
-    LineageDataset,
-    LineageIO,
-    LineageJob,
-    PolicyDecision,
-    Product,
-)
-from meshlake.governance.policies import (
-    Decision,
-    PolicyDeniedError,
-    PolicySettings,
-    default_engine,
-)
+from meshlake.governance.api._models import DecisionIn
+from meshlake.governance.db._tables import PolicyDecision, Product
+from meshlake.governance.policies import Decision, PolicySettings, default_engine
 from meshlake.governance.policies._inputs import port_input
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
-from meshlake.platform.specs import Contract
+from meshlake.governance.services._catalog import get_product
+from meshlake.governance.services._staged import registered_contract, resolve_inputs, staged_reasons
 
 
-def check_publication(session: Session, caller: Caller, product: Product) -> list[dict[str, str]]:
-    """Evaluate the publication policies on ``product`` as the catalog holds it.
+def decide_publication(
+    session: Session, caller: Caller, domain_name: str, name: str, body: DecisionIn
+) -> tuple[Decision, PolicyDecision]:
+    """The publication decision on a staged version of a product (nothing committed yet).
 
-    Returns the warnings to record with the new versions. A denial is logged in a transaction of
-    its own (the request's is rolled back) and raised as PolicyDeniedError (403, audited).
+    Judged from the catalog only: the staged facts against the registered contracts and the
+    published versions (:mod:`._staged`), the declared inputs resolved through the catalog, then
+    the publication policies. Logged with the staged facts; a denial is audited as refused. In
+    ``warn`` mode (MESHLAKE_POLICY_GATE) a denied version may still be committed: the decision
+    says so (``commit``) and its denials travel with the recorded version.
     """
-    document = catalog_publication_input(session, product)
-    decision = default_engine().evaluate("publication", document)
-    if decision.allowed or PolicySettings().policy_gate == "warn":
-        record(session, caller, decision, document, product.ref)
-        # In warn mode the denials travel with the version, marked as such.
-        return [reason.as_dict() for reason in decision.reasons]
-    with Session(bind=session.get_bind()) as separate, separate.begin():
-        record(separate, caller, decision, document, product.ref)
-    first = decision.denials[0]
-    more = len(decision.denials) - 1
-    raise PolicyDeniedError(
-        f"policy {first.policy} denies publishing {product.ref}: {first.message}"
-        + (
-            f" (and {more} more denial{'s' if more > 1 else ''}: see GET /api/v1/policies/decisions)"
-            if more
-            else ""
-        )
+    caller.require_domain_writer(domain_name, f"publish products of domain {domain_name!r}")
+    product = get_product(session, domain_name, name)
+    checks = staged_reasons(session, product, body)
+    resolved = resolve_inputs(session, product)
+    document = catalog_publication_input(session, product, resolved.inputs)
+    judged = default_engine().evaluate("publication", document)
+    decision = Decision("publication", checks + resolved.denials + judged.reasons)
+    gate = PolicySettings().policy_gate
+    commit = decision.allowed or gate == "warn"
+    row = record(session, caller, decision, document, product.ref)
+    row.run_id, row.gate, row.commit_allowed = body.run_id, gate, commit
+    row.staged = body.model_dump(mode="json", by_alias=True)
+    session.flush()
+    denials = decision.denials
+    reason = None
+    if denials:
+        more = f" (and {len(denials) - 1} more)" if len(denials) > 1 else ""
+        reason = f"{denials[0].policy}: {denials[0].message}{more}"
+    _audit.record(
+        session,
+        principal=caller.name,
+        action="product.publication_decided",
+        target=product.ref,
+        outcome="ok" if decision.allowed else "refused",
+        reason=reason,
+        after={"decision": row.id, "run_id": body.run_id, "gate": gate, "commit": commit},
     )
+    return decision, row
 
 
-def catalog_publication_input(session: Session, product: Product) -> dict[str, Any]:
-    """The publication input of a registered product, from its contracts as registered.
-
-    The catalog does not hold a product's input ports; ``inputs`` are the catalog's datasets that
-    the lineage store saw the product's job read (its run's START event precedes the publication).
-    Without recorded lineage they are empty, and residency and source alignment are left to
-    ``meshlake review`` on the specs.
-    """
+def catalog_publication_input(
+    session: Session, product: Product, inputs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The publication input of a registered product: its contracts as registered, and ``inputs``,
+    its declared inputs as the catalog resolves them (never what a client's lineage says)."""
     ports = []
     for dataset in product.datasets:
-        revision = session.scalar(
-            select(ContractRevision).where(
-                ContractRevision.dataset_id == dataset.id,
-                ContractRevision.version == dataset.contract_version,
-            )
-        )
-        if revision is None:  # pragma: no cover - put_product always stores the revision
-            continue
-        contract = Contract.model_validate(revision.document)
+        contract = registered_contract(session, dataset)
         ports.append(port_input(dataset.name, contract, dataset.description))
     zone = product.domain.zone
     return {
@@ -88,41 +82,10 @@ def catalog_publication_input(session: Session, product: Product) -> dict[str, A
             "owners": list(product.owners),
             "zone": zone.name,
             "region": zone.region,
-            "inputs": _recorded_inputs(session, product),
+            "inputs": inputs,
             "ports": ports,
         }
     }
-
-
-def _recorded_inputs(session: Session, product: Product) -> list[dict[str, Any]]:
-    read = session.scalars(
-        select(LineageDataset.logical_name)
-        .join(LineageIO, LineageIO.dataset_id == LineageDataset.id)
-        .join(LineageJob, LineageJob.id == LineageIO.job_id)
-        .where(
-            LineageJob.name == product.ref,
-            LineageIO.direction == "input",
-            LineageDataset.logical_name.is_not(None),
-        )
-        .distinct()
-    )
-    inputs = []
-    for logical_name in sorted(name for name in read if name):
-        dataset = session.scalar(select(Dataset).where(Dataset.ref == logical_name))
-        if dataset is None or dataset.product_id == product.id:
-            continue
-        source = dataset.product
-        inputs.append(
-            {
-                "name": dataset.name,
-                "contract_id": dataset.contract_id,
-                "kind": "product",
-                "domain": source.domain.name,
-                "zone": source.domain.zone.name,
-                "region": source.domain.zone.region,
-            }
-        )
-    return inputs
 
 
 def evaluate(

@@ -20,7 +20,7 @@ router = APIRouter(tags=["access"])
 )
 def create_principal(body: PrincipalIn, session: SessionDep, caller: CallerDep) -> TokenOut:
     caller.require_admin("create principals")
-    grants: list[tuple[str, str | None]] = [(grant.role, grant.domain) for grant in body.grants]
+    grants: list[tuple[str, str | None]] = [(grant.role, grant.scope) for grant in body.grants]
     principal = _access.ensure_principal(session, body.name, body.kind, grants)
     token = _access.issue_token(session, principal, body.token_description)
     _audit.record(
@@ -28,7 +28,10 @@ def create_principal(body: PrincipalIn, session: SessionDep, caller: CallerDep) 
         principal=caller.name,
         action="principal.token_issued",
         target=body.name,
-        after={"kind": body.kind, "grants": [grant.model_dump() for grant in body.grants]},
+        after={
+            "kind": body.kind,
+            "grants": [grant.model_dump(exclude_none=True) for grant in body.grants],
+        },
     )
     return TokenOut(principal=body.name, token=token)
 

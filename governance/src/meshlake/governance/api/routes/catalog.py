@@ -1,22 +1,27 @@
-"""Catalog endpoints: register zones, domains and products; publish versions; read it all."""
+"""Catalog endpoints: register zones, domains and products; decide on and record publications; read."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from meshlake.governance.api._models import (
     ColumnOut,
     DatasetOut,
+    DecisionIn,
     DomainIn,
+    InputOut,
     ProductIn,
     ProductOut,
+    PublicationDecisionOut,
     PublicationIn,
+    PublishedOut,
     VersionOut,
     ZoneIn,
 )
+from meshlake.governance.api._policy_models import ReasonOut
 from meshlake.governance.api.deps import CallerDep, SessionDep
 from meshlake.governance.db._tables import Dataset, Product
-from meshlake.governance.services import _catalog
+from meshlake.governance.services import _catalog, _policies
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -42,14 +47,52 @@ def put_product(
 
 
 @router.post(
+    "/products/{domain}/{product}/decisions",
+    summary="Decide on publishing a staged version of a product, before any commit (the domain's "
+    "writers)",
+    description="Judged from the catalog: the staged schema against the registered contract, the "
+    "inputs read against the published versions, the declared inputs resolved to their zones and "
+    "regions, then the publication policies. A denial answers 200 with allowed false; `commit` "
+    "says whether the platform may commit (allowed, or the gate in warn mode).",
+)
+def decide(
+    domain: str, product: str, body: DecisionIn, session: SessionDep, caller: CallerDep
+) -> PublicationDecisionOut:
+    decision, row = _policies.decide_publication(session, caller, domain, product, body)
+    return PublicationDecisionOut(
+        id=row.id,
+        allowed=decision.allowed,
+        gate="warn" if row.gate == "warn" else "enforce",
+        commit=bool(row.commit_allowed),
+        reasons=[
+            ReasonOut(policy=reason.policy, severity=reason.severity, message=reason.message)
+            for reason in decision.reasons
+        ],
+    )
+
+
+@router.post(
     "/products/{domain}/{product}/versions",
     status_code=201,
-    summary="Publish new Delta versions of a product's ports (the domain's owners and members)",
+    summary="Record the committed Delta versions of a product's ports, verified against their "
+    "Delta logs (the domain's writers)",
+    description="Under a decision that let this run commit. Each version is read from its Delta "
+    "log (it exists, its commit carries the run id, its rows and schema); a record that does not "
+    "match is refused (409). Recording the same versions of the same run again answers 200.",
+    responses={200: {"description": "Already recorded by this run; nothing changed."}},
 )
-def publish(
-    domain: str, product: str, body: PublicationIn, session: SessionDep, caller: CallerDep
+def record_versions(
+    domain: str,
+    product: str,
+    body: PublicationIn,
+    session: SessionDep,
+    caller: CallerDep,
+    response: Response,
 ) -> ProductOut:
-    return product_out(_catalog.publish(session, caller, domain, product, body))
+    recorded, new = _catalog.record_versions(session, caller, domain, product, body)
+    if not new:
+        response.status_code = 200
+    return product_out(recorded)
 
 
 @router.get("/products", summary="Every product in the catalog")
@@ -71,6 +114,22 @@ def get_product(domain: str, product: str, session: SessionDep, _caller: CallerD
 )
 def get_dataset(ref: str, session: SessionDep, _caller: CallerDep) -> DatasetOut:
     return dataset_out(_catalog.get_dataset(session, ref))
+
+
+@router.get(
+    "/datasets/{ref}/published",
+    summary="The version of an output port that readers read: the last the catalog published",
+)
+def get_published(ref: str, session: SessionDep, _caller: CallerDep) -> PublishedOut:
+    version = _catalog.published(session, ref)
+    return PublishedOut(
+        ref=ref,
+        location=version.dataset.location,
+        delta_version=version.delta_version,
+        row_count=version.row_count,
+        run_id=version.run_id,
+        published_at=version.published_at,
+    )
 
 
 def dataset_out(dataset: Dataset) -> DatasetOut:
@@ -99,5 +158,6 @@ def product_out(product: Product) -> ProductOut:
         team=product.team,
         owners=product.owners,
         tags=product.tags,
+        inputs=[InputOut.model_validate(item) for item in product.inputs],
         datasets=[dataset_out(dataset) for dataset in product.datasets],
     )

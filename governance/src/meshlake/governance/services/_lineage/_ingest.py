@@ -158,7 +158,9 @@ class _Batch:
 def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
     """Record one RunEvent (a dict) or a batch of them (a list), all or nothing, and commit.
 
-    Needs a service account's token (or admin): lineage is what jobs report, not what people claim.
+    Needs a service account's token (or admin): lineage is what jobs report, not what people claim;
+    and every event's job must be in the caller's scope (:meth:`Caller.may_write_job`), else the
+    whole request is refused (403) and nothing is written.
     A batch is audited as one entry. Problems are InvalidRequestError naming the field, prefixed
     with the event's index in a batch (``[3].run.runId: required``). The session's transaction is
     committed here, inside the writer's turn (see :mod:`._turns`); events are validated and
@@ -224,6 +226,8 @@ def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestRes
         batch = _Batch()
         for event in events:
             batch.add(event)
+        # Scope by job only (namespace, name), once per distinct job: nothing else to look up.
+        caller.require_jobs(batch.jobs, "record lineage")
         if batch.events:
             _store(session, caller, batch, events)
     return IngestResult(
