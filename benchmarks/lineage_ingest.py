@@ -70,6 +70,11 @@ RUN = "00000000-0000-4000-8000-000000000000"
 
 Request = tuple[str, str, bytes | None]
 
+# Lineage writes are scoped: a service records only its domains' jobs (the sample mesh's three).
+DOMAIN_GRANTS = [
+    {"role": "domain_member", "domain": domain} for domain in ("hr", "operations", "sales")
+]
+
 
 def _templates() -> list[tuple[str, str]]:
     """(START, COMPLETE) JSON of every sample product, with placeholders for the state and run."""
@@ -274,7 +279,8 @@ def main() -> int:
         try:
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {bootstrap}"}) as c:
                 response = c.post(
-                    "/api/v1/principals", json={"name": "bench-producer", "kind": "service"}
+                    "/api/v1/principals",
+                    json={"name": "bench-producer", "kind": "service", "grants": DOMAIN_GRANTS},
                 )
                 response.raise_for_status()
                 token = response.json()["token"]
@@ -384,7 +390,10 @@ def _measure_workers(folder: Path, bootstrap: str, workers: int, batches: list[R
                     ) from None
                 time.sleep(0.5)
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {bootstrap}"}) as c:
-            response = c.post("/api/v1/principals", json={"name": "bench", "kind": "service"})
+            response = c.post(
+                "/api/v1/principals",
+                json={"name": "bench", "kind": "service", "grants": DOMAIN_GRANTS},
+            )
             response.raise_for_status()
             token = response.json()["token"]
         wall, _p50 = _measure(url, token, batches, folder)

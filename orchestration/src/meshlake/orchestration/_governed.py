@@ -18,21 +18,31 @@ from meshlake.platform import GovernanceClient, Platform, Settings
 
 @contextmanager
 def governed(settings: Settings) -> Iterator[Settings]:
-    """Settings that point at a governance service whose catalog holds the mesh."""
+    """Settings that point at a governance service whose catalog holds the mesh.
+
+    The embedded service's admin token registers the catalog; the products then publish (and write
+    their lineage) as their landing zone's service principal, each scoped to its zone's domains.
+    """
     from meshlake.governance import sync_catalog
 
     embedded = None
+    mesh = Platform(settings).mesh
     if settings.governance_url is None:
-        from meshlake.governance import start_embedded
+        from meshlake.governance import start_embedded, zone_service_tokens
 
         embedded = start_embedded(settings.state_home())
+        tokens = zone_service_tokens(embedded.database_url, mesh)
         settings = settings.model_copy(
-            update={"governance_url": embedded.url, "governance_token": SecretStr(embedded.token)}
+            update={
+                "governance_url": embedded.url,
+                "governance_token": SecretStr(embedded.token),
+                "governance_tokens": {zone: SecretStr(token) for zone, token in tokens.items()},
+            }
         )
     try:
         token = settings.governance_token.get_secret_value() if settings.governance_token else ""
         with GovernanceClient(str(settings.governance_url), token) as client:
-            sync_catalog(client, Platform(settings).mesh, settings.state_home())
+            sync_catalog(client, mesh, settings.state_home())
         yield settings
     finally:
         if embedded is not None:
