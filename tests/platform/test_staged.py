@@ -1,17 +1,24 @@
-"""Real Spark + Delta: a staged write is invisible until its commit, an abort leaves the table and
-its folder exactly as they were, and a commit in between makes the staged commit fail."""
+"""Real Spark + Delta: a staged write is invisible until its commit, which carries the run and is
+made once per run; an abort or a failed stage leaves the table and its folder as they were; a
+commit in between is retried with the same files while they fit, and fails clearly when not."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import shutil
+import time
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from deltalake import DeltaTable
+from pyspark.sql import functions as F
 
 from meshlake.platform import PortRef, load_mesh
-from meshlake.platform._delta import write_delta
+from meshlake.platform._delta import ConcurrentWriteError, write_delta
 from meshlake.platform._staged import stage
 from meshlake.platform.quality._engine import QualityEngine
 from tests.helpers import MINI_MESH
@@ -22,13 +29,23 @@ SCHEMA = "id INT, name STRING"
 
 
 def _files(table: Path) -> set[str]:
-    return {path.name for path in table.glob("*.parquet")}
+    """Every file in the table folder but the log, Hadoop's ``.crc`` checksums included."""
+    return {path.name for path in table.iterdir() if path.is_file()} if table.exists() else set()
+
+
+def _exists(file: str) -> bool:
+    return Path(urlparse(file).path).exists()
 
 
 def _rows(table: Path) -> list[tuple]:
     return sorted(
         (row["id"], row["name"]) for row in DeltaTable(str(table)).to_pyarrow_table().to_pylist()
     )
+
+
+def _run_of(table: Path, version: int) -> str:
+    history = {entry["version"]: entry for entry in DeltaTable(str(table)).history()}
+    return json.loads(history[version]["userMetadata"])["meshlake.run_id"]
 
 
 @pytest.fixture
@@ -49,13 +66,14 @@ def test_a_staged_overwrite_is_invisible_until_its_commit(table: Path, spark) ->
     assert _rows(table) == [(1, "a"), (2, "b")]
     assert sorted(tuple(row) for row in staged.read().collect()) == [(3, "c")]
 
-    commit = staged.commit('{"note": "checked"}')
+    commit = staged.commit('{"note": "checked"}', run_id="run-1")
 
-    assert (commit.version, commit.rows, commit.operation) == (1, 1, "WRITE")
+    assert (commit.version, commit.rows, commit.operation, commit.skipped) == (1, 1, "WRITE", False)
     assert _rows(table) == [(3, "c")]
-    assert DeltaTable(str(table)).history(1)[0]["userMetadata"] == '{"note": "checked"}'
+    metadata = DeltaTable(str(table)).history(1)[0]["userMetadata"]
+    assert json.loads(metadata) == {"note": "checked", "meshlake.run_id": "run-1"}
     with pytest.raises(RuntimeError, match="already finished"):
-        staged.commit()
+        staged.commit(run_id="run-1")
 
 
 def test_an_aborted_staged_write_leaves_the_table_and_its_folder_as_they_were(
@@ -70,21 +88,134 @@ def test_an_aborted_staged_write_leaves_the_table_and_its_folder_as_they_were(
     staged.abort()
     staged.abort()  # twice is harmless
 
+    assert _files(table) == before  # the checksum files too: deleted through Hadoop's FileSystem
+    assert DeltaTable(str(table)).version() == 0
+    assert _rows(table) == [(1, "a"), (2, "b")]
+
+
+def test_a_table_named_by_a_file_uri_is_staged_and_aborted_alike(table: Path, spark) -> None:
+    before = _files(table)
+    staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), table.as_uri(), "append")
+    assert staged is not None and all(file.startswith("file:") for file in staged.files)
+
+    staged.abort()
+
+    assert _files(table) == before
+
+
+def test_a_second_commit_of_the_same_run_is_skipped_and_its_files_removed(
+    table: Path, spark
+) -> None:
+    first = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "append")
+    assert first is not None
+    committed = first.commit(run_id="run-1")
+    before = _files(table)
+    again = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "append")
+    assert again is not None
+
+    skipped = again.commit(run_id="run-1")
+
+    assert (committed.version, committed.rows) == (1, 3)
+    assert (skipped.version, skipped.rows, skipped.skipped) == (1, 3, True)
+    assert DeltaTable(str(table)).version() == 1
+    assert _files(table) == before
+    assert _rows(table) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_a_commit_in_between_is_retried_and_each_writer_reports_its_own_version(
+    table: Path, spark
+) -> None:
+    staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "overwrite")
+    assert staged is not None
+    other = write_delta(
+        spark, spark.createDataFrame([(5, "e")], SCHEMA), str(table), "append", [], run_id="B"
+    )
+
+    commit = staged.commit(run_id="A")
+
+    assert (other.version, commit.version, commit.rows, commit.skipped) == (1, 2, 1, False)
+    assert (_run_of(table, 1), _run_of(table, 2)) == ("B", "A")
+    assert _rows(table) == [(3, "c")]  # the overwrite replaced what the other writer appended
+    assert sorted(DeltaTable(str(table), version=1).to_pyarrow_table()["id"].to_pylist()) == [
+        1,
+        2,
+        5,
+    ]
+
+
+def test_without_retries_a_commit_in_between_fails_naming_the_other_version(
+    table: Path, spark
+) -> None:
+    staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "overwrite")
+    assert staged is not None and all(_exists(file) for file in staged.files)
+    write_delta(spark, spark.createDataFrame([(5, "e")], SCHEMA), str(table), "append", [])
+
+    with pytest.raises(ConcurrentWriteError, match=r"version 1 committed by another writer") as e:
+        staged.commit(run_id="A", retries=0)
+
+    assert str(table) in str(e.value) and "read version 0" in str(e.value)
+    assert (e.value.read_version, e.value.other_version) == (0, 1)
+    assert DeltaTable(str(table)).version() == 1
+    assert _rows(table) == [(1, "a"), (2, "b"), (5, "e")]
+    assert not any(_exists(file) for file in staged.files)
+
+
+def test_a_schema_changed_in_between_fails_the_commit_and_asks_to_stage_again(
+    table: Path, spark
+) -> None:
+    staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "append")
+    assert staged is not None
+    wider = spark.createDataFrame([(7, "g", 1.5)], SCHEMA + ", weight DOUBLE")
+    write_delta(spark, wider, str(table), "overwrite", [])
+
+    with pytest.raises(ConcurrentWriteError, match="run the product again"):
+        staged.commit(run_id="A")
+
+    assert DeltaTable(str(table)).version() == 1
+    assert not any(_exists(file) for file in staged.files)
+
+
+def test_a_stage_that_fails_half_way_leaves_no_file_behind(
+    table: Path, spark, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A guard raising on one row fails the job after other tasks wrote their files."""
+    caplog.set_level(logging.INFO, logger="meshlake.platform._staged")
+    orphan = table / "part-00000-old-orphan.snappy.parquet"
+    orphan.write_bytes(b"older than the stage: not this stage's to delete")
+    os.utime(orphan, (time.time() - 3600, time.time() - 3600))
+    before = _files(table)
+    rows = spark.range(0, 40_000, numPartitions=4).select(
+        F.col("id").cast("int").alias("id"),
+        F.when(F.col("id") == 35_000, F.raise_error(F.lit("guard: row 35000")))
+        .otherwise(F.lit("x"))
+        .alias("name"),
+    )
+
+    with pytest.raises(Exception, match="guard: row 35000"):
+        stage(spark, rows, str(table), "append")
+
+    assert "no version holds" in caplog.text  # the other tasks' files were there, and removed
     assert _files(table) == before
     assert DeltaTable(str(table)).version() == 0
     assert _rows(table) == [(1, "a"), (2, "b")]
 
 
-def test_a_commit_in_between_makes_the_staged_overwrite_fail(table: Path, spark) -> None:
-    staged = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "overwrite")
-    assert staged is not None
-    write_delta(spark, spark.createDataFrame([(5, "e")], SCHEMA), str(table), "append", [])
+def test_a_failed_stage_leaves_files_alone_while_another_write_of_the_table_runs(
+    table: Path, spark
+) -> None:
+    """Its files and the other writer's uncommitted ones look alike: vacuum removes the rest."""
+    pending = stage(spark, spark.createDataFrame([(3, "c")], SCHEMA), str(table), "append")
+    assert pending is not None
+    rows = spark.range(0, 10, numPartitions=2).select(
+        F.col("id").cast("int").alias("id"),
+        F.when(F.col("id") == 9, F.raise_error(F.lit("guard"))).otherwise(F.lit("x")).alias("name"),
+    )
+    with pytest.raises(Exception, match="guard"):
+        stage(spark, rows, str(table), "append")
 
-    with pytest.raises(Exception, match=r"(?i)concurrent"):
-        staged.commit()
-
-    assert DeltaTable(str(table)).version() == 1
-    assert _rows(table) == [(1, "a"), (2, "b"), (5, "e")]
+    assert all(_exists(file) for file in pending.files)
+    assert pending.commit(run_id="A").version == 1
+    assert _rows(table) == [(1, "a"), (2, "b"), (3, "c")]
 
 
 def test_append_schema_change_and_merge(table: Path, spark) -> None:
