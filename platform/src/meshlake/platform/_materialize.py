@@ -248,7 +248,7 @@ class Materializer:
                 write_quarantine(self.spark, checked.quarantine, checked.report.quarantine_location)
         try:
             if item.staged is not None:
-                commit: Commit = item.staged.commit(profile)
+                commit: Commit = item.staged.commit(profile, run_id=run_id)
             else:
                 commit = write_delta(
                     self.spark,
@@ -257,6 +257,7 @@ class Materializer:
                     port.write_mode,
                     port.contract.primary_key,
                     profile,
+                    run_id=run_id,
                 )
         except Exception as exc:
             raise port_failure(

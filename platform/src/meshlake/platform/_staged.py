@@ -50,6 +50,7 @@ from meshlake.platform._delta import (
     is_conflict,
     new_run_id,
 )
+from meshlake.platform._schema import keep_nullability
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class StagedWrite:
                 self._discard()
                 return earlier_commit(self.spark, self.location, run_id)
             actions = [*self._actions(transaction, mode, attempt), self._set_transaction(run_id)]
+            # Delta's writer stores every column nullable; the contract's required ones are not.
+            keep_nullability(self.spark, transaction, self.schema, mode == "overwrite")
             try:
                 committed = transaction.commitIfNeeded(
                     _scala_seq(self.spark, actions),
