@@ -111,7 +111,7 @@ def test_a_record_lost_in_transit_waits_in_the_outbox_and_is_sent_by_the_next_ru
         original = type(real).record
 
         def record_to_a_dead_service(self: GovernanceClient, record: PublicationRecord) -> None:
-            dead.record(record)  # a real connection failure, after the commit
+            original(dead, record)  # a real connection failure, after the commit
 
         type(real).record = record_to_a_dead_service  # type: ignore[method-assign]
         try:
@@ -123,7 +123,7 @@ def test_a_record_lost_in_transit_waits_in_the_outbox_and_is_sent_by_the_next_ru
             (summary,) = platform.publish(["alpha.summary"])  # replays the outbox first
             after = admin.request("GET", "/api/v1/datasets/alpha.things.things")["versions"]
 
-    assert committed.status == "published" and not committed.recorded
+    assert committed.status == "published" and not committed.recorded, committed.error
     assert before == []
     assert [(v["delta_version"], v["row_count"]) for v in after] == [(0, 100)]
     assert summary.status == "published", summary.error
