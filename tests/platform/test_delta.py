@@ -183,6 +183,29 @@ def test_a_merge_leaks_neither_its_metadata_nor_its_identifier_to_other_writes(
     assert [txn["appId"] for txn in _txns(location, 1)] == ["m"]
 
 
+def test_a_table_with_column_mapping_is_written_by_delta_s_writer_with_the_same_identifiers(
+    tmp_path: Path, spark
+) -> None:
+    """Such a table cannot be staged (its files name columns by id): the fallback path."""
+    location = str(tmp_path / "mapped")
+    write_delta(spark, spark.createDataFrame([(1, "a")], SCHEMA), location, "overwrite", [])
+    spark.sql(
+        f"ALTER TABLE delta.`{location}` SET TBLPROPERTIES ('delta.columnMapping.mode' = 'name', "
+        "'delta.minReaderVersion' = '2', 'delta.minWriterVersion' = '5')"
+    )
+    rows = spark.createDataFrame([(2, "b")], SCHEMA)
+
+    first = write_delta(spark, rows, location, "append", [], PROFILE, run_id="r")
+    again = write_delta(spark, rows, location, "append", [], PROFILE, run_id="r")
+
+    assert (first.version, first.rows, first.skipped) == (2, 2, False)
+    assert (again.version, again.rows, again.skipped) == (2, 2, True)
+    info = latest_commit_info(spark, location)
+    assert info.version == 2 and info.run_id == "r"
+    assert json.loads(info.user_metadata or "{}")["meshlake.profile"] == {"format": 1, "rows": 2}
+    assert spark.read.format("delta").load(location).count() == 2
+
+
 def test_a_folder_that_is_no_delta_table_is_refused(tmp_path: Path, spark) -> None:
     with pytest.raises(ValueError, match="is not a Delta table"):
         latest_commit_info(spark, str(tmp_path / "nothing"))

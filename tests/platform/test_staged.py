@@ -175,6 +175,23 @@ def test_a_schema_changed_in_between_fails_the_commit_and_asks_to_stage_again(
     assert not any(_exists(file) for file in staged.files)
 
 
+def test_an_overwrite_that_changes_the_schema_is_retried_with_its_schema(
+    table: Path, spark
+) -> None:
+    wider = spark.createDataFrame([(7, "g", 1.5)], SCHEMA + ", weight DOUBLE")
+    staged = stage(spark, wider, str(table), "overwrite")
+    assert staged is not None
+    write_delta(spark, spark.createDataFrame([(5, "e")], SCHEMA), str(table), "append", [])
+
+    commit = staged.commit(run_id="A")
+
+    assert (commit.version, commit.rows) == (2, 1)
+    assert DeltaTable(str(table)).schema().to_arrow().names == ["id", "name", "weight"]
+    assert DeltaTable(str(table)).to_pyarrow_table().to_pylist() == [
+        {"id": 7, "name": "g", "weight": 1.5}
+    ]
+
+
 def test_a_stage_that_fails_half_way_leaves_no_file_behind(
     table: Path, spark, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +113,37 @@ class ConcurrentWriteError(MeshlakeError):
         )
 
 
+# Tables this process is writing now (a stage or a merge running, or files staged and not yet
+# committed or deleted). Files a failed stage finds in the folder may be another of these writers'
+# uncommitted files: then the failed stage leaves its own to vacuum rather than risk theirs.
+_writing: Counter[str] = Counter()
+_writing_lock = threading.Lock()
+
+
+def table_key(spark: SparkSession, location: str) -> str:
+    """One name per table, however its location is spelt (a path, a ``file:`` URI)."""
+    return str(delta_log(spark, location).dataPath().toString()).rstrip("/")
+
+
+def enter_writing(key: str) -> str:
+    with _writing_lock:
+        _writing[key] += 1
+    return key
+
+
+def leave_writing(key: str) -> None:
+    with _writing_lock:
+        _writing[key] -= 1
+        if _writing[key] <= 0:
+            del _writing[key]
+
+
+def others_writing(key: str) -> bool:
+    """Whether a writer other than the caller (itself registered) writes the table now."""
+    with _writing_lock:
+        return _writing[key] > 1
+
+
 def new_run_id() -> str:
     return str(uuid.uuid4())
 
@@ -159,6 +192,9 @@ def write_delta(
     again with the same files; a merge is run again (it reads the table anew)."""
     run_id = run_id or new_run_id()
     commit_metadata(run_id, user_metadata)  # refuses metadata that is no JSON object, up front
+    earlier = committed_by_run(spark, location, run_id)
+    if earlier is not None:
+        return earlier
     if mode == "merge" and DeltaTable.isDeltaTable(spark, location):
         if not primary_key:
             raise ValueError("writeMode merge needs primaryKey columns in the contract")
@@ -184,7 +220,7 @@ def _write(
     user_metadata: str | None,
 ) -> Commit:
     read_version = _snapshot(spark, location).version()
-    earlier = _earlier_commit(spark, location, run_id)
+    earlier = committed_by_run(spark, location, run_id)
     if earlier is not None:
         return earlier
     writer = (
@@ -220,10 +256,11 @@ def _merge(
     }
     for attempt in range(retries + 1):
         read_version = _snapshot(spark, location).version()
-        earlier = _earlier_commit(spark, location, run_id)
+        earlier = committed_by_run(spark, location, run_id)
         if earlier is not None:
             return earlier
         session = isolated_session(spark, confs)
+        key = enter_writing(table_key(spark, location))
         try:
             (
                 DeltaTable.forPath(session, location)
@@ -243,6 +280,8 @@ def _merge(
             log.info("merge into %s conflicted (attempt %d), running it again", location, attempt)
             backoff(attempt)
             continue
+        finally:
+            leave_writing(key)
         return _run_commit(spark, location, run_id, read_version)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -289,8 +328,10 @@ def conflict_error(
     return ConcurrentWriteError(location, read_version, other, reason)
 
 
-def _earlier_commit(spark: SparkSession, location: str, run_id: str) -> Commit | None:
-    """The run's earlier commit to the table, when its transaction identifier is there."""
+def committed_by_run(spark: SparkSession, location: str, run_id: str) -> Commit | None:
+    """The commit ``run_id`` already made to the table (skipped), when its transaction identifier
+    is there; None when the run has not committed to it. Cheap: no Spark job once the table's
+    state is known, so a retried run can skip its write before running it."""
     transaction = delta_log(spark, location).startTransaction()
     if transaction.readVersion() < 0 or transaction.txnVersion(run_id) < 0:
         return None

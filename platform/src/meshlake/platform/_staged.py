@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,8 +45,11 @@ from meshlake.platform._delta import (
     conflict_error,
     delete_files,
     earlier_commit,
+    enter_writing,
     is_conflict,
+    leave_writing,
     new_run_id,
+    others_writing,
 )
 from meshlake.platform._schema import keep_nullability
 
@@ -57,12 +58,6 @@ log = logging.getLogger(__name__)
 STAGED_MODES = {"overwrite": "Overwrite", "append": "Append"}
 KILLED_TASKS_TIMEOUT = 60.0
 """Seconds a failed stage waits for its job's cancelled tasks to stop before removing files."""
-
-# Tables this process is writing now (a stage running, or staged and not yet finished). Files a
-# failed stage finds in the folder may be another of these writers' uncommitted files: then the
-# failed stage leaves its own to vacuum rather than risk deleting theirs.
-_writing: Counter[str] = Counter()
-_writing_lock = threading.Lock()
 
 
 @dataclass
@@ -180,7 +175,7 @@ class StagedWrite:
     def _release(self) -> None:
         if not self._released:
             self._released = True
-            _leave(self._key)
+            leave_writing(self._key)
 
     def _after_failure(self, run_id: str) -> None:
         """After a commit that raised: delete the files unless the commit landed after all.
@@ -224,8 +219,9 @@ class StagedWrite:
         if transaction.readVersion() < 0:
             return None
         now = transaction.metadata()
+        read = staged.snapshot().metadata()  # the txn's metadata() is its new one, when set
         target = staged.newMetadata().get() if staged.newMetadata().isDefined() else None
-        wanted = target if target is not None else staged.metadata()
+        wanted = target if target is not None else read
         same_shape = now.schema().equals(wanted.schema()) and now.partitionColumns().equals(
             wanted.partitionColumns()
         )
@@ -238,7 +234,7 @@ class StagedWrite:
             return transaction, mode
         if same_shape:
             return transaction, self.mode
-        unchanged = now.equals(staged.metadata())
+        unchanged = now.equals(read)
         if target is not None and unchanged:
             # Nobody changed the metadata: this write's own schema change still applies.
             transaction.updateMetadata(target, False)
@@ -308,7 +304,7 @@ def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> St
         False,
     )
     root = str(deltas.dataPath().toString()).rstrip("/")
-    key = _enter(root)
+    key = enter_writing(root)
     tag = f"meshlake-stage-{uuid.uuid4()}"
     started = int(jvm.java.lang.System.currentTimeMillis())
     spark.sparkContext.addJobTag(tag)
@@ -320,7 +316,7 @@ def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> St
         except Exception:  # the write's own error is the one to raise
             log.warning("could not remove the files of a failed stage of %s", key, exc_info=True)
         finally:
-            _leave(key)
+            leave_writing(key)
         raise
     finally:
         spark.sparkContext.removeJobTag(tag)
@@ -340,7 +336,7 @@ def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> St
                 spark, deltas, read_version, started, tag, key, set(files), "part-00000-*"
             )
         except Exception:
-            _leave(key)
+            leave_writing(key)
             raise
     return StagedWrite(
         spark,
@@ -381,9 +377,7 @@ def _remove_partial_files(
     ``pattern`` (a glob in the table folder) narrows the listing, which costs a remote call per
     file: after a success only the first task's empty file is sought (``part-00000-*``)."""
     _wait_for_tasks(spark, tag)
-    with _writing_lock:
-        others = _writing[key] > 1
-    if others:
+    if others_writing(key):
         log.warning("files a stage of %s wrote stay (another write of it runs): vacuum", key)
         return []
     jvm = spark._jvm
@@ -479,21 +473,6 @@ def _wait_for_tasks(spark: SparkSession, tag: str) -> None:
             return
         time.sleep(0.1)
     log.warning("tasks of a failed stage (%s) still run after %ss", tag, KILLED_TASKS_TIMEOUT)
-
-
-def _enter(key: str) -> str:
-    with _writing_lock:
-        _writing[key] += 1
-    return key
-
-
-def _leave(key: str) -> None:
-    if not key:
-        return
-    with _writing_lock:
-        _writing[key] -= 1
-        if _writing[key] <= 0:
-            del _writing[key]
 
 
 def _count_at(spark: SparkSession, location: str, version: int) -> int:

@@ -18,6 +18,7 @@ _BUILTIN = (
     "meshlake.platform.cli._specs",
     "meshlake.platform.cli._materialize",
     "meshlake.platform.cli._quality",
+    "meshlake.platform.cli._vacuum",
 )
 
 app = typer.Typer(
