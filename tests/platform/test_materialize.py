@@ -186,8 +186,10 @@ def test_append_and_merge_write_modes(platform, spark, mini_project: Path) -> No
             "contractId: alpha.things.things\n    customProperties:\n      - property: writeMode\n        value: append",
         )
     )
+    # New keys: an append that repeats a primary key blocks (tests/platform/quality).
+    _write_raw(platform, ["T9001,extra,1.000,a"])
     appended = make_platform(mini_project).materialize_product("alpha.things")[0]
-    assert (appended.version, appended.rows) == (1, 200)
+    assert (appended.version, appended.rows) == (1, 101)
 
     product.write_text(
         text.replace(
@@ -197,7 +199,7 @@ def test_append_and_merge_write_modes(platform, spark, mini_project: Path) -> No
     )
     _write_raw(platform, ["T0001,renamed,1.000,a", "T9999,new,2.000,b"])
     merged = make_platform(mini_project).materialize_product("alpha.things")[0]
-    assert (merged.version, merged.rows) == (2, 201)
+    assert (merged.version, merged.rows) == (2, 102)
     label = (
         spark.read.format("delta")
         .load(merged.location)

@@ -13,6 +13,10 @@ Counting during the write itself (``DataFrame.observe``) was measured and reject
 added 1.8 s to the write, where the aggregate pass over the staged files costs 1.4 s
 (``benchmarks/quality_budget.py`` lists what else was tried).
 
+Uniqueness rules judge the table the commit leaves: for an append, the staged rows with the key
+columns of the rows already in the table (``_TableKeys``), so an append that repeats a primary key
+blocks; an overwrite or a merge (which upserts on the key) is judged on its own rows.
+
 When quarantine rules reject rows (or a merge into an existing table cannot be staged), the staged
 files are deleted and the rows are persisted (memory, spilling to disk): one aggregate pass
 materializes them while counting the same things, and both the quarantine table and the port are
@@ -58,6 +62,7 @@ from meshlake.platform.quality._counts import (
 from meshlake.platform.quality._drift import DriftPlan, profile_of
 from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._profile import Profile
+from meshlake.platform.quality._quarantine import masked_column, with_quarantine_limit
 from meshlake.platform.quality._results import QualityReport, RuleResult
 from meshlake.platform.quality._rules import compiled_rules
 from meshlake.platform.quality._sql import as_aggregate, render
@@ -160,11 +165,13 @@ class QualityEngine:
         folded = {} if quarantining else _folded(sql_rules, frame)
         aggregates = _aggregates(quarantining, one_pass, drift_plan)
         aggregates += [F.expr(sql).alias(name) for name, sql in folded.items()]
-        unique = [rule for rule in judged_rules if rule.spec.kind in UNIQUENESS] if by_spark else []
+        every_unique = [rule for rule in judged_rules if rule.spec.kind in UNIQUENESS]
+        unique = every_unique if by_spark else []
+        table_keys = _TableKeys(self.spark, port, location, previous_version, every_unique)
         # Without quarantine rules the rows kept are the rows staged, known before the pass.
         beside = unique if not quarantining else []
         counts, duplicates = self._staged_pass(
-            checked, frame, location, aggregates, set(folded), beside
+            checked, frame, location, aggregates, set(folded), beside, table_keys
         )
         if checked.staged is not None and counts is not None and counts["_rejected"]:
             # Rows to quarantine: both tables must come from one computation of the rows.
@@ -175,12 +182,16 @@ class QualityEngine:
             counts = self._first_pass(checked, frame, aggregates, set(folded))
         full = checked.frame
         rows, rejected = counts["_rows"], counts["_rejected"]
+        masked = {prop.name for prop in port.contract.columns if is_masked(prop.classification)}
         kept = full
         if rejected:
             failing = any_failing(quarantining)
             kept = full.filter(~failing)
             checked.quarantine = full.filter(failing).select(
-                *[F.col(f"`{name}`") for name in full.columns],
+                *[
+                    masked_column(full, name) if name in masked else F.col(f"`{name}`")
+                    for name in full.columns
+                ],
                 F.concat_ws(
                     ",",
                     *[F.when(failing_rows(rule), F.lit(rule.spec.name)) for rule in quarantining],
@@ -190,7 +201,6 @@ class QualityEngine:
             )
         checked.frame = kept
         published = rows - rejected
-        masked = {prop.name for prop in port.contract.columns if is_masked(prop.classification)}
 
         def sample(rule: CompiledRule, count: int) -> tuple[str, ...]:
             return _failing_sample(kept, rule, masked, count)
@@ -198,19 +208,16 @@ class QualityEngine:
         results: dict[str, RuleResult] = {}
         for rule in quarantining:
             count = counts[rule.spec.name]
-            results[rule.spec.name] = judged(
-                rule, count, rows, _failing_sample(full, rule, masked, count), count
+            results[rule.spec.name] = with_quarantine_limit(
+                judged(rule, count, rows, _failing_sample(full, rule, masked, count), count),
+                rows,
+                rejected,
             )
         gx_rules = [rule for rule in judged_rules if rule.spec.kind != "sql"]
         outcome = None
         if by_spark:
             for rule in one_pass:
                 count = counts[rule.spec.name]
-                results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
-            if duplicates is None:
-                duplicates = duplicate_rows(kept, unique, published)
-            for rule in unique:
-                count = duplicates[rule.spec.name]
                 results[rule.spec.name] = judged(rule, count, published, sample(rule, count))
             for rule in judged_rules:
                 if rule.spec.kind == "rowCount":
@@ -222,6 +229,16 @@ class QualityEngine:
                 self._gx_context(), str(port.ref), kept, gx_rules, published, sample
             )
             results.update(ge_results)
+        if by_spark or table_keys.frame is not None:
+            # An append is judged with the rows already in the table (GE sees the new rows only).
+            keys, whole = table_keys.judged(kept, published)
+            if duplicates is None:
+                duplicates = duplicate_rows(keys, every_unique, whole)
+            for rule in every_unique:
+                count = duplicates[rule.spec.name]
+                results[rule.spec.name] = judged(
+                    rule, count, whole or 0, _failing_sample(keys, rule, masked, count)
+                )
         for rule in sql_rules:
             if rule.spec.name in folded:
                 results[rule.spec.name] = judged_value(rule, _shown(counts[rule.spec.name]))
@@ -268,6 +285,7 @@ class QualityEngine:
         aggregates: list[Column],
         values: set[str],
         unique: list[CompiledRule],
+        table_keys: _TableKeys,
     ) -> tuple[dict[str, Any] | None, dict[str, int] | None]:
         """Stage the rows (all of them, rows to quarantine included) and count ``aggregates`` on
         the staged files, and the ``unique`` rules' duplicates beside them; (None, None) when the
@@ -288,7 +306,8 @@ class QualityEngine:
         if not unique:
             return _counted(checked.frame, aggregates, values), None
         with ThreadPoolExecutor(1, thread_name_prefix="meshlake-keys") as pool:
-            duplicates = pool.submit(duplicate_rows, checked.frame, unique, staged.rows)
+            keys, rows = table_keys.judged(checked.frame, staged.rows)
+            duplicates = pool.submit(duplicate_rows, keys, unique, rows)
             counts = _counted(checked.frame, aggregates, values)
             return counts, duplicates.result()
 
@@ -345,6 +364,39 @@ class QualityEngine:
         finally:
             self.spark.catalog.dropTempView(view)
         return results
+
+
+class _TableKeys:
+    """The key columns of the rows an append keeps: uniqueness rules (primary key, unique,
+    duplicateValues) judge the table as the commit will leave it, its rows at ``version`` (the
+    one the checks compare with) and the new ones. Any other write mode replaces or upserts
+    rows, and its rules judge the rows staged."""
+
+    def __init__(
+        self,
+        spark: SparkSession,
+        port: Any,
+        location: str,
+        version: int | None,
+        rules: list[CompiledRule],
+    ) -> None:
+        self.frame: DataFrame | None = None
+        self.rows = 0
+        if port.write_mode != "append" or version is None or not rules:
+            return
+        keys = sorted({column for rule in rules for column in key_columns(rule)})
+        table = spark.read.format("delta").option("versionAsOf", version).load(location)
+        if not set(keys) <= set(table.columns):
+            return  # the append cannot commit anyway: its schema is not the table's
+        self.frame = table.select(*[F.col(f"`{key}`") for key in keys])
+        self.rows = self.frame.count()  # Delta answers from its log's file statistics
+
+    def judged(self, kept: DataFrame, rows: int | None) -> tuple[DataFrame, int | None]:
+        """The rows uniqueness rules judge (only their key columns for an append) and how many."""
+        if self.frame is None:
+            return kept, rows
+        new = kept.select(*[F.col(f"`{key}`") for key in self.frame.columns])
+        return new.unionByName(self.frame), None if rows is None else rows + self.rows
 
 
 def write_quarantine(spark: SparkSession, rows: DataFrame, location: str | None) -> None:

@@ -27,6 +27,7 @@ class LibraryRule:
     name: str | None  # the rule's own name, if it gives one
     severity: Severity
     quarantine: bool
+    quarantine_max_percent: float | None = None
 
 
 def null_values(c: _Compiler, rule: LibraryRule) -> None:
@@ -187,6 +188,7 @@ def _add(
         column,
         rule.severity,
         rule.quarantine,
+        rule.quarantine_max_percent,
     )
     c.add(CompiledRule(spec, rule.threshold, kwargs, **extra))
 

@@ -33,6 +33,8 @@ class RuleSpec:
     severity: Severity = "error"
     quarantine: bool = False
     source: str = ""  # "file:line" of the rule in its contract, for messages
+    quarantine_max_percent: float | None = None
+    """A quarantine rule blocks past this share of rows (None: when every row would go)."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,16 @@ class RuleResult:
     unexpected_percent: float | None = None
     failing_sample: tuple[str, ...] = ()  # already masked when the column is classified
     quarantined_rows: int = 0
+    quarantine_blocked: str | None = None
+    """Why a quarantine rule blocks: it would set aside more rows than its limit allows."""
 
     @property
     def blocking(self) -> bool:
-        """A failed error-severity rule stops publication, unless it quarantines the rows instead."""
-        return not self.passed and self.rule.severity == "error" and not self.rule.quarantine
+        """A failed error-severity rule stops publication, unless it quarantines the rows
+        instead; a quarantine rule stops it past its limit, whatever its severity."""
+        if self.rule.quarantine:
+            return self.quarantine_blocked is not None
+        return not self.passed and self.rule.severity == "error"
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,11 @@ class QualityError(MaterializationError):
     def __init__(self, product: str, reports: list[QualityReport]) -> None:
         self.reports = reports
         lines = [
-            f"{result.rule.port.port}.{result.rule.name}: expected {result.expected}, "
-            f"observed {result.observed}"
+            f"{result.rule.port.port}.{result.rule.name}: "
+            + (
+                result.quarantine_blocked
+                or f"expected {result.expected}, observed {result.observed}"
+            )
             for report in reports
             for result in report.results
             if result.blocking

@@ -23,7 +23,9 @@ required value during the one pass that materializes the checked rows, at no ext
 
 A rule's ``severity`` is ``error`` (default) or ``warning`` (``info`` counts as warning). A row-level
 rule (nullValues, missingValues, invalidValues) quarantines its failing rows instead of blocking
-when its ``customProperties`` hold ``{property: quarantine, value: true}``.
+when its ``customProperties`` hold ``{property: quarantine, value: true}``, up to a limit:
+``{property: quarantineMaxPercent, value: 5}`` blocks when it would set aside more than 5 % of the
+rows; without it, a quarantine blocks when it would set aside every row (``_quarantine.py``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from meshlake.platform.specs._yaml import LocatedYaml, load_located_yaml
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 COLUMN_METRICS = ("nullValues", "missingValues", "invalidValues")
 QUARANTINE_PROPERTY = "quarantine"
+QUARANTINE_LIMIT_PROPERTY = "quarantineMaxPercent"
 NUMERIC_TYPES = ("number", "integer")
 ORDERED_TYPES = ("number", "integer", "date", "timestamp")
 # Names Dagster refuses for checks (they clash with its own keywords).
@@ -142,6 +145,7 @@ class _Compiler:
         column: str | None,
         severity: Severity = "error",
         quarantine: bool = False,
+        quarantine_max_percent: float | None = None,
     ) -> RuleSpec:
         return RuleSpec(
             port=self.ref,
@@ -153,6 +157,7 @@ class _Compiler:
             severity=severity,
             quarantine=quarantine,
             source=self.source(path),
+            quarantine_max_percent=quarantine_max_percent,
         )
 
     # -- property constraints ----------------------------------------------------------------
@@ -323,6 +328,7 @@ class _Compiler:
         before = len(self.problems)
         severity = self.severity(data, path)
         quarantine = self.quarantine(data, path)
+        limit = self.quarantine_limit(data, path, quarantine)
         name = self.explicit_name(data, path)
         if len(self.problems) > before:
             return
@@ -368,7 +374,10 @@ class _Compiler:
             return
         build = BUILDERS[metric]
         build(
-            self, LibraryRule(data, path, column, arguments, threshold, name, severity, quarantine)
+            self,
+            LibraryRule(
+                data, path, column, arguments, threshold, name, severity, quarantine, limit
+            ),
         )
 
     def severity(self, data: dict[str, Any], path: Path_) -> Severity:
@@ -395,6 +404,30 @@ class _Compiler:
             )
             return False
         return value
+
+    def quarantine_limit(self, data: dict[str, Any], path: Path_, quarantine: bool) -> float | None:
+        """``quarantineMaxPercent``: the largest share of rows a quarantine rule may set aside."""
+        properties = data.get("customProperties") or []
+        if not isinstance(properties, list):
+            return None
+        for index, item in enumerate(properties):
+            if not isinstance(item, dict) or item.get("property") != QUARANTINE_LIMIT_PROPERTY:
+                continue
+            where = (*path, "customProperties", index, "value")
+            value = item.get("value")
+            if not quarantine:
+                self.problem(
+                    where,
+                    f"{QUARANTINE_LIMIT_PROPERTY} limits a quarantine rule; add "
+                    "{property: quarantine, value: true} or remove it",
+                )
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                self.problem(where, f"{QUARANTINE_LIMIT_PROPERTY} must be a number, got {value!r}")
+            elif not 0 <= value <= 100:
+                self.problem(where, f"{QUARANTINE_LIMIT_PROPERTY} is a percent: 0 to 100")
+            else:
+                return float(value)
+        return None
 
     def explicit_name(self, data: dict[str, Any], path: Path_) -> str | None:
         raw = data.get("name") or data.get("id")
