@@ -418,3 +418,36 @@ def test_with_nullability_follows_the_source_by_name_at_every_level() -> None:
     assert result["fields"][0]["metadata"] == {"m": 1}
     assert result["fields"][1]["type"]["fields"][0]["nullable"] is False
     assert result["fields"][2]["type"]["containsNull"] is False
+
+
+@pytest.mark.parametrize(
+    "physical",
+    [
+        "TINYINT",
+        "SMALLINT",
+        "INT",
+        "BIGINT",
+        "FLOAT",
+        "DOUBLE",
+        "DECIMAL(8,3)",
+        "DECIMAL(3,3)",
+        "DECIMAL(38,0)",
+        "STRING",
+        "BOOLEAN",
+        "DATE",
+        "TIMESTAMP",
+        "TIMESTAMP_NTZ",
+        "ARRAY<INT>",
+        "MAP<STRING, INT>",
+        "STRUCT<a: INT, b: STRUCT<c: DATE>>",
+    ],
+)
+def test_a_required_column_of_any_type_is_not_null_and_keeps_its_type(
+    spark, base_port, physical
+) -> None:
+    port = _port(base_port, _column("x", physical, required=True))
+    source = spark.createDataFrame([], f"x {physical}")
+
+    field = conform(source, port).schema["x"]
+
+    assert (field.dataType, field.nullable) == (source.schema["x"].dataType, False)

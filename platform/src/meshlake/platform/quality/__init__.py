@@ -6,20 +6,23 @@ the catalog client can use them cheaply.
 
 from meshlake.platform.quality._results import (
     DriftResult,
+    NotEvaluated,
     QualityError,
     QualityReport,
     RuleResult,
     RuleSpec,
     Severity,
 )
-from meshlake.platform.quality._rules import port_rules
+from meshlake.platform.quality._rules import not_evaluated_rules, port_rules
 
 __all__ = [
     "DriftResult",
+    "NotEvaluated",
     "QualityError",
     "QualityReport",
     "RuleResult",
     "RuleSpec",
     "Severity",
+    "not_evaluated_rules",
     "port_rules",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshlake.platform.quality._results import RuleSpec
+from meshlake.platform.quality._results import NotEvaluated, RuleSpec
 from meshlake.platform.quality._thresholds import ZERO_ROWS, Threshold
 
 Path_ = tuple[str | int, ...]
@@ -39,3 +39,13 @@ class RuleProblem:
 
     path: Path_
     message: str
+
+
+@dataclass(frozen=True)
+class CompiledContract:
+    """What compiling a contract yields: its rules, the problems that stop some, and the rules
+    meshlake cannot run (reported as not evaluated, never dropped)."""
+
+    rules: list[CompiledRule]
+    problems: list[RuleProblem]
+    not_evaluated: list[NotEvaluated]

@@ -64,7 +64,7 @@ from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._profile import Profile
 from meshlake.platform.quality._quarantine import masked_column, with_quarantine_limit
 from meshlake.platform.quality._results import QualityReport, RuleResult
-from meshlake.platform.quality._rules import compiled_rules
+from meshlake.platform.quality._rules import compile_port
 from meshlake.platform.quality._sql import as_aggregate, render
 from meshlake.platform.quality._verdict import judged, judged_value
 
@@ -131,12 +131,18 @@ class QualityEngine:
         return self.state_home / "quality" / "data_docs"
 
     def check(self, port: Any, frame: DataFrame, location: str) -> CheckedPort | None:
-        """Validate ``frame`` for ``port``; None when the port has no rules (nothing to do)."""
-        rules = compiled_rules(port)
-        if not rules:
+        """Validate ``frame`` for ``port``; None when the port has no rules (nothing to do).
+
+        A port whose every rule is one meshlake cannot run gets a report of those alone (no
+        rows read, ``rows_checked`` 0), so that they show as not evaluated."""
+        compiled = compile_port(port)
+        rules, skipped = compiled.rules, tuple(compiled.not_evaluated)
+        if not rules and not skipped:
             return None
+        checked = CheckedPort(port, frame, QualityReport(port.ref, 0, not_evaluated=skipped))
+        if not rules:
+            return checked
         started = time.perf_counter()
-        checked = CheckedPort(port, frame, QualityReport(port.ref, 0))
         try:
             self._check(checked, rules, frame, location, started)
         except BaseException:
@@ -263,6 +269,7 @@ class QualityEngine:
             drift=drift,
             previous_version=previous_version,
             validator=self.validator,
+            not_evaluated=checked.report.not_evaluated,
         )
 
     def _previous(self, port: Any, location: str) -> tuple[int | None, Profile | None]:

@@ -38,6 +38,24 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class NotEvaluated:
+    """A contract rule meshlake cannot run (``type: text``, ``type: custom``, another ``engine``).
+
+    Reported wherever the rules are: ``meshlake validate`` lists it as a note, and each quality
+    report carries it, so the orchestration shows it as a skipped check. ``name`` is unique among
+    the port's rules and a valid Dagster check name, like ``RuleSpec.name``."""
+
+    port: PortRef
+    name: str
+    kind: str  # the rule's type: "text", "custom", or "library"/"sql" for another engine
+    reason: str
+    column: str | None = None
+    source: str = ""  # "file:line" of the rule in its contract
+    description: str = ""
+    path: tuple[str | int, ...] = ()  # where it sits in the contract, for the validate note
+
+
+@dataclass(frozen=True)
 class RuleResult:
     """The outcome of one rule on one produced DataFrame (before the commit)."""
 
@@ -90,6 +108,7 @@ class QualityReport:
     seconds: float = 0.0
     previous_version: int | None = None  # the Delta version drift was measured against
     validator: str = "spark"  # who counted: meshlake's Spark pass or "great_expectations"
+    not_evaluated: tuple[NotEvaluated, ...] = ()  # rules of the contract meshlake cannot run
 
     @property
     def blocked(self) -> bool:
@@ -107,6 +126,7 @@ class QualityReport:
             "failed": [result.rule.name for result in self.failed],
             "quarantined_rows": self.quarantined_rows,
             "drifted_columns": [d.column for d in self.drift if d.drifted],
+            "not_evaluated": [rule.name for rule in self.not_evaluated],
         }
 
 

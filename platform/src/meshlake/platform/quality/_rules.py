@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from meshlake.platform._ids import PortRef
-from meshlake.platform.quality._compiled import CompiledRule, Path_, RuleProblem
+from meshlake.platform.quality._compiled import CompiledContract, CompiledRule, Path_, RuleProblem
 from meshlake.platform.quality._metrics import BUILDERS, LibraryRule, regex_problem
-from meshlake.platform.quality._results import RuleSpec, Severity
+from meshlake.platform.quality._results import NotEvaluated, RuleSpec, Severity
 from meshlake.platform.quality._thresholds import (
     RANGE_OPERATORS,
     UNITS,
@@ -51,6 +51,8 @@ from meshlake.platform.specs._yaml import LocatedYaml, load_located_yaml
 METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
 COLUMN_METRICS = ("nullValues", "missingValues", "invalidValues")
 QUARANTINE_PROPERTY = "quarantine"
+ENGINES = ("meshlake", "spark")
+"""A library or sql rule naming another ``engine`` is another tool's: not evaluated here."""
 QUARANTINE_LIMIT_PROPERTY = "quarantineMaxPercent"
 NUMERIC_TYPES = ("number", "integer")
 ORDERED_TYPES = ("number", "integer", "date", "timestamp")
@@ -66,15 +68,32 @@ def port_rules(port: Any) -> list[RuleSpec]:
 
 def compiled_rules(port: Any) -> list[CompiledRule]:
     """The port's rules ready to run; the specs loader has already rejected unfit rules."""
+    return compile_port(port).rules
+
+
+def not_evaluated_rules(port: Any) -> list[NotEvaluated]:
+    """The rules of an output port (a ``PortSpec``) that meshlake cannot run, to report as such."""
+    return compile_port(port).not_evaluated
+
+
+def compile_port(port: Any) -> CompiledContract:
+    """Everything compiled from a port's contract (``compiled_rules`` keeps only the rules)."""
     located = _located(port.contract_file)
-    rules, _ = compile_contract(port.contract, port.ref, port.contract_file.name, located)
-    return rules
+    return contract_rules(port.contract, port.ref, port.contract_file.name, located)
 
 
 def compile_contract(
     contract: Contract, ref: PortRef, file_label: str, located: LocatedYaml | None = None
 ) -> tuple[list[CompiledRule], list[RuleProblem]]:
     """Every rule of ``contract`` and every problem that stops one; never raises for bad rules."""
+    compiled = contract_rules(contract, ref, file_label, located)
+    return compiled.rules, compiled.problems
+
+
+def contract_rules(
+    contract: Contract, ref: PortRef, file_label: str, located: LocatedYaml | None = None
+) -> CompiledContract:
+    """The rules of ``contract``, the problems that stop some, and the rules meshlake cannot run."""
     return _Compiler(contract, ref, file_label, located).run()
 
 
@@ -96,9 +115,10 @@ class _Compiler:
         self.columns = {prop.name: prop for prop in contract.columns}
         self.rules: list[CompiledRule] = []
         self.problems: list[RuleProblem] = []
+        self.not_evaluated: list[NotEvaluated] = []
         self.explicit_names: dict[str, Path_] = {}
 
-    def run(self) -> tuple[list[CompiledRule], list[RuleProblem]]:
+    def run(self) -> CompiledContract:
         table = self.contract.table
         for index, prop in enumerate(table.properties):
             base: Path_ = ("schema", 0, "properties", index)
@@ -113,7 +133,7 @@ class _Compiler:
         self.primary_key()
         for number, rule in enumerate(table.quality):
             self.quality_rule(rule, ("schema", 0, "quality", number), None)
-        return self.rules, self.problems
+        return CompiledContract(self.rules, self.problems, self.not_evaluated)
 
     # -- naming and reporting ----------------------------------------------------------------
 
@@ -126,6 +146,7 @@ class _Compiler:
 
     def unique_name(self, wanted: str) -> str:
         taken = {rule.spec.name for rule in self.rules}
+        taken |= {rule.name for rule in self.not_evaluated}
         name, number = wanted, 2
         while name in taken or name in _RESERVED:
             name = f"{wanted}_{number}"
@@ -311,8 +332,10 @@ class _Compiler:
 
     def quality_rule(self, rule: QualityRule, path: Path_, prop: SchemaProperty | None) -> None:
         data = rule.model_dump(by_alias=True, exclude_none=True)
-        if rule.type in ("text", "custom"):
-            return  # text documents a promise; custom rules belong to another engine
+        reason = _not_run_because(rule.type, data.get("engine"))
+        if reason is not None:
+            self.skipped(rule.type, data, path, prop, reason)
+            return
         before = len(self.problems)
         self.library_rule(rule, data, path, prop)
         if rule.type != "sql":
@@ -321,6 +344,30 @@ class _Compiler:
                 RuleProblem(problem.path, f"rule {label!r}: {problem.message}")
                 for problem in self.problems[before:]
             ]
+
+    def skipped(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        path: Path_,
+        prop: SchemaProperty | None,
+        reason: str,
+    ) -> None:
+        """A rule meshlake cannot run: kept, named like a check, to be reported as not evaluated."""
+        name = self.explicit_name(data, path)
+        column = prop.name if prop is not None else None
+        self.not_evaluated.append(
+            NotEvaluated(
+                port=self.ref,
+                name=self.unique_name(name or f"{column or self.contract.table.name}_{kind}"),
+                kind=kind,
+                reason=reason,
+                column=column,
+                source=self.source(path),
+                description=str(data.get("description") or ""),
+                path=path,
+            )
+        )
 
     def library_rule(
         self, rule: QualityRule, data: dict[str, Any], path: Path_, prop: SchemaProperty | None
@@ -489,6 +536,18 @@ class _Compiler:
                 query=query,
             )
         )
+
+
+def _not_run_because(kind: str, engine: Any) -> str | None:
+    """Why meshlake does not run a rule of this ``type`` and ``engine``, or None when it does."""
+    if kind == "text":
+        return "a text rule states a promise in words; nothing runs it"
+    if kind == "custom":
+        where = f"engine {engine!r}" if engine else "another engine"
+        return f"a custom rule runs on {where}, which meshlake does not run"
+    if engine is not None and str(engine).lower() not in ENGINES:
+        return f"engine {engine!r} is not one meshlake runs (it runs {', '.join(ENGINES)})"
+    return None
 
 
 # -- one builder per library metric ----------------------------------------------------------

@@ -45,11 +45,15 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass
 class ValidationReport:
-    """The outcome of validating a mesh: the mesh when it is usable, and every problem found."""
+    """The outcome of validating a mesh: the mesh when it is usable, and every problem found.
+
+    ``notes`` are worth knowing but fail nothing: the quality rules meshlake cannot run (``type:
+    text``, ``type: custom``, another ``engine``), which it reports as not evaluated."""
 
     mesh: Mesh | None
     problems: list[Problem] = field(default_factory=list)
     files_checked: int = 0
+    notes: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +98,7 @@ class _Loader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[Problem] = []
+        self.notes: list[Problem] = []
         self.files_checked = 0
         # Contract ids declared by specs that failed to load: readers of them are not reported
         # again, so one mistake gives one problem.
@@ -161,7 +166,7 @@ class _Loader:
                 products=dict(sorted((ref, built.spec()) for ref, built in products.items())),
                 raw_sources=raw_sources,
             )
-        return ValidationReport(mesh, sorted(self.problems), self.files_checked)
+        return ValidationReport(mesh, sorted(self.problems), self.files_checked, sorted(self.notes))
 
     def load_zones(self) -> dict[str, _Parsed]:
         folder = self.root / ZONES_DIR
@@ -413,12 +418,23 @@ class _Loader:
                 )
 
     def check_quality_rules(self, parsed: _Parsed, ref: PortRef) -> None:
-        """Bad quality rules are spec errors: reported here, before anything runs."""
-        from meshlake.platform.quality._rules import compile_contract
+        """Bad quality rules are spec errors: reported here, before anything runs. Rules that
+        meshlake cannot run are notes: not evaluated, never silently dropped."""
+        from meshlake.platform.quality._rules import contract_rules
 
-        _, problems = compile_contract(parsed.model, ref, parsed.file.name, parsed.document)
-        for problem in problems:
+        compiled = contract_rules(parsed.model, ref, parsed.file.name, parsed.document)
+        for problem in compiled.problems:
             self.problem(parsed, problem.path, problem.message)
+        for rule in compiled.not_evaluated:
+            line = parsed.document.line_of(rule.path)
+            self.notes.append(
+                Problem(
+                    self.rel(parsed.file),
+                    line,
+                    field_path(rule.path),
+                    f"rule {rule.name!r} is not evaluated: {rule.reason}",
+                )
+            )
 
     def check_sla_durations(self, parsed: _Parsed) -> None:
         contract: Contract = parsed.model
