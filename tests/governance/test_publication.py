@@ -121,6 +121,13 @@ def test_the_staged_schema_in_the_contracts_own_spelling_is_allowed(synced: Serv
     assert decided.json()["allowed"] is True, decided.text
 
 
+def test_a_merge_port_staged_without_a_row_count_is_decided(synced: Service) -> None:
+    ports = staged_ports(EMPLOYEES)
+    ports[0]["row_count"] = None  # a merge into an existing table writes its rows at the commit
+    decided = Publisher(synced).decide(EMPLOYEES, "run-merge-rows", ports=ports)
+    assert decided.status_code == 200 and decided.json()["allowed"] is True, decided.text
+
+
 def test_a_port_staged_under_another_contract_version_is_denied(synced: Service) -> None:
     ports = staged_ports(EMPLOYEES)
     ports[0]["contract_version"] = "2.0.0"

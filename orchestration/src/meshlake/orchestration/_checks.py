@@ -2,8 +2,10 @@
 
 Checks are declared from the specs alone (``port_rules`` reads no data), so the UI lists every rule
 of a port before anything ran. Error-severity rules are blocking: a failure stops downstream assets.
-A quarantine rule never blocks (its failing rows were set aside and the rest published) and
-neither does drift: both report as warnings.
+A quarantine rule reports as a warning (its failing rows were set aside and the rest published)
+unless it passed its limit, which fails the product; drift reports as a warning. A rule meshlake
+cannot run (``type: text``, ``custom``, another engine) is a non-blocking check answered "not
+evaluated", so it shows in the UI instead of disappearing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from urllib.parse import unquote, urlparse
 import dagster as dg
 
 from meshlake.orchestration._keys import port_key
-from meshlake.platform.quality import QualityReport, RuleResult, RuleSpec, port_rules
+from meshlake.platform.quality import (
+    NotEvaluated,
+    QualityReport,
+    RuleResult,
+    RuleSpec,
+    not_evaluated_rules,
+    port_rules,
+)
 from meshlake.platform.specs import PortSpec
 
 SCHEMA_CHECK = "contract_schema"
@@ -39,8 +48,18 @@ def port_check_specs(port: PortSpec) -> list[dg.AssetCheckSpec]:
         )
         for rule in port_rules(port)
     ]
+    skipped = [
+        dg.AssetCheckSpec(
+            rule.name,
+            asset=key,
+            blocking=False,
+            description=f"not evaluated: {rule.reason}"
+            + (f" (contract rule at {rule.source})" if rule.source else ""),
+        )
+        for rule in not_evaluated_rules(port)
+    ]
     if not rules:
-        return [schema]  # the quality engine (and so drift) runs for ports with rules
+        return [schema, *skipped]  # the quality engine (and so drift) runs for ports with rules
     drift = dg.AssetCheckSpec(
         DRIFT_CHECK,
         asset=key,
@@ -50,15 +69,30 @@ def port_check_specs(port: PortSpec) -> list[dg.AssetCheckSpec]:
             "(PSI, category share); a warning above the contract's threshold."
         ),
     )
-    return [schema, *rules, drift]
+    return [schema, *rules, *skipped, drift]
 
 
 def quality_check_results(report: QualityReport) -> list[dg.AssetCheckResult]:
     """One result per rule, and the drift result (Dagster wants every declared check answered)."""
-    return [
+    results = [
         *(rule_check_result(result, report) for result in report.results),
-        drift_check_result(report),
+        *(not_evaluated_result(rule) for rule in report.not_evaluated),
     ]
+    if report.results:
+        results.append(drift_check_result(report))
+    return results
+
+
+def not_evaluated_result(rule: NotEvaluated) -> dg.AssetCheckResult:
+    """Dagster has no skipped result to yield: a passed warning marked ``skipped`` is the closest."""
+    return dg.AssetCheckResult(
+        check_name=rule.name,
+        asset_key=port_key(rule.port),
+        passed=True,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"not evaluated: {rule.reason}",
+        metadata={"skipped": True, "source": rule.source},
+    )
 
 
 def rule_check_result(result: RuleResult, report: QualityReport) -> dg.AssetCheckResult:
@@ -85,7 +119,9 @@ def rule_check_result(result: RuleResult, report: QualityReport) -> dg.AssetChec
         check_name=rule.name,
         asset_key=port_key(rule.port),
         passed=result.passed,
-        severity=dg.AssetCheckSeverity.ERROR if _blocks(rule) else dg.AssetCheckSeverity.WARN,
+        severity=dg.AssetCheckSeverity.ERROR
+        if result.blocking or _blocks(rule)
+        else dg.AssetCheckSeverity.WARN,
         description=_outcome(result),
         metadata=metadata,
     )
@@ -158,7 +194,9 @@ def _outcome(result: RuleResult) -> str:
         if result.unexpected_percent is not None:
             text += f", {result.unexpected_percent:.2f} %"
         text += ")"
-    if result.rule.quarantine:
+    if result.quarantine_blocked:
+        text += f"; blocked: {result.quarantine_blocked}"
+    elif result.rule.quarantine:
         text += f"; {result.quarantined_rows:,} rows quarantined, the rest published"
     return text
 

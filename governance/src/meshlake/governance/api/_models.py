@@ -161,7 +161,12 @@ class StagedPortIn(BaseModel):
     port: str
     contract_version: str
     columns: list[StagedColumnIn] = Field(alias="schema", description="The staged schema.")
-    row_count: int = Field(ge=0, description="Rows the staged version writes.")
+    row_count: int | None = Field(
+        default=None,
+        ge=0,
+        description="Rows the staged version writes; null when the rows are written only at the "
+        "commit (a merge into an existing table).",
+    )
     quality: dict[str, Any] = Field(default={}, description="QualityReport.summary() of the port.")
 
 
