@@ -30,7 +30,7 @@ from meshlake.orchestration import run_mesh
 from meshlake.platform import PortRef
 from meshlake.platform._schema import schema_differences
 from meshlake.platform.quality import port_rules
-from tests.helpers import REPO, make_platform
+from tests.helpers import REPO, governed_platform, make_platform
 from tests.openlineage_schemas import OpenLineageSchemas
 
 pytestmark = pytest.mark.e2e
@@ -229,8 +229,11 @@ def test_tables_have_the_contract_schema_and_unique_primary_keys(published, spar
 def test_a_second_run_publishes_a_new_version_and_keeps_the_first(published, spark) -> None:
     platform, _, _, _ = published
 
-    port = platform.materialize_product("hr.employees")[0]
+    with governed_platform(REPO, home=platform.state_home) as again:
+        result = again.publish_product("hr.employees")
 
+    assert result.ok, result.error
+    port = result.ports[0]
     assert port.version == 1
     first = spark.read.format("delta").option("versionAsOf", 0).load(port.location).count()
     assert first == port.rows
