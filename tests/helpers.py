@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from meshlake.platform import Platform, Settings
+from meshlake.platform import Platform, ProductResult, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 MINI_MESH = REPO / "tests" / "fixtures" / "mini_mesh"
@@ -33,3 +34,49 @@ def governed_platform(project: Path, home: Path | None = None) -> Iterator[Platf
             yield platform
         finally:
             platform.close()
+
+
+class EnginePlatform(Platform):
+    """The publish engine alone (``Materializer.materialize_ungoverned``: stage, check, commit),
+    with no governance decision in between: for the tests of the checks themselves. The governed
+    path has its own tests (tests/platform/test_publish.py); users never publish this way."""
+
+    def materialize_product(self, name: str) -> list[Any]:
+        from meshlake.platform._materialize import Materializer
+
+        materializer = Materializer(
+            self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
+        )
+        return materializer.materialize_ungoverned(self.mesh.product(name))
+
+    def materialize(self, products: list[str] | None = None) -> list[ProductResult]:
+        from meshlake.platform import MeshlakeError
+
+        failed: set[str] = set()
+        results = []
+        for product in self.plan(products):
+            ref = str(product.ref)
+            blocked = sorted(str(up) for up in product.upstream if str(up) in failed)
+            if blocked:
+                failed.add(ref)
+                results.append(
+                    ProductResult(
+                        ref, "skipped", "", error=f"upstream failed: {', '.join(blocked)}"
+                    )
+                )
+                continue
+            try:
+                results.append(
+                    ProductResult(ref, "published", "", ports=self.materialize_product(ref))
+                )
+            except MeshlakeError as exc:
+                failed.add(ref)
+                results.append(ProductResult(ref, "failed", "", error=str(exc)))
+        return results
+
+
+def engine_platform(project: Path, home: Path | None = None) -> EnginePlatform:
+    settings = Settings(
+        project=project, home=home or project / ".meshlake", spark_master="local[2]"
+    )
+    return EnginePlatform(settings)

@@ -319,7 +319,8 @@ def test_the_catalog_holds_every_product_with_columns_and_the_published_versions
             assert [column["name"] for column in dataset["columns"]] == [
                 prop.name for prop in port.contract.columns
             ], port.ref
-            assert [(v["delta_version"], v["row_count"]) for v in dataset["versions"]] == [
+            # The run's version first (a later test of this module may publish another).
+            assert [(v["delta_version"], v["row_count"]) for v in dataset["versions"]][:1] == [
                 (ran[name].version, ran[name].rows)
             ], port.ref
             # The published version is the table's: delta-rs reads that many rows at that version.

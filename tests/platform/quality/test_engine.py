@@ -15,7 +15,7 @@ from meshlake.platform import PortRef, load_mesh
 from meshlake.platform.quality import QualityError, QualityReport
 from meshlake.platform.quality._engine import VALIDATORS, QualityEngine, quarantine_location
 from meshlake.platform.quality._profile import Profile
-from tests.helpers import make_platform
+from tests.helpers import engine_platform
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +166,7 @@ def platform(mini_project: Path, spark):
         + QUARANTINE_RULES.lstrip("\n"),
     )
     contract.write_text(text.rstrip("\n") + "\n" + KIND_RULE.lstrip("\n"))
-    platform = make_platform(mini_project)
+    platform = engine_platform(mini_project)
     platform.ingest(scale=1.0)
     return platform
 

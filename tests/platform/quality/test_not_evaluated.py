@@ -12,7 +12,7 @@ import pytest
 from meshlake.platform import PortRef, load_mesh
 from meshlake.platform.quality._engine import QualityEngine
 from meshlake.platform.specs import Contract
-from tests.helpers import make_platform
+from tests.helpers import engine_platform
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ THINGS = PortRef("alpha", "things", "things")
 
 def test_the_report_carries_the_rules_it_did_not_evaluate(mini_project: Path, spark) -> None:
     shutil.copy(NOTES, mini_project / "domains/alpha/products/things/contract.yaml")
-    platform = make_platform(mini_project)
+    platform = engine_platform(mini_project)
     platform.ingest(scale=1.0)
 
     result = platform.materialize(["alpha.things"])[0]

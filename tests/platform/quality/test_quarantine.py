@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 from meshlake.platform import PortRef
 from meshlake.platform.quality import QualityError
 from meshlake.platform.quality._engine import quarantine_location
-from tests.helpers import make_platform
+from tests.helpers import engine_platform
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def _quarantine_rule(limit: float | None = None) -> str:
 def _platform(project: Path, limit: float | None = None):
     contract = project / "domains/alpha/products/things/contract.yaml"
     contract.write_text(contract.read_text().replace(LABEL, LABEL + _quarantine_rule(limit)))
-    platform = make_platform(project)
+    platform = engine_platform(project)
     platform.ingest(scale=1.0)
     return platform
 

@@ -10,7 +10,7 @@ from deltalake import DeltaTable
 
 from meshlake.platform import PortRef
 from meshlake.platform.quality import QualityError
-from tests.helpers import make_platform
+from tests.helpers import engine_platform
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ def _platform(project: Path, mode: str):
             OUTPUT + f"    customProperties:\n      - property: writeMode\n        value: {mode}\n",
         )
     )
-    platform = make_platform(project)
+    platform = engine_platform(project)
     platform.ingest(scale=1.0)
     return platform
 
