@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,13 +42,13 @@ class EnginePlatform(Platform):
     with no governance decision in between: for the tests of the checks themselves. The governed
     path has its own tests (tests/platform/test_publish.py); users never publish this way."""
 
-    def materialize_product(self, name: str) -> list[Any]:
+    def materialize_product(self, name: str, run_id: str | None = None) -> list[Any]:
         from meshlake.platform._materialize import Materializer
 
         materializer = Materializer(
             self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
         )
-        return materializer.materialize_ungoverned(self.mesh.product(name))
+        return materializer.materialize_ungoverned(self.mesh.product(name), run_id)
 
     def materialize(self, products: list[str] | None = None) -> list[ProductResult]:
         from meshlake.platform import MeshlakeError
@@ -65,13 +66,13 @@ class EnginePlatform(Platform):
                     )
                 )
                 continue
+            run_id = str(uuid.uuid4())
             try:
-                results.append(
-                    ProductResult(ref, "published", "", ports=self.materialize_product(ref))
-                )
+                ports = self.materialize_product(ref, run_id)
+                results.append(ProductResult(ref, "published", run_id, ports=ports))
             except MeshlakeError as exc:
                 failed.add(ref)
-                results.append(ProductResult(ref, "failed", "", error=str(exc)))
+                results.append(ProductResult(ref, "failed", run_id, error=str(exc)))
         return results
 
 
