@@ -19,6 +19,11 @@ every product publishes whatever the policies say).
     uv run python benchmarks/publish_overhead.py [--repeat 3]
 
 Exits 0 even above the target (it is a measurement); the last line says PASS or FAIL.
+
+Measured 2026-12-04 on 2 cores (8 products, 9 ports, 2 rounds): governance and lineage add 0.054 s
+per port at p50 and 0.069 s at p95 (PASS); the wall difference per port is -0.04 s at p50 and
+0.66 s at p95, and the whole mesh takes 22.2 s governed against 22.7 s ungoverned per round (ratio
+0.98): Spark's run-to-run spread is larger than what governance adds.
 """
 
 from __future__ import annotations
