@@ -26,7 +26,7 @@ from meshlake.governance.services._access import Caller
 from meshlake.governance.services._delta_log import RUN_ID_KEY, VersionFacts, read_version
 from meshlake.governance.services._documents import reindex_product
 from meshlake.governance.services._schemas import schema_mismatches
-from meshlake.governance.services._staged import registered_contract
+from meshlake.governance.services._staged import check_port_names, registered_contract
 from meshlake.platform.specs import Contract, highest_classification, spark_type
 from meshlake.platform.specs._problems import field_path
 
@@ -164,7 +164,7 @@ def record_versions(
     caller.require_domain_writer(domain_name, f"publish products of domain {domain_name!r}")
     product = get_product(session, domain_name, name)
     datasets = {dataset.name: dataset for dataset in product.datasets}
-    _check_ports(product, body, datasets)
+    check_port_names(product, [item.port for item in body.ports], datasets, "recorded")
     decision = _commit_decision(session, product, body)
     staged = {item["port"]: item for item in (decision.staged or {}).get("ports", [])}
     unrecorded = sorted(set(staged) - {item.port for item in body.ports})
@@ -246,19 +246,6 @@ def record_versions(
             },
         )
     return product, bool(new)
-
-
-def _check_ports(product: Product, body: PublicationIn, datasets: dict[str, Dataset]) -> None:
-    seen: set[str] = set()
-    for index, item in enumerate(body.ports):
-        if item.port not in datasets:
-            known = ", ".join(sorted(datasets))
-            raise InvalidRequestError(
-                f"ports[{index}].port: product {product.ref} has no port {item.port!r} (it has {known})"
-            )
-        if item.port in seen:
-            raise InvalidRequestError(f"ports[{index}].port: {item.port!r} is recorded twice")
-        seen.add(item.port)
 
 
 def _commit_decision(session: Session, product: Product, body: PublicationIn) -> PolicyDecision:

@@ -141,17 +141,24 @@ def staged_reasons(session: Session, product: Product, body: DecisionIn) -> list
     return reasons + _input_reasons(session, product, body)
 
 
-def _check_names(product: Product, body: DecisionIn, datasets: dict[str, Dataset]) -> None:
+def check_port_names(
+    product: Product, ports: list[str], datasets: dict[str, Dataset], twice: str
+) -> None:
+    """422 for a body's port that the product lacks or that it names twice (``is <twice> twice``)."""
     seen: set[str] = set()
-    for index, item in enumerate(body.ports):
-        if item.port not in datasets:
+    for index, port in enumerate(ports):
+        if port not in datasets:
             known = ", ".join(sorted(datasets))
             raise InvalidRequestError(
-                f"ports[{index}].port: product {product.ref} has no port {item.port!r} (it has {known})"
+                f"ports[{index}].port: product {product.ref} has no port {port!r} (it has {known})"
             )
-        if item.port in seen:
-            raise InvalidRequestError(f"ports[{index}].port: {item.port!r} is staged twice")
-        seen.add(item.port)
+        if port in seen:
+            raise InvalidRequestError(f"ports[{index}].port: {port!r} is {twice} twice")
+        seen.add(port)
+
+
+def _check_names(product: Product, body: DecisionIn, datasets: dict[str, Dataset]) -> None:
+    check_port_names(product, [item.port for item in body.ports], datasets, "staged")
     read: set[str] = set()
     for index, staged in enumerate(body.inputs):
         if staged.port in read:
