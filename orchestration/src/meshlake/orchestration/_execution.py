@@ -20,8 +20,8 @@ from meshlake.orchestration._checks import (
 from meshlake.orchestration._keys import input_key, port_key
 from meshlake.orchestration._resources import MeshlakeResource
 from meshlake.platform import PortResult, ProductRef
-from meshlake.platform.lineage import ColumnEdge, LineageError, product_column_lineage
-from meshlake.platform.specs import Mesh, ProductSpec
+from meshlake.platform.lineage import ColumnEdge
+from meshlake.platform.specs import ProductSpec
 
 # `meshlake run` shows these lines as progress; Dagster's own console logs stay at WARNING there.
 progress = logging.getLogger("meshlake.progress")
@@ -58,7 +58,7 @@ def run_product(
         f"{port.ref.port} v{port.version} {port.rows:,} rows" for port in result.ports
     )
     progress.info("%s: published %s", ref, summary)
-    edges = _column_lineage(context, platform.mesh, product)
+    edges = result.column_lineage
     for port in result.ports:
         contract = platform.mesh.port(port.ref).contract
         metadata: dict[str, object] = {
@@ -109,17 +109,6 @@ def _quality_metadata(port: PortResult) -> dict[str, object]:
     if report.data_docs is not None:
         metadata["meshlake/data_docs"] = data_docs_link(report.data_docs)
     return metadata
-
-
-def _column_lineage(
-    context: dg.AssetExecutionContext, mesh: Mesh, product: ProductSpec
-) -> dict[str, list[ColumnEdge]]:
-    """Column lineage by port; a transform the parser cannot follow costs lineage, not the run."""
-    try:
-        return product_column_lineage(mesh, product)
-    except LineageError as exc:
-        context.log.warning(f"{product.ref}: no column lineage: {exc}")
-        return {}
 
 
 def _dagster_column_lineage(

@@ -73,6 +73,8 @@ class ProductResult:
     """Policy warnings (and, under a ``warn`` gate, the denials it let through)."""
     recorded: bool = True
     """False when the commit is done but the catalog record waits in the outbox."""
+    column_lineage: dict[str, list[ColumnEdge]] = field(default_factory=dict)
+    """The column edges by output port that the lineage events carried."""
 
     @property
     def ok(self) -> bool:
@@ -142,6 +144,7 @@ class Publisher:
             gate=decision.gate,
             warnings=[str(reason) for reason in decision.warnings],
             recorded=recorded,
+            column_lineage=edges,
         )
 
     def publish_all(
