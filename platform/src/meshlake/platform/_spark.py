@@ -83,6 +83,12 @@ def _start(settings: Settings, master: str) -> SparkSession:
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={home / 'derby'}")
         # Delta rebuilds table state with 50 partitions by default: far too many for one machine.
         .config("spark.databricks.delta.snapshotPartitions", str(settings.spark_shuffle_partitions))
+        # Delta's vacuum lists a table's folders in this many tasks (Spark's default: 10,000),
+        # which made one vacuum of a one-file table take half a minute here.
+        .config(
+            "spark.sql.sources.parallelPartitionDiscovery.parallelism",
+            str(settings.spark_shuffle_partitions),
+        )
         # Keep new tables at Delta's default protocol so delta-rs and DuckDB read them.
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
         # The quality checks persist a port's rows for one materialization when its quarantine
