@@ -235,8 +235,9 @@ def test_policies_and_their_input_schemas_are_listed(synced: Service) -> None:
             item["decision"]: item["policies"] for item in client.get("/api/v1/policies").json()
         }
         schema = client.get("/api/v1/policies/publication/schema").json()
-        missing = client.get("/api/v1/policies/sharing/schema")
+        missing = client.get("/api/v1/policies/lending/schema")
     assert "residency" in sets["publication"] and sets["access"] == ["classified_data"]
+    assert sets["sharing"] == ["max_duration", "personal_data", "purpose", "residency"]
     assert schema["title"] == "Input of the publication decision"
     assert missing.status_code == 404
 

@@ -33,4 +33,5 @@ def test_the_wheel_puts_the_policy_folder_where_the_engine_looks_first() -> None
         "publication",
         "review",
         "schemas",
+        "sharing",
     ]

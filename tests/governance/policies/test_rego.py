@@ -16,7 +16,7 @@ TESTS = discover(BUNDLES)
 
 
 def test_every_decision_has_rego_tests() -> None:
-    assert {test.decision for test in TESTS} == {"publication", "review", "access"}
+    assert {test.decision for test in TESTS} == {"publication", "review", "access", "sharing"}
 
 
 @pytest.mark.parametrize("rego_test", TESTS, ids=[test.name for test in TESTS])

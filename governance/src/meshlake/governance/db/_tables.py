@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -19,6 +29,7 @@ class Base(DeclarativeBase):
         list[str]: JSON,
         list[dict[str, Any]]: JSON,
         datetime: DateTime(timezone=True),
+        date: Date,
     }
 
 
@@ -383,3 +394,111 @@ class PolicyDecision(Base):
     gate: Mapped[str | None] = mapped_column(String(10))
     commit_allowed: Mapped[bool | None]
     staged: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# -- sharing agreements and SLAs ------------------------------------------------------------------
+
+
+class Agreement(Base):
+    """A data-sharing agreement (migration 0009): a consumer may use output ports of one providing
+    domain for a purpose, with columns, masks and a row scope, between two dates, under SLA terms.
+
+    ``terms`` holds what was agreed (``ports``: port, columns, masked, rows; ``sla``: ODCS
+    slaProperties items); ``offer`` a provider's counter-offer awaiting the consumer's answer.
+    """
+
+    __tablename__ = "agreements"
+    __table_args__ = (Index("ix_agreements_state", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    consumer_kind: Mapped[str] = mapped_column(String(20))  # product | person | team | external
+    consumer_id: Mapped[str] = mapped_column(String(300))
+    consumer_domain: Mapped[str | None] = mapped_column(String(100))
+    provider_domain: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str] = mapped_column(String(100))
+    legal_basis: Mapped[str | None] = mapped_column(String(200))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    state: Mapped[str] = mapped_column(String(20))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ports: Mapped[list[AgreementPort]] = relationship(
+        back_populates="agreement", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[AgreementEvent]] = relationship(
+        back_populates="agreement", order_by="AgreementEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class AgreementPort(Base):
+    """The ports an agreement covers, for finding the agreements of a port."""
+
+    __tablename__ = "agreement_ports"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "port"),
+        Index("ix_agreement_ports_port", "port"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    port: Mapped[str] = mapped_column(String(302))
+
+    agreement: Mapped[Agreement] = relationship(back_populates="ports")
+
+
+class AgreementEvent(Base):
+    """One transition of an agreement: who moved it from which state to which, and why."""
+
+    __tablename__ = "agreement_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="events")
+
+
+class SlaEvaluation(Base):
+    """One evaluation of an agreement's SLA on one port: the evidence, kept as a history."""
+
+    __tablename__ = "sla_evaluations"
+    __table_args__ = (Index("ix_sla_evaluations_agreement_at", "agreement_id", "evaluated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    port: Mapped[str] = mapped_column(String(302))
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delta_version: Mapped[int | None] = mapped_column(BigInteger)
+    met: Mapped[bool]
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Incident(Base):
+    """An SLA breach of one port, for its provider: open until the SLA holds again."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_port_state", "port", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    port: Mapped[str] = mapped_column(String(302))
+    provider_domain: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20))  # open | resolved
+    breached: Mapped[list[str]] = mapped_column(JSON)
+    agreements: Mapped[list[str]] = mapped_column(JSON)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    breach_started_at: Mapped[datetime | None]
+    """When the SLA began to be missed, where the evidence tells (e.g. commit time + latency)."""
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]

@@ -23,7 +23,7 @@ from regopy import Bundle, Interpreter, RegoError
 
 from meshlake.governance.policies._errors import PolicyEvaluationError, PolicyLoadError
 
-DECISIONS = ("publication", "review", "access")
+DECISIONS = ("publication", "review", "access", "sharing")
 
 _ERROR = re.compile(r"\(error \d+:([^|()\s]+)\|(\d+)\|\d+")
 _MESSAGE = re.compile(r"\(errormsg \d+:([^)]*)\)")
