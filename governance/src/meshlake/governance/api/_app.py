@@ -24,11 +24,12 @@ from meshlake.governance._errors import (
 )
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api._limits import BodySizeLimit
-from meshlake.governance.api.routes import access, catalog, health, lineage, search
+from meshlake.governance.api.routes import access, agreements, catalog, health, lineage, search
 from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
 from meshlake.governance.db._engine import make_engine, session_factory
+from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
 
 _STATUS: list[tuple[type[GovernanceError], int]] = [
@@ -49,6 +50,7 @@ ROUTERS = [
     glossary_router,
     freshness_router,
     policy_routes.router,
+    agreements.router,
 ]
 
 
@@ -62,6 +64,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         description="Catalog, search, lineage, access and audit of the meshlake data mesh.",
     )
     app.state.engine = engine
+    app.state.clock = utcnow  # the service's time; a test may set another
     app.state.sessions = session_factory(engine)
     app.state.bootstrap_token = (
         settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None

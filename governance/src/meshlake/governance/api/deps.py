@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,3 +32,12 @@ def _caller(request: Request, session: SessionDep) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def _today(request: Request) -> date:
+    """The service's date (``app.state.clock``, UTC): agreements start and end by it."""
+    now: datetime = request.app.state.clock()
+    return now.date()
+
+
+TodayDep = Annotated[date, Depends(_today)]
