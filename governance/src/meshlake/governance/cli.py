@@ -131,6 +131,9 @@ def sync() -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(governance, name="governance")
+    from meshlake.governance._sharing_cli import register as register_sharing
+
+    register_sharing(app)
     from meshlake.governance.review.cli import review_command
 
     app.command("review")(review_command)

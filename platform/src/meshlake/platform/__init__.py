@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from meshlake.platform._publish import PublicationDenied as PublicationDenied
     from meshlake.platform._publish import Publisher as Publisher
     from meshlake.platform._settings import Settings as Settings
+    from meshlake.platform._sharing import AgreementMissing as AgreementMissing
+    from meshlake.platform._sharing import ReadTerms as ReadTerms
     from meshlake.platform._spark import spark_session as spark_session
     from meshlake.platform._spark import stop_spark as stop_spark
     from meshlake.platform._transforms import TransformContext as TransformContext
@@ -52,6 +54,8 @@ _PUBLIC = {
     "PublicationDenied": "meshlake.platform._publish",
     "Publisher": "meshlake.platform._publish",
     "Settings": "meshlake.platform._settings",
+    "AgreementMissing": "meshlake.platform._sharing",
+    "ReadTerms": "meshlake.platform._sharing",
     "spark_session": "meshlake.platform._spark",
     "stop_spark": "meshlake.platform._spark",
     "TransformContext": "meshlake.platform._transforms",

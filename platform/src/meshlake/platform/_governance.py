@@ -25,6 +25,7 @@ from meshlake.platform.specs import InputBinding, Mesh, ProductSpec
 
 if TYPE_CHECKING:
     from meshlake.platform._materialize import PortResult, PreparedProduct
+    from meshlake.platform._sharing import ReadTerms
 
 _BUSY_RETRIES = 3
 _LONGEST_RETRY_AFTER = 5.0
@@ -177,6 +178,25 @@ class GovernanceClient:
     def record(self, record: PublicationRecord) -> Any:
         """Record committed versions; governance reads the Delta log itself before it accepts."""
         return self.request("POST", record.path, record.body)
+
+    def coverage(self, consumer: str, port: PortRef) -> ReadTerms:
+        """The terms under which product ``consumer`` reads ``port``: AgreementMissing, with
+        governance's reason, when no active sharing agreement covers the read."""
+        from meshlake.platform._sharing import AgreementMissing, ReadTerms
+
+        try:
+            body = self.request(
+                "GET",
+                "/api/v1/agreements/coverage",
+                params={"consumer": consumer, "port": str(port)},
+            )
+        except GovernanceUnavailable:
+            raise
+        except GovernanceError as exc:
+            if exc.status == 404:
+                raise AgreementMissing(f"{consumer}: {exc.detail}") from exc
+            raise
+        return ReadTerms.from_json(body)
 
     def published_version(self, ref: PortRef) -> int | None:
         """The Delta version of ``ref`` the catalog last published; None when none is."""

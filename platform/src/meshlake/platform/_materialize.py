@@ -21,12 +21,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from meshlake.platform._conform import conform, port_failure
+from meshlake.platform._delivered import apply_terms
 from meshlake.platform._delta import Commit, write_delta
 from meshlake.platform._errors import ConformanceError, MeshlakeError, spark_error_summary
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
 from meshlake.platform._raw import has_drop, raw_source_location, read_raw
 from meshlake.platform._schema import schema_differences
+from meshlake.platform._sharing import ReadTerms
 from meshlake.platform._staged import StagedWrite, stage
 from meshlake.platform._transforms import (
     TransformContext,
@@ -160,18 +162,24 @@ class Materializer:
         product: ProductSpec,
         run_id: str,
         input_versions: Mapping[str, int] | None = None,
+        read_terms: Mapping[str, ReadTerms] | None = None,
     ) -> PreparedProduct:
         """Stage and check every port of ``product``; raise MeshlakeError with nothing left behind.
 
         Every port is conformed (names, types) before the first is staged, so a contract mismatch
-        stops the product up front; a blocking rule on any port stages no port at all.
+        stops the product up front; a blocking rule on any port stages no port at all. An input
+        port with ``read_terms`` (by input port name: its sharing agreement's) is read as the
+        agreement delivers it.
         """
         versions = dict(input_versions or {})
+        terms = dict(read_terms or {})
         self.last_reports = []
-        inputs = {
-            binding.name: self.read_input(binding, versions.get(binding.name))
-            for binding in product.inputs
-        }
+        inputs = {}
+        for binding in product.inputs:
+            frame = self.read_input(binding, versions.get(binding.name))
+            if binding.name in terms:
+                frame = apply_terms(frame, terms[binding.name])
+            inputs[binding.name] = frame
         context = TransformContext(spark=self.spark, product=product, run_id=run_id)
         results: dict[Path, TransformResult] = {}
         conformed: list[tuple[PortSpec, DataFrame]] = []

@@ -29,6 +29,7 @@ from meshlake.platform._governance import (
 )
 from meshlake.platform._materialize import Materializer, PortResult, new_run_id
 from meshlake.platform._outbox import Outbox
+from meshlake.platform._sharing import ReadTerms
 from meshlake.platform.lineage import ColumnEdge, LineageEmitter, LineageError
 from meshlake.platform.quality import QualityError, QualityReport
 from meshlake.platform.specs import Mesh, ProductSpec
@@ -180,8 +181,9 @@ class Publisher:
         self, product: ProductSpec, run_id: str
     ) -> tuple[list[PortResult], Decision, bool]:
         client = self.governance(product)
+        terms = self._read_terms(client, product)
         versions = self._input_versions(client, product)
-        prepared = self.materializer.prepare(product, run_id, versions)
+        prepared = self.materializer.prepare(product, run_id, versions, terms)
         try:
             try:
                 decision = client.decide(prepared)
@@ -204,6 +206,25 @@ class Publisher:
             )
             return ports, decision, False
         return ports, decision, True
+
+    def _read_terms(self, client: GovernanceClient, product: ProductSpec) -> dict[str, ReadTerms]:
+        """The sharing agreement's terms of each input on another domain's port, by input name.
+
+        Asked before anything is read: a product without an active agreement for such an input
+        fails here (AgreementMissing names it), and so does one whose governance cannot answer.
+        """
+        terms: dict[str, ReadTerms] = {}
+        for binding in product.inputs:
+            if binding.output is None or binding.output.domain == product.ref.domain:
+                continue
+            try:
+                terms[binding.name] = client.coverage(str(product.ref), binding.output)
+            except GovernanceUnavailable as exc:
+                raise GovernanceUnreachable(
+                    f"{product.ref}: cannot learn whether an agreement lets it read "
+                    f"{binding.output}, so nothing was read or written: {exc}"
+                ) from exc
+        return terms
 
     def _input_versions(self, client: GovernanceClient, product: ProductSpec) -> dict[str, int]:
         """The version each product input reads: its pin, else the catalog's last published one."""
