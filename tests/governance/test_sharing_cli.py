@@ -31,7 +31,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 def _meshlake(service: Service, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MESHLAKE_GOVERNANCE_URL": service.url, "MESHLAKE_GOVERNANCE_TOKEN": token}
+    env = {
+        **os.environ,
+        "MESHLAKE_GOVERNANCE_URL": service.url,
+        "MESHLAKE_GOVERNANCE_TOKEN": token,
+        "COLUMNS": "200",
+    }
     executable = Path(sys.executable).with_name("meshlake")
     return subprocess.run(
         [str(executable), "sharing", *args], env=env, capture_output=True, text=True, timeout=120
