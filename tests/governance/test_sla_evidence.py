@@ -36,7 +36,11 @@ ORDERS = MESH.product("sales.orders").ports["orders"].contract  # latency 1 d, f
 
 def _write(location: Path, rows: int, mode: str = "append") -> datetime:
     """Commit ``rows`` rows; the commit's time as the log records it."""
-    write_deltalake(str(location), pa.table({"id": list(range(rows))}), mode=mode)  # type: ignore[arg-type]
+    data = pa.table({"id": list(range(rows))})
+    if mode == "overwrite":
+        write_deltalake(str(location), data, mode="overwrite")
+    else:
+        write_deltalake(str(location), data, mode="append")
     stamp = DeltaTable(str(location)).history(1)[0]["timestamp"]
     return datetime.fromtimestamp(stamp / 1000, UTC)
 
