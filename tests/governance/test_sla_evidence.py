@@ -5,6 +5,7 @@ Commit times are the real ones; the ``now`` each evaluation is given moves the c
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -318,7 +319,7 @@ def test_retention_keeps_the_version_current_at_the_windows_start(tmp_path: Path
 
     assert _evidence(young, "retention") == (
         "met",
-        "the table is younger than 3650.0 d; its first version 0 is still readable",
+        "the table is younger than 10 y; its first version 0 is still readable",
     )
     status, detail = _evidence(vacuumed, "retention")
     assert status == "missed"
@@ -329,6 +330,25 @@ def test_retention_keeps_the_version_current_at_the_windows_start(tmp_path: Path
     # Two days on, a one-day window starts after the vacuum: what was current then is all there.
     assert _evidence(older, "retention")[0] == "met"
     assert older.result("retention").measured == f"from version {older.delta_version}"
+
+
+def test_retention_is_missed_when_the_log_no_longer_reaches_back(tmp_path: Path) -> None:
+    location = str(tmp_path / "t")
+    keep_no_log = {"delta.logRetentionDuration": "interval 0 seconds"}
+    write_deltalake(location, pa.table({"id": [0]}), configuration=keep_no_log)
+    for _ in range(3):
+        committed = _write(tmp_path / "t", 1)
+    table = DeltaTable(location)
+    table.create_checkpoint()
+    table.cleanup_metadata()  # the commits before the checkpoint (version 3) leave the log
+    terms = _terms({"property": "retention", "value": 10, "unit": "y"})
+
+    evaluation = evaluate(_port(tmp_path / "t"), terms, committed + timedelta(minutes=1))
+
+    status, detail = _evidence(evaluation, "retention")
+    assert (status, evaluation.delta_version) == ("missed", 3)
+    assert detail.startswith("the Delta log begins at version 3, committed 1.0 min ago")
+    assert detail.endswith("the history of the last 10 y is no longer there")
 
 
 # -- a missing table ------------------------------------------------------------------------
@@ -376,6 +396,22 @@ def test_unchanged_tables_are_listed_once_per_pass_and_read_once(tmp_path: Path)
     assert [c.version for c in moved.commits] == [2, 1, 0]  # the new commit added to the known
     assert (log.reads["load"], log.reads["older"]) == (4, 4)
     assert {e.result("completeness").measured for e in third[:4]} == {"12 rows"}
+
+
+def test_a_table_that_appears_or_goes_is_seen_on_the_next_evaluation(tmp_path: Path) -> None:
+    log = LogFacts()
+    port = _port(tmp_path / "t")
+    now = datetime.now(UTC)
+
+    before = evaluate(port, SlaTerms(), now, facts=log)
+    _write(tmp_path / "t", 2)
+    after = evaluate(port, SlaTerms(), now, facts=log)
+    shutil.rmtree(tmp_path / "t")
+    gone = evaluate(port, SlaTerms(), now, facts=log)
+
+    assert (before.delta_version, after.delta_version, gone.delta_version) == (None, 0, None)
+    assert (before.met, after.met, gone.met) == (False, True, False)
+    assert log.facts(str(tmp_path / "t")) is None
 
 
 def test_without_the_cache_every_evaluation_reads_the_log(tmp_path: Path) -> None:

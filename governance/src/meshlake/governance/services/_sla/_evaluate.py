@@ -208,6 +208,7 @@ def _retention(
     if terms.retention is None:
         return "unknown", None, "no retention is promised"
     start = now - terms.retention
+    promised = terms.texts.get("retention", _human(terms.retention))
     oldest = table.commits[-1]
     at_start = next((commit for commit in table.commits if commit.at <= start), None)
     if at_start is None and oldest.version > 0:
@@ -215,15 +216,15 @@ def _retention(
             "missed",
             f"from version {oldest.version}",
             f"the Delta log begins at version {oldest.version}, committed "
-            f"{_human(now - oldest.at)} ago: the history of the last {_human(terms.retention)} "
+            f"{_human(now - oldest.at)} ago: the history of the last {promised} "
             "is no longer there",
         )
     target = at_start or oldest
     measured = f"from version {target.version}"
     if at_start is None:
-        window = f"the table is younger than {_human(terms.retention)}; its first version 0"
+        window = f"the table is younger than {promised}; its first version 0"
     else:
-        window = f"version {target.version} was current {_human(terms.retention)} ago and"
+        window = f"version {target.version} was current {promised} ago and"
     reason = log.unreadable(table, target.version)
     if reason is not None:
         return "missed", None, f"{window} is no longer readable: {reason}"
