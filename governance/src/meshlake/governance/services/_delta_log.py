@@ -88,6 +88,11 @@ def run_id_of(user_metadata: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def row_count(table: DeltaTable) -> int:
+    """Rows of ``table`` at its loaded version, read from the log as ``read_version`` reads them."""
+    return _row_count(table)
+
+
 def _row_count(table: DeltaTable) -> int:
     """Rows at the loaded version: the add actions' ``numRecords`` (no file is read), else, when
     a file has no statistics or rows are deleted by deletion vectors, a count over the files."""
