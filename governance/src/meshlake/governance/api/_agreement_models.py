@@ -150,3 +150,53 @@ class CoverageOut(BaseModel):
     masked: list[str]
     rows: dict[str, list[RowValue]]
     ends_on: date
+
+
+class EvidenceOut(BaseModel):
+    property: str
+    status: Literal["met", "missed", "unknown"]
+    measured: str | None
+    promised: str | None
+    detail: str
+    delta_version: int | None
+    observed_at: datetime
+
+
+class SlaEvaluationOut(BaseModel):
+    """One measurement of an agreement's SLA on one of its ports."""
+
+    agreement: str
+    port: str
+    evaluated_at: datetime
+    delta_version: int | None
+    met: bool
+    results: list[EvidenceOut]
+
+
+class SlaRunOut(BaseModel):
+    evaluated: int = Field(description="Agreement ports measured.")
+    missed: int = Field(description="Of which missed at least one term.")
+    evaluations: list[SlaEvaluationOut]
+
+
+class IncidentEvidenceOut(EvidenceOut):
+    agreement: str
+
+
+class IncidentOut(BaseModel):
+    """An SLA breach of one port, for its provider: open until the SLA holds again."""
+
+    id: int
+    port: str
+    provider_domain: str
+    state: Literal["open", "resolved"]
+    breached: list[str]
+    agreements: list[str]
+    evidence: list[IncidentEvidenceOut]
+    breach_started_at: datetime | None = Field(
+        description="The last evaluation that found the SLA met: the breach began after it."
+    )
+    opened_at: datetime
+    resolved_at: datetime | None
+    time_to_detect_seconds: float | None
+    time_to_resolve_seconds: float | None

@@ -24,7 +24,15 @@ from meshlake.governance._errors import (
 )
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api._limits import BodySizeLimit
-from meshlake.governance.api.routes import access, agreements, catalog, health, lineage, search
+from meshlake.governance.api.routes import (
+    access,
+    agreements,
+    catalog,
+    health,
+    incidents,
+    lineage,
+    search,
+)
 from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
@@ -51,6 +59,7 @@ ROUTERS = [
     freshness_router,
     policy_routes.router,
     agreements.router,
+    incidents.router,
 ]
 
 

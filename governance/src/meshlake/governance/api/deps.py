@@ -34,10 +34,16 @@ def _caller(request: Request, session: SessionDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def _today(request: Request) -> date:
-    """The service's date (``app.state.clock``, UTC): agreements start and end by it."""
+def _now(request: Request) -> datetime:
+    """The service's time (``app.state.clock``, UTC): agreements start and end, and SLAs are
+    measured, by it."""
     now: datetime = request.app.state.clock()
+    return now
+
+
+def _today(now: Annotated[datetime, Depends(_now)]) -> date:
     return now.date()
 
 
+NowDep = Annotated[datetime, Depends(_now)]
 TodayDep = Annotated[date, Depends(_today)]
