@@ -13,7 +13,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable, write_deltalake
+from sqlalchemy import select
 
+from meshlake.governance.db._engine import make_engine, session_factory
+from meshlake.governance.db._tables import Dataset
 from meshlake.governance.services._sla import (
     PROPERTIES,
     CheckResult,
@@ -23,11 +26,20 @@ from meshlake.governance.services._sla import (
     SlaTerms,
     SlaTermsError,
     checks_from_summary,
+    contract_terms,
     evaluate,
     evaluate_many,
+    port_facts,
     rule_severities,
 )
-from tests.governance._publishing import MESH
+from tests.governance._publishing import (
+    MESH,
+    Publisher,
+    publish_upstream,
+    register_mesh,
+    staged_ports,
+)
+from tests.governance.conftest import Service
 
 pytestmark = pytest.mark.integration
 
@@ -441,3 +453,44 @@ def test_a_contract_property_that_is_not_measured_is_reported_unknown(tmp_path: 
     assert (item.status, item.promised) == ("unknown", "4 h")
     assert item.detail == "timeToRepair is not measured from the Delta log"
     assert [e.property for e in evaluation.results] == [*PROPERTIES, "timeToRepair"]
+
+
+# -- from the catalog (the service over real HTTP, its store read directly) ------------------
+
+
+def test_the_catalog_gives_the_published_checks_and_the_contract_terms(
+    service: Service, tmp_path: Path
+) -> None:
+    register_mesh(service, tmp_path / "state")
+    publisher = Publisher(service)
+    publish_upstream(publisher, "sales.orders")
+    product = MESH.product("sales.orders")
+    ports = staged_ports(product)
+    ports[0]["quality"] = {"rules": 6, "passed": 5, "failed": ["non_revenue_share"]}
+    decided = publisher.decide(product, "run-sla", ports=ports)
+    assert decided.status_code == 200, decided.text
+    versions = publisher.commit_ports(product, "run-sla")
+    recorded = publisher.record(product, "run-sla", decided.json()["id"], versions)
+    assert recorded.status_code == 201, recorded.text
+    engine = make_engine(service.database_url)
+    try:
+        with session_factory(engine)() as session:
+            dataset = session.scalars(select(Dataset).where(Dataset.ref == REF)).one()
+            port = port_facts(session, dataset)
+            terms = contract_terms(session, dataset)
+    finally:
+        engine.dispose()
+
+    evaluation = evaluate(port, terms, datetime.now(UTC), facts=LogFacts())
+
+    assert (port.published_version, port.location) == (versions["orders"], publisher.location(REF))
+    assert [(c.name, c.severity) for c in port.checks if not c.passed] == [
+        ("non_revenue_share", "warning")
+    ]
+    assert (terms.latency, terms.availability) == (timedelta(days=1), 99.5)
+    assert _evidence(evaluation, "quality") == (
+        "met",
+        f"version {versions['orders']}: 5 of 6 checks passed; only warnings failed: non_revenue_share",
+    )
+    assert _evidence(evaluation, "freshness")[0] == "met"
+    assert evaluation.delta_version == versions["orders"]

@@ -1,11 +1,14 @@
 """SLA evidence: whether an output port keeps the SLA terms promised on it, from its Delta log.
 
 Pure: no tables of its own. The agreements and incidents code parses each agreement's terms
-(``SlaTerms.from_contract(contract).stricter(agreement_items)``), calls ``evaluate`` (or
-``evaluate_many``) and stores the ``Evaluation``; earlier evaluations come back as the history
-availability is measured on. Log reads are cached per (location, Delta version) in ``LogFacts``.
+(``contract_terms(session, dataset).stricter(agreement_items)``), gets the port's catalog facts
+(``port_facts(session, dataset)``), calls ``evaluate`` (or ``evaluate_many``) and stores the
+``Evaluation``; earlier evaluations come back as the history availability is measured on. Log
+reads are cached per (location, Delta version) in ``LogFacts``.
 """
 
+from meshlake.governance.services._sla._catalog import contract_terms as contract_terms
+from meshlake.governance.services._sla._catalog import port_facts as port_facts
 from meshlake.governance.services._sla._evaluate import evaluate as evaluate
 from meshlake.governance.services._sla._evaluate import evaluate_many as evaluate_many
 from meshlake.governance.services._sla._evidence import PROPERTIES as PROPERTIES

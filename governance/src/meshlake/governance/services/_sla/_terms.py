@@ -79,9 +79,6 @@ class SlaTerms:
         """The contract's ``slaProperties``: the terms every consumer of its port gets."""
         return cls.from_items(contract.sla_properties, f"contract {contract.id} {contract.version}")
 
-    def promised(self, prop: str) -> bool:
-        return prop in self.texts
-
     def stricter(
         self, overrides: Iterable[SlaProperty | Mapping[str, Any]], where: str = "agreement"
     ) -> SlaTerms:
