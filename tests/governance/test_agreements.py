@@ -7,68 +7,25 @@ The service's clock is the app's (``app.state.clock``); these tests move it to c
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from meshlake.governance import GovernanceSettings, create_app, serve_in_thread, upgrade
-from tests.governance._publishing import register_mesh
-from tests.governance.conftest import BOOTSTRAP, Service
+from tests.governance._sharing import TODAY, Clock, Mesh, serve_mesh
 
 pytestmark = pytest.mark.integration
 
-TODAY = date(2026, 12, 4)
 EMPLOYEES = "hr.employees.employees"
 READER = "sales.account_manager_performance"
 CHURN = "sales.customer_churn_features"
 
 
-@dataclass
-class Clock:
-    now: datetime = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def on(self, day: date) -> None:
-        self.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
-
-
-@dataclass
-class Mesh:
-    service: Service
-    clock: Clock
-    tokens: dict[str, str]
-
-    def as_(self, who: str) -> httpx.Client:
-        return self.service.client(self.tokens[who] if who != "admin" else BOOTSTRAP)
-
-
 @pytest.fixture(scope="module")
 def mesh(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    upgrade(database_url)
-    app = create_app(GovernanceSettings(database_url=database_url, bootstrap_token=BOOTSTRAP))
-    clock = Clock()
-    app.state.clock = clock
-    running = serve_in_thread(app)
-    service = Service(running.url, database_url)
-    register_mesh(service, tmp_path_factory.mktemp("state"))
-    tokens = {
-        "hr owner": service.token("hr-owner", grants=[{"role": "domain_owner", "domain": "hr"}]),
-        "hr member": service.token("hr-member", grants=[{"role": "domain_member", "domain": "hr"}]),
-        "sales": service.token("sales-dev", grants=[{"role": "domain_member", "domain": "sales"}]),
-        "operations": service.token(
-            "ops-dev", grants=[{"role": "domain_member", "domain": "operations"}]
-        ),
-        "spec owner": service.token("ines.moreau@example.com"),
-    }
-    yield Mesh(service, clock, tokens)
-    running.stop()
-    app.state.engine.dispose()
+    yield from serve_mesh(database_url, tmp_path_factory.mktemp("state"))
 
 
 @pytest.fixture

@@ -57,7 +57,11 @@ class SlaItemIn(_Strict):
     """One SLA term, shaped as an ODCS ``slaProperties`` item."""
 
     property: Annotated[str, StringConstraints(min_length=1, max_length=50)]
-    value: Annotated[float, Field(ge=0, le=1e12)] | Annotated[str, StringConstraints(max_length=50)]
+    value: (
+        Annotated[int, Field(ge=0, le=10**12)]
+        | Annotated[float, Field(ge=0, le=1e12)]
+        | Annotated[str, StringConstraints(max_length=50)]
+    )
     unit: Annotated[str, StringConstraints(max_length=20)] | None = None
     element: Annotated[str, StringConstraints(max_length=300)] | None = None
 

@@ -51,6 +51,7 @@ from meshlake.governance.db._tables import (
 from meshlake.governance.policies import Decision, default_engine
 from meshlake.governance.services import _audit, _policies
 from meshlake.governance.services._access import Caller
+from meshlake.governance.services._sla import contract_terms
 
 LIVE = ("approved", "active")
 OPEN = ("requested", "countered")
@@ -206,7 +207,7 @@ def request(session: Session, caller: Caller, body: AgreementIn, today: date) ->
             f"end: {body.end.isoformat()} is before start {body.start.isoformat()}"
         )
     provider = _provider_domain(session, body.ports, consumer_domain, body.consumer.kind)
-    _check_sla(body.sla)
+    _check_sla(session, body.ports, body.sla)
     agreement = Agreement(
         name=body.name,
         consumer_kind=body.consumer.kind,
@@ -278,7 +279,7 @@ def counter(
             "request instead"
         )
     _provider_domain(session, ports, agreement.consumer_domain, agreement.consumer_kind)
-    _check_sla(sla)
+    _check_sla(session, ports, sla)
     end = body.end or agreement.ends_on
     if end < agreement.starts_on:
         raise InvalidRequestError(
@@ -497,16 +498,22 @@ def _provider_domain(
     return provider
 
 
-_SLA_PROPERTIES = ("latency", "frequency", "retention", "availability", "completeness", "quality")
+_SLA_PROPERTIES = ("latency", "frequency", "retention", "availability", "completeness")
 
 
-def _check_sla(items: Sequence[SlaItemIn]) -> None:
+def _check_sla(session: Session, ports: Sequence[PortTermsIn], items: Sequence[SlaItemIn]) -> None:
+    """Each term a property the SLA engine measures, and no looser than any port's contract."""
     for index, item in enumerate(items):
         if item.property.lower() not in _SLA_PROPERTIES:
             raise InvalidRequestError(
                 f"sla[{index}].property: {item.property!r} is not one of "
                 f"{', '.join(_SLA_PROPERTIES)}"
             )
+    overrides = [item.model_dump(exclude_none=True) for item in items]
+    for terms in ports:
+        contract_terms(session, _dataset(session, terms.port)).stricter(
+            overrides, f"sla (against {terms.port}'s contract)"
+        )
 
 
 def _terms(ports: Sequence[PortTermsIn], sla: Sequence[SlaItemIn]) -> dict[str, Any]:

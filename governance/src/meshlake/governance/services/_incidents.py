@@ -5,9 +5,13 @@ contract's ``slaProperties``, tightened by the agreement) with the SLA engine (`
 read with delta-rs, cached by version), and stores one ``sla_evaluations`` row per agreement and
 port: the evidence history, from which availability is also measured.
 
-A port whose evaluation misses a term opens an incident for its provider (one open incident per
+A port that is down (an evaluation misses freshness, completeness, quality or retention) opens an
+incident for its provider (one open incident per
 port at a time, naming the agreements affected and the evidence) and tells both sides. The
-incident resolves itself at the first evaluation where every agreement on the port is met again.
+incident resolves itself at the first evaluation where the port is up again for every agreement on
+it. Availability (the share of the period the port was up) is measured and kept with the evidence,
+but opens no incident of its own: it is the incidents' own record, and would keep one open long
+after the port is back.
 
 - time to detect: from the last evaluation that found the SLA met (the breach began after it)
   to the opening; unknown when the SLA was never seen met.
@@ -19,9 +23,8 @@ after each version a port publishes, and on the service's schedule.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -214,7 +217,8 @@ def _evaluation(row: SlaEvaluation) -> Evaluation:
     return Evaluation(
         ref=row.port,
         delta_version=row.delta_version,
-        observed_at=row.evaluated_at,
+        # SQLite keeps no offset: its times come back naive, and are UTC.
+        observed_at=row.evaluated_at.replace(tzinfo=row.evaluated_at.tzinfo or UTC),
         results=tuple(Evidence.from_dict(item) for item in row.results),
     )
 
@@ -224,20 +228,39 @@ def _update_incidents(
     now: datetime,
     rows: Sequence[tuple[Agreement, Dataset, SlaEvaluation, Evaluation]],
 ) -> None:
-    by_port: dict[str, list[tuple[Agreement, Dataset, Evaluation]]] = defaultdict(list)
-    for agreement, dataset, _, evaluation in rows:
-        by_port[dataset.ref].append((agreement, dataset, evaluation))
-    for port, measured in by_port.items():
+    """For each port measured: open (or update) its incident while any live agreement on it has
+    its latest evaluation missed, resolve it once none has (an evaluation of one agreement does
+    not clear another's breach)."""
+    ports = {dataset.ref: dataset for _, dataset, _, _ in rows}
+    for port, dataset in ports.items():
         open_incident = session.scalar(
             select(Incident).where(Incident.port == port, Incident.state == "open")
         )
-        missed = [
-            (agreement, evaluation) for agreement, _, evaluation in measured if not evaluation.met
-        ]
+        missed = _latest_misses(session, port)
         if missed:
-            _open_or_update(session, now, port, measured[0][1], missed, open_incident)
+            _open_or_update(session, now, port, dataset, missed, open_incident)
         elif open_incident is not None:
             _resolve(session, now, open_incident)
+
+
+def _latest_misses(session: Session, port: str) -> list[tuple[Agreement, Evaluation]]:
+    """The live agreements on ``port`` whose latest evaluation missed, with that evaluation."""
+    live = session.scalars(
+        select(Agreement)
+        .join(AgreementPort)
+        .where(AgreementPort.port == port, Agreement.state.in_(_agreements.LIVE))
+    )
+    missed = []
+    for agreement in live:
+        latest = session.scalar(
+            select(SlaEvaluation)
+            .where(SlaEvaluation.agreement_id == agreement.id, SlaEvaluation.port == port)
+            .order_by(SlaEvaluation.evaluated_at.desc(), SlaEvaluation.id.desc())
+            .limit(1)
+        )
+        if latest is not None and not _evaluation(latest).up:
+            missed.append((agreement, _evaluation(latest)))
+    return missed
 
 
 def _open_or_update(
@@ -248,7 +271,14 @@ def _open_or_update(
     missed: Sequence[tuple[Agreement, Evaluation]],
     incident: Incident | None,
 ) -> None:
-    breached = sorted({item.property for _, evaluation in missed for item in evaluation.missed})
+    breached = sorted(
+        {
+            item.property
+            for _, evaluation in missed
+            for item in evaluation.missed
+            if item.property != "availability"
+        }
+    )
     names = sorted({agreement.name for agreement, _ in missed})
     evidence = [
         {"agreement": agreement.name, **item.to_dict()}
