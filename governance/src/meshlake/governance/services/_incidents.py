@@ -23,6 +23,7 @@ after each version a port publishes, and on the service's schedule.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meshlake.governance._errors import ForbiddenError, NotFoundError
+from meshlake.governance._errors import ForbiddenError, GovernanceError, NotFoundError
 from meshlake.governance.db._tables import (
     Agreement,
     AgreementPort,
@@ -48,6 +49,8 @@ from meshlake.governance.services._sla import (
     evaluate_many,
     port_facts,
 )
+
+log = logging.getLogger(__name__)
 
 Notify = Callable[[Session, Incident, str, dict[str, Any]], None]
 
@@ -121,6 +124,16 @@ def evaluate(
     session.flush()
     _update_incidents(session, now, rows)
     return [row for _, _, row, _ in rows]
+
+
+def evaluate_after_publication(session: Session, now: datetime, port: str) -> None:
+    """Measure the agreements on ``port`` after a version was recorded. A failure to measure
+    (a contract whose terms no longer parse) is logged: it never costs the record."""
+    try:
+        with session.begin_nested():
+            evaluate(session, now, port=port)
+    except GovernanceError as exc:
+        log.warning("%s: the SLAs of its agreements were not measured: %s", port, exc)
 
 
 def history(

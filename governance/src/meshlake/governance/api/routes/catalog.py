@@ -19,9 +19,9 @@ from meshlake.governance.api._models import (
     ZoneIn,
 )
 from meshlake.governance.api._policy_models import ReasonOut
-from meshlake.governance.api.deps import CallerDep, SessionDep
+from meshlake.governance.api.deps import CallerDep, NowDep, SessionDep
 from meshlake.governance.db._tables import Dataset, Product
-from meshlake.governance.services import _catalog, _policies
+from meshlake.governance.services import _catalog, _incidents, _policies
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -88,10 +88,14 @@ def record_versions(
     session: SessionDep,
     caller: CallerDep,
     response: Response,
+    now: NowDep,
 ) -> ProductOut:
     recorded, new = _catalog.record_versions(session, caller, domain, product, body)
     if not new:
         response.status_code = 200
+    else:
+        for dataset in recorded.datasets:
+            _incidents.evaluate_after_publication(session, now, dataset.ref)
     return product_out(recorded)
 
 
