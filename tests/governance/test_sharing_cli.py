@@ -31,15 +31,18 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 
 def _meshlake(service: Service, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "MESHLAKE_GOVERNANCE_URL": service.url,
-        "MESHLAKE_GOVERNANCE_TOKEN": token,
-        "COLUMNS": "200",
-    }
+    env = {"MESHLAKE_GOVERNANCE_URL": service.url, "MESHLAKE_GOVERNANCE_TOKEN": token}
+    return _run(env, "sharing", *args)
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     executable = Path(sys.executable).with_name("meshlake")
     return subprocess.run(
-        [str(executable), "sharing", *args], env=env, capture_output=True, text=True, timeout=120
+        [str(executable), *args],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -71,6 +74,8 @@ def test_request_approve_and_list_from_the_terminal(service: Service) -> None:
     refused = _meshlake(service, sales, "approve", "cli-sales-reads")
     approved = _meshlake(service, owner, "approve", "cli-sales-reads", "--reason", "ok by hr")
     listed = _meshlake(service, sales, "list")
+    env = {"MESHLAKE_GOVERNANCE_URL": service.url, "MESHLAKE_GOVERNANCE_TOKEN": sales}
+    status = _run(env, "sla", "status", "cli-sales-reads", "--evaluate")
 
     assert too_long.returncode == 0, too_long.stderr
     assert "cli-sales-reads-employees: requested" in too_long.stdout
@@ -82,3 +87,7 @@ def test_request_approve_and_list_from_the_terminal(service: Service) -> None:
     assert "only the owner of the providing domain 'hr'" in " ".join(refused.stderr.split())
     assert approved.returncode == 0 and "cli-sales-reads: active" in approved.stdout
     assert "cli-sales-reads" in listed.stdout and "active" in listed.stdout
+    # No table was ever written at the port's location: every measured term is missed.
+    assert status.returncode == 1, status.stderr
+    assert "freshness" in status.stdout and "missed" in status.stdout
+    assert "open since" in status.stdout and "(agreements cli-sales-reads)" in status.stdout

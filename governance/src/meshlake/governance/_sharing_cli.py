@@ -1,4 +1,4 @@
-"""`meshlake sharing ...`: sharing agreements from the terminal.
+"""`meshlake sharing ...` and `meshlake sla status`: sharing agreements from the terminal.
 
 Every command talks to the governance service over HTTP (MESHLAKE_GOVERNANCE_URL with
 MESHLAKE_GOVERNANCE_TOKEN; without a URL, the embedded service on this project's database), so it
@@ -204,5 +204,62 @@ def show(name: Annotated[str, typer.Argument(help="The agreement's name.")]) -> 
             say(f"  {event['at']}  {event['actor']}: {event['action']} -> {event['to_state']}")
 
 
+sla = typer.Typer(help="The SLAs promised by sharing agreements.", no_args_is_help=True)
+
+
+@sla.command("status")
+def sla_status(
+    agreement: Annotated[
+        str | None, typer.Argument(help="One agreement (default: every active one you see).")
+    ] = None,
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate", help="Measure now instead of showing the last result.")
+    ] = False,
+) -> None:
+    """Each agreement's SLA: every term, met or missed, with what was measured."""
+    with _client() as client:
+        if agreement is not None:
+            names = [agreement]
+        else:
+            active = client.request("GET", "/api/v1/agreements", params={"state": "active"})
+            names = [item["name"] for item in active]
+        rows = []
+        for name in names:
+            if evaluate:
+                found = client.request("POST", f"/api/v1/agreements/{name}/sla/evaluate")
+                latest = found["evaluations"]
+            else:
+                latest = client.request(
+                    "GET", f"/api/v1/agreements/{name}/sla", params={"limit": 1}
+                )
+            if not latest:
+                rows.append([name, "", "not measured yet", "", "", ""])
+            for evaluation in latest:
+                for item in evaluation["results"]:
+                    rows.append(
+                        [
+                            name,
+                            evaluation["port"],
+                            item["property"],
+                            item["status"],
+                            item["measured"] or "",
+                            item["promised"] or "",
+                        ]
+                    )
+        incidents = client.request("GET", "/api/v1/incidents", params={"state": "open"})
+    if not rows:
+        say("no active agreements")
+    else:
+        table("SLA status", ["agreement", "port", "term", "status", "measured", "promised"], rows)
+    for incident in incidents:
+        say(
+            f"incident {incident['id']} open since {incident['opened_at']} on {incident['port']}: "
+            f"{', '.join(incident['breached'])} (agreements {', '.join(incident['agreements'])})"
+        )
+    if any(row[3] == "missed" for row in rows):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(sharing, name="sharing")
+    app.add_typer(sla, name="sla")
