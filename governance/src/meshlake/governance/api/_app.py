@@ -28,6 +28,7 @@ from meshlake.governance.api.routes import access, catalog, health, lineage, sea
 from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
+from meshlake.governance.api.routes.tokens import router as tokens_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.services import _audit
 
@@ -49,6 +50,7 @@ ROUTERS = [
     glossary_router,
     freshness_router,
     policy_routes.router,
+    tokens_router,
 ]
 
 
