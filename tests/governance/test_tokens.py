@@ -1,5 +1,5 @@
 """Token lifecycle over real HTTP, on SQLite and PostgreSQL: expiry, listing, rotation, revocation,
-grant removal, who may do each, the audit trail and the 0007 migration.
+grant removal, who may do each, the audit trail, the 0007 migration and the CLI.
 
 Only the ``consumer`` role is granted to the principals made here, except where a test says so:
 the last-admin test counts admin grants.
@@ -16,9 +16,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from meshlake.governance import GovernanceSettings, create_app, serve_in_thread, upgrade
+from meshlake.governance.cli import governance
 from meshlake.governance.db._engine import make_engine
+from meshlake.platform.cli import _output
 from tests.governance.conftest import Service, _postgres_server_url
 
 pytestmark = pytest.mark.integration
@@ -592,6 +595,52 @@ def test_tokens_issued_before_0007_stay_valid_without_expiry(fresh_database: str
     # Rotating a token without expiry gives the new one the longest lifetime.
     lifetime = _when(rotated.json()["expires_at"]) - datetime.now(UTC)
     assert timedelta(days=364) < lifetime <= timedelta(days=365)
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+
+def test_the_cli_issues_lists_rotates_and_revokes(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHLAKE_DATABASE_URL", service.database_url)
+    # Wide enough that no cell of the table is folded (the console is made at import).
+    monkeypatch.setattr(_output.console, "width", 200)
+    runner = CliRunner()
+    name = _name("cli")
+    issued = runner.invoke(
+        governance, ["token", "issue", name, "--role", "consumer", "--expires-in-days", "5"]
+    )
+    assert issued.exit_code == 0, issued.output
+    secret = issued.output.strip().splitlines()[-1]
+    token_id = _listed_of(service, name)[0]["id"]
+    assert f"token {token_id} for {name}, expires " in issued.output
+    assert _get(service, secret).status_code == 200
+
+    listed = runner.invoke(governance, ["token", "list", "--principal", name])
+    assert listed.exit_code == 0, listed.output
+    line = next(line for line in listed.output.splitlines() if name in line)
+    assert f" {token_id} " in line and "active" in line and secret[:10] in line
+    assert secret not in listed.output
+
+    rotated = runner.invoke(governance, ["token", "rotate", str(token_id)])
+    assert rotated.exit_code == 0, rotated.output
+    new_secret = rotated.output.strip().splitlines()[-1]
+    assert _get(service, secret).status_code == 401
+    assert _get(service, new_secret).status_code == 200
+
+    new_id = _listed_of(service, name)[-1]["id"]
+    revoked = runner.invoke(governance, ["token", "revoke", str(new_id)])
+    assert revoked.exit_code == 0, revoked.output
+    assert "revoked" in revoked.output
+    assert _get(service, new_secret).status_code == 401
+
+    missing = runner.invoke(governance, ["token", "revoke", "999999"])
+    too_long = runner.invoke(governance, ["token", "issue", name, "--expires-in-days", "400"])
+    assert missing.exit_code == 1
+    assert "error: token 999999 does not exist" in missing.output
+    assert too_long.exit_code == 1
+    assert "expires_in_days: 400 is not between 1 and 365" in too_long.output
 
 
 def _listed_of(service: Service, principal: object) -> list[dict[str, object]]:
