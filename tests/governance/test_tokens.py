@@ -398,6 +398,7 @@ def test_removing_a_grant_takes_effect_on_the_next_request(service: Service) -> 
                     {"role": "consumer"},
                     {"role": "admin"},
                     {"role": "domain_member", "domain": "sales"},
+                    {"role": "domain_member", "domain": "hr"},
                 ],
             },
         ).json()
@@ -407,6 +408,7 @@ def test_removing_a_grant_takes_effect_on_the_next_request(service: Service) -> 
     assert shown.json()["grants"] == [
         {"role": "admin", "domain": None, "zone": None},
         {"role": "consumer", "domain": None, "zone": None},
+        {"role": "domain_member", "domain": "hr", "zone": None},
         {"role": "domain_member", "domain": "sales", "zone": None},
     ]
     allowed = _get(service, made["token"], "/api/v1/audit")
@@ -415,6 +417,10 @@ def test_removing_a_grant_takes_effect_on_the_next_request(service: Service) -> 
         absent = admin.delete(f"/api/v1/principals/{name}/grants", params={"role": "admin"})
         unscoped = admin.delete(
             f"/api/v1/principals/{name}/grants", params={"role": "domain_member"}
+        )
+        by_scope = admin.delete(
+            f"/api/v1/principals/{name}/grants",
+            params={"role": "domain_member", "scope": "hr"},
         )
         zoned = admin.delete(
             f"/api/v1/principals/{name}/grants", params={"role": "consumer", "zone": "emea"}
@@ -426,27 +432,42 @@ def test_removing_a_grant_takes_effect_on_the_next_request(service: Service) -> 
 
     assert allowed.status_code == 200
     assert removed.status_code == 200, removed.text
-    assert [grant["role"] for grant in removed.json()["grants"]] == ["consumer", "domain_member"]
+    assert [grant["role"] for grant in removed.json()["grants"]] == [
+        "consumer",
+        "domain_member",
+        "domain_member",
+    ]
     assert refused.status_code == 403
     assert refused.json()["detail"] == (
         f"{name} may not read the audit log: it needs the admin role"
     )
     assert absent.status_code == 404
     assert absent.json()["detail"] == (
-        f"principal {name!r} has no grant admin; its grants: consumer, domain_member:sales"
+        f"principal {name!r} has no grant admin; its grants: consumer, domain_member:hr, "
+        "domain_member:sales"
     )
+    assert by_scope.status_code == 200, by_scope.text
+    assert ("domain_member", "hr") not in {
+        (grant["role"], grant["domain"]) for grant in by_scope.json()["grants"]
+    }
     assert unscoped.status_code == 422
     assert unscoped.json()["detail"] == "domain: a domain_member grant needs its domain"
     assert zoned.status_code == 422
     assert zoned.json()["detail"] == "zone: only a zone_service grant has a zone, not consumer"
     assert nobody.status_code == 404
     assert "nobody@example.com" in nobody.json()["detail"]
-    entry = next(
+    entries = [
         entry for entry in _audit(service, "principal.grant_removed") if entry["target"] == name
-    )
-    assert entry["principal"] == "bootstrap-admin"
-    assert entry["before"] == {"grant": "admin"}
-    assert entry["after"] == {"grants": ["consumer", "domain_member:sales"]}
+    ]
+    assert [entry["before"] for entry in entries] == [
+        {"grant": "domain_member:hr"},
+        {"grant": "admin"},
+    ]
+    assert entries[1]["principal"] == "bootstrap-admin"
+    assert entries[1]["after"] == {
+        "grants": ["consumer", "domain_member:hr", "domain_member:sales"]
+    }
+    assert entries[0]["after"] == {"grants": ["consumer", "domain_member:sales"]}
 
 
 def test_the_last_admin_grant_is_kept(service: Service) -> None:

@@ -76,9 +76,18 @@ def remove_grant(
     zone: Annotated[
         str | None, Query(description="The landing zone of a zone_service grant.")
     ] = None,
+    scope: Annotated[
+        str | None,
+        Query(description="The grant's domain or zone, whichever its role has (instead of those)."),
+    ] = None,
 ) -> PrincipalOut:
-    scope = _grant_scope(role, domain, zone)
-    principal, _ = _access.remove_grant(session, caller, name, role, scope)
+    if scope is not None:
+        if domain is not None or zone is not None:
+            raise InvalidRequestError("scope: give scope, or domain or zone, not both")
+        domain, zone = (None, scope) if role == "zone_service" else (scope, None)
+    principal, _ = _access.remove_grant(
+        session, caller, name, role, _grant_scope(role, domain, zone)
+    )
     return PrincipalOut.of(principal)
 
 
