@@ -11,6 +11,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -303,6 +304,29 @@ def test_a_grace_period_keeps_the_old_token_working_briefly(service: Service) ->
     assert _get(service, old["token"]).status_code == 401
     assert "expired at" in _get(service, old["token"]).json()["detail"]
     assert _get(service, rotated["token"]).status_code == 200
+
+
+def test_two_rotations_of_one_token_at_once_give_one_new_token(service: Service) -> None:
+    old = _principal(service, "racer")
+
+    def rotate(_: int) -> httpx.Response:
+        with service.client() as admin:
+            return admin.post(f"/api/v1/tokens/{old['id']}/rotate")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(rotate, range(2)))
+
+    assert sorted(response.status_code for response in responses) == [201, 409]
+    refused = next(response for response in responses if response.status_code == 409)
+    # Either the second rotation read the first one's result, or both wrote and the unique
+    # replaces_id refused the second.
+    assert refused.json()["detail"] in {
+        f"token {old['id']} was rotated by another request at the same time; list the tokens "
+        "to find the one that replaced it",
+        f"token {old['id']} was revoked at {_stamp(_listed(service, old['id'])['revoked_at'])} "
+        "and cannot be rotated; issue a new token instead",
+    }
+    assert len(_listed_of(service, old["principal"])) == 2
 
 
 def test_rotation_refuses_a_bad_grace_period(service: Service) -> None:

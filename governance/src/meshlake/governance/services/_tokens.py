@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from meshlake.governance._errors import (
@@ -200,7 +201,15 @@ def rotate(
         default=lifetime,
     )
     before = {"expires_at": stamp(row.expires_at) if row.expires_at else None}
-    new, secret = issue(session, row.principal, row.description, expires_at=ends, replaces=row)
+    try:
+        new, secret = issue(session, row.principal, row.description, expires_at=ends, replaces=row)
+    except IntegrityError as exc:
+        # Another rotation of this token committed first (replaces_id is unique). The session's
+        # transaction is over: only plain values may be used here.
+        raise ConflictError(
+            f"token {token_id} was rotated by another request at the same time; list the tokens "
+            "to find the one that replaced it"
+        ) from exc
     if grace_seconds == 0:
         row.revoked_at = now
     else:
