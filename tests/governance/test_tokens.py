@@ -181,6 +181,8 @@ def test_the_admin_lists_every_token_or_one_principals_never_the_secret(service:
         everyone = admin.get("/api/v1/tokens", params={"limit": 1000})
         one = admin.get("/api/v1/tokens", params={"principal": first["principal"]})
         unknown = admin.get("/api/v1/tokens", params={"principal": "nobody@example.com"})
+        issue_unknown = admin.post("/api/v1/tokens", json={"principal": "nobody@example.com"})
+        read_unknown = admin.get("/api/v1/principals/nobody@example.com")
 
     assert everyone.status_code == 200
     ids = {row["id"] for row in everyone.json()}
@@ -198,7 +200,10 @@ def test_the_admin_lists_every_token_or_one_principals_never_the_secret(service:
         assert secret not in body
         assert hashlib.sha256(secret.encode()).hexdigest() not in body
     assert unknown.status_code == 404
-    assert "nobody@example.com" in unknown.json()["detail"]
+    assert unknown.json()["detail"] == (
+        "principal 'nobody@example.com' does not exist; create it with POST /api/v1/principals"
+    )
+    assert (issue_unknown.status_code, read_unknown.status_code) == (404, 404)
 
 
 def test_a_principal_lists_only_its_own_tokens(service: Service) -> None:
