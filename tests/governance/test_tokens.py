@@ -240,6 +240,31 @@ def test_last_use_is_recorded_at_most_once_a_minute(service: Service) -> None:
     assert second == first
 
 
+def test_a_request_does_not_wait_for_a_lock_on_its_tokens_row(service: Service) -> None:
+    if service.database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer and no row locks: there is no lock to skip")
+    issued = _principal(service, "busy")
+    engine = make_engine(service.database_url)
+    try:
+        with engine.connect() as connection, connection.begin() as held:
+            # Another transaction holds the row, as a long request stamping it would.
+            connection.execute(
+                text("SELECT id FROM api_tokens WHERE id = :id FOR UPDATE"), {"id": issued["id"]}
+            )
+            started = time.monotonic()
+            response = _get(service, issued["token"])
+            waited = time.monotonic() - started
+            held.rollback()
+    finally:
+        engine.dispose()
+
+    assert response.status_code == 200
+    assert waited < 5
+    assert _listed(service, issued["id"])["last_used_at"] is None
+    assert _get(service, issued["token"]).status_code == 200
+    assert _listed(service, issued["id"])["last_used_at"] is not None
+
+
 def test_active_lists_only_tokens_that_still_work(service: Service) -> None:
     kept = _principal(service, "active")
     with service.client() as admin:

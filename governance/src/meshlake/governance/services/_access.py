@@ -191,17 +191,25 @@ def _touch(session: Session, row: ApiToken, now: datetime) -> None:
     """Record the token's use when the last record is a minute old or more.
 
     Written in the request's transaction: a request that fails (and rolls back) is not recorded.
-    The condition is repeated in the UPDATE so that concurrent requests write it once.
+    The condition is repeated in the UPDATE so that concurrent requests write it once, and on
+    PostgreSQL a row another request is already stamping is skipped (SKIP LOCKED) rather than
+    waited for until that request ends; SQLite has one writer and no row locks.
     """
     cutoff = now - LAST_USED_RESOLUTION
     if row.last_used_at is not None and as_utc(row.last_used_at) > cutoff:
         return
-    session.execute(
-        update(ApiToken)
+    stale = (
+        select(ApiToken.id)
         .where(
             ApiToken.id == row.id,
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= cutoff),
         )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == stale)
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
