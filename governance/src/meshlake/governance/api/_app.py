@@ -36,6 +36,7 @@ from meshlake.governance.api.routes import (
 from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
+from meshlake.governance.api.routes.tokens import router as tokens_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
@@ -58,6 +59,7 @@ ROUTERS = [
     glossary_router,
     freshness_router,
     policy_routes.router,
+    tokens_router,
     agreements.router,
     incidents.router,
 ]
@@ -74,6 +76,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.clock = utcnow  # the service's time; a test may set another
+    app.state.token_max_days = settings.token_max_days
     app.state.sessions = session_factory(engine)
     app.state.bootstrap_token = (
         settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None

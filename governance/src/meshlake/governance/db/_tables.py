@@ -229,9 +229,18 @@ class RoleGrant(Base):
 
 
 class ApiToken(Base):
-    """A bearer token, stored as its SHA-256 (tokens are random; a slow hash adds nothing)."""
+    """A bearer token, stored as its SHA-256 (tokens are random; a slow hash adds nothing).
+
+    Lifecycle columns (migration 0007): ``expires_at`` NULL means no expiry (tokens issued before
+    0007); ``last_used_at`` is refreshed at most once a minute; ``replaces_id`` links a rotated
+    token to the one it replaced (unique: a token is rotated at most once).
+    """
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        Index("ix_api_tokens_principal", "principal_id"),
+        UniqueConstraint("replaces_id", name="uq_api_tokens_replaces"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     principal_id: Mapped[int] = mapped_column(ForeignKey("principals.id", ondelete="CASCADE"))
@@ -240,8 +249,17 @@ class ApiToken(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_tokens.id", name="fk_api_tokens_replaces", ondelete="SET NULL")
+    )
 
     principal: Mapped[Principal] = relationship()
+    replaces: Mapped[ApiToken | None] = relationship(
+        remote_side="ApiToken.id", back_populates="replaced_by"
+    )
+    replaced_by: Mapped[ApiToken | None] = relationship(back_populates="replaces")
 
 
 class AuditEntry(Base):

@@ -7,17 +7,29 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from meshlake.governance._errors import ForbiddenError, InvalidRequestError, UnauthenticatedError
-from meshlake.governance.db._tables import ApiToken, Domain, Principal, RoleGrant, Zone
+from meshlake.governance._errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    UnauthenticatedError,
+)
+from meshlake.governance.db._tables import ApiToken, Domain, Principal, RoleGrant, Zone, utcnow
+from meshlake.governance.services import _audit
 
 ROLES = ("admin", "domain_owner", "domain_member", "consumer", "zone_service")
 DOMAIN_ROLES = ("domain_owner", "domain_member")
 KINDS = ("person", "service")
 TOKEN_PREFIX = "mlk_"
+# last_used_at is written at most this often per token: a write per request would make every read
+# request a write transaction (SQLite's single writer, a row lock on PostgreSQL).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -112,19 +124,51 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime: SQLite hands stored UTC times back without a zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def stamp(moment: datetime | None) -> str:
+    """A time for a message: ISO 8601 in UTC to the second."""
+    if moment is None:
+        return "never"
+    return as_utc(moment).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def token_refusal(row: ApiToken, now: datetime) -> str | None:
+    """Why the stored token ``row`` no longer authenticates at ``now``; None while it does."""
+    if row.revoked_at is not None:
+        return f"the bearer token (token {row.id}) was revoked at {stamp(row.revoked_at)}; " + (
+            "use the token that replaced it (it was rotated)"
+            if row.replaced_by is not None
+            else "ask an admin for a new token"
+        )
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
+        return (
+            f"the bearer token (token {row.id}) expired at {stamp(row.expires_at)}; "
+            "ask an admin for a new token (or rotate it with another valid token)"
+        )
+    return None
+
+
 def authenticate(session: Session, token: str | None, bootstrap: str | None = None) -> Caller:
-    """The caller a bearer token stands for; UnauthenticatedError when there is none."""
+    """The caller a bearer token stands for; UnauthenticatedError when there is none.
+
+    Revocation, expiry and grants are read at every request, so each takes effect on the next one.
+    """
     if not token:
         raise UnauthenticatedError("no bearer token: send 'Authorization: Bearer <token>'")
     if bootstrap and hmac.compare_digest(token, bootstrap):
         return BOOTSTRAP_CALLER
-    row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
-        )
-    )
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None:
         raise UnauthenticatedError("the bearer token is unknown or revoked")
+    now = utcnow()
+    refusal = token_refusal(row, now)
+    if refusal is not None:
+        raise UnauthenticatedError(refusal)
+    _touch(session, row, now)
     principal = row.principal
     roles = frozenset(
         (grant.role, grant.zone if grant.role == "zone_service" else grant.domain)
@@ -141,6 +185,36 @@ def authenticate(session: Session, token: str | None, bootstrap: str | None = No
         )
         hosted = frozenset((zone, domain) for zone, domain in found)
     return Caller(principal.name, principal.kind, roles, hosted)
+
+
+def _touch(session: Session, row: ApiToken, now: datetime) -> None:
+    """Record the token's use when the last record is a minute old or more.
+
+    Written in the request's transaction: a request that fails (and rolls back) is not recorded.
+    The condition is repeated in the UPDATE so that concurrent requests write it once, and on
+    PostgreSQL a row another request is already stamping is skipped (SKIP LOCKED) rather than
+    waited for until that request ends; SQLite has one writer and no row locks.
+    """
+    cutoff = now - LAST_USED_RESOLUTION
+    if row.last_used_at is not None and as_utc(row.last_used_at) > cutoff:
+        return
+    stale = (
+        select(ApiToken.id)
+        .where(
+            ApiToken.id == row.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= cutoff),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == stale)
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    # Mirror the written value without marking the row dirty (no second UPDATE at flush).
+    set_committed_value(row, "last_used_at", now)
 
 
 def ensure_principal(
@@ -187,16 +261,114 @@ def ensure_principal(
     return principal
 
 
-def issue_token(session: Session, principal: Principal, description: str | None = None) -> str:
-    """A new random token for ``principal``; only its hash is stored, so show it once."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            principal_id=principal.id,
-            token_hash=hash_token(token),
-            prefix=token[:10],
-            description=description,
-        )
+def issue(
+    session: Session,
+    principal: Principal,
+    description: str | None = None,
+    *,
+    expires_at: datetime | None = None,
+    replaces: ApiToken | None = None,
+) -> tuple[ApiToken, str]:
+    """A new random token for ``principal``: its row and its secret.
+
+    Only the hash is stored, so the secret can be shown once. ``expires_at`` None means no expiry:
+    the API and the CLI always pass one (see ``_tokens.expiry``).
+    """
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        principal_id=principal.id,
+        token_hash=hash_token(secret),
+        prefix=secret[:10],
+        description=description,
+        expires_at=expires_at,
+        replaces=replaces,
     )
+    session.add(row)
     session.flush()
-    return token
+    return row, secret
+
+
+def issue_token(
+    session: Session,
+    principal: Principal,
+    description: str | None = None,
+    *,
+    expires_at: datetime | None = None,
+) -> str:
+    """A new random token for ``principal``; only its hash is stored, so show it once."""
+    return issue(session, principal, description, expires_at=expires_at)[1]
+
+
+def find_principal(session: Session, name: str) -> Principal:
+    principal = session.scalar(select(Principal).where(Principal.name == name))
+    if principal is None:
+        raise NotFoundError(
+            f"principal {name!r} does not exist; create it with POST /api/v1/principals"
+        )
+    return principal
+
+
+def grant_label(role: str, scope: str | None) -> str:
+    return f"{role}:{scope}" if scope else role
+
+
+def grants_of(principal: Principal) -> list[tuple[str, str | None]]:
+    """The principal's grants as (role, scope), sorted."""
+    return sorted(
+        ((grant.role, grant.zone if grant.role == "zone_service" else grant.domain))
+        for grant in principal.grants
+    )
+
+
+def read_principal(session: Session, caller: Caller, name: str) -> Principal:
+    """The principal ``name`` with its grants: the admin reads any, a principal itself."""
+    if not caller.is_admin and caller.name != name:
+        raise ForbiddenError(
+            f"{caller.name} may not read principal {name!r}: it reads only itself (or admin)"
+        )
+    return find_principal(session, name)
+
+
+def remove_grant(
+    session: Session, caller: Caller, name: str, role: str, scope: str | None
+) -> tuple[Principal, RoleGrant]:
+    """Remove the grant (role, scope) of principal ``name``; admin only.
+
+    The caller's roles are read at every request, so the principal loses the grant on its next one.
+    The last admin grant is kept: without it only a bootstrap token could administer the service.
+    """
+    caller.require_admin("remove grants")
+    if role not in ROLES:
+        raise InvalidRequestError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+    principal = find_principal(session, name)
+    grant = next(
+        (
+            grant
+            for grant in principal.grants
+            if grant.role == role
+            and (grant.zone if role == "zone_service" else grant.domain) == scope
+        ),
+        None,
+    )
+    if grant is None:
+        held = ", ".join(grant_label(*held) for held in grants_of(principal)) or "none"
+        raise NotFoundError(
+            f"principal {name!r} has no grant {grant_label(role, scope)}; its grants: {held}"
+        )
+    if role == "admin":
+        admins = session.scalar(select(func.count()).where(RoleGrant.role == "admin"))
+        if admins == 1:
+            raise ConflictError(
+                f"{name!r} holds the last admin grant; grant admin to another principal first"
+            )
+    principal.grants.remove(grant)
+    session.flush()
+    _audit.record(
+        session,
+        principal=caller.name,
+        action="principal.grant_removed",
+        target=name,
+        before={"grant": grant_label(role, scope)},
+        after={"grants": [grant_label(*held) for held in grants_of(principal)]},
+    )
+    return principal, grant
