@@ -32,12 +32,13 @@ items in place of the contract's for the same property (:meth:`AgreementSpec.ter
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from meshlake.platform._ids import PortRef, ProductRef
 from meshlake.platform.specs._models import NAME_PATTERN, Contract, SlaProperty, _Strict
@@ -88,7 +89,7 @@ class SharingAgreement(_Strict):
 
     api_version: Literal["meshlake/v1"] = Field(alias="apiVersion")
     kind: Literal["SharingAgreement"]
-    name: str = Field(pattern=AGREEMENT_NAME_PATTERN)
+    name: str
     consumer: AgreementConsumer
     purpose: str = Field(pattern=NAME_PATTERN)
     legal_basis: str | None = Field(default=None, alias="legalBasis", min_length=1)
@@ -96,6 +97,19 @@ class SharingAgreement(_Strict):
     end: date
     ports: list[AgreementPort] = Field(min_length=1)
     sla: list[SlaProperty] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} must be 3 to 63 lowercase letters, digits or hyphens, starting with a "
+                "letter (e.g. sales-reads-employees)"
+            )
+        return value
+
+
+_NAME = re.compile(AGREEMENT_NAME_PATTERN)
 
 
 @dataclass(frozen=True)

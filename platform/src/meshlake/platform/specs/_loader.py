@@ -692,7 +692,9 @@ class _Loader:
         if build is None:
             mine = [str(key) for key in products if key.domain == domain]
             self.problem(
-                parsed, ("consumer", "id"), _unknown(f"product of {domain}", str(ref), mine)
+                parsed,
+                ("consumer", "id"),
+                f"domain {domain} has no product {str(ref)!r}; {_hint(str(ref), mine)}",
             )
         return build
 
@@ -742,7 +744,7 @@ class _Loader:
                     self.problem(
                         parsed,
                         where,
-                        _unknown(f"column of {contract.id}", name, known),
+                        f"{contract.id} has no column {name!r}; {_hint(name, known)}",
                     )
                 elif name in seen:
                     fine = False
@@ -877,7 +879,10 @@ def _kind(value: Any) -> str:
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:
+    return f"unknown {kind} {name!r}; {_hint(name, known)}"
+
+
+def _hint(name: str, known: Any) -> str:
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names) or 'none'}"
-    return f"unknown {kind} {name!r}; {hint}"
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names) or 'none'}"
