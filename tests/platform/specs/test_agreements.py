@@ -59,7 +59,7 @@ def test_agreement_case_reports_its_exact_lines(case: Path, tmp_path: Path) -> N
 
     report = validate_mesh(project, today=TODAY)
 
-    found = [f"error: {problem}" for problem in [*report.problems, *report.uncovered]]
+    found = [f"error: {problem}" for problem in [*report.problems, *report.agreement_problems]]
     found += [f"warning: {item}" for item in report.warnings if item.file in mine]
     assert found == expected
     assert report.ok == all(line.startswith("warning: ") for line in expected)
@@ -85,7 +85,7 @@ def test_every_problem_the_brief_names_has_a_case() -> None:
 def test_the_sample_mesh_validates_with_one_warning_for_the_expired_agreement() -> None:
     report = validate_mesh(REPO, today=TODAY)
 
-    assert report.ok, [str(problem) for problem in report.problems + report.uncovered]
+    assert report.ok, [str(problem) for problem in report.problems + report.agreement_problems]
     assert report.mesh is not None
     assert sorted(report.mesh.agreements) == [
         "hr-field-staffing-reads-pump-health-tight-sla",
@@ -99,16 +99,24 @@ def test_the_sample_mesh_validates_with_one_warning_for_the_expired_agreement() 
     ]
 
 
-def test_a_problem_stops_the_mesh_but_an_uncovered_input_does_not(tmp_path: Path) -> None:
+def test_agreement_problems_fail_validation_but_not_the_mesh(tmp_path: Path) -> None:
     project, _ = _build(CASES / "uncovered", tmp_path / "uncovered")
     uncovered = validate_mesh(project, today=TODAY)
-    project, _ = _build(CASES / "unknown_port", tmp_path / "unknown")
-    broken = validate_mesh(project, today=TODAY)
+    project, _ = _build(CASES / "bad_columns", tmp_path / "columns")
+    columns = validate_mesh(project, today=TODAY)
+    project, _ = _build(CASES / "bad_columns", tmp_path / "product")
+    product_file = project / "domains/sales/products/customers/product.yaml"
+    product_file.write_text(product_file.read_text().replace("status: active", "status: actve", 1))
+    broken_product = validate_mesh(project, today=TODAY)
 
-    # A date-dependent gap must not take every other product down: the mesh still loads, and the
-    # platform refuses that one product when it runs.
-    assert uncovered.mesh is not None and uncovered.problems == [] and uncovered.uncovered
-    assert broken.mesh is None and broken.problems
+    # Who may read never stops how products build: the mesh loads, validation fails, and the
+    # platform refuses the one product that reads without an agreement when it runs.
+    assert uncovered.mesh is not None and uncovered.problems == [] and not uncovered.ok
+    assert columns.mesh is not None and columns.problems == [] and not columns.ok
+    # A wrong column keeps the agreement (the review still names it); it is reported all the same.
+    assert "sales-reads-employee-columns" in columns.mesh.agreements
+    assert broken_product.mesh is None and broken_product.problems
+    assert broken_product.agreement_problems == columns.agreement_problems
 
 
 def test_agreement_for_covers_that_product_that_port_within_its_dates() -> None:

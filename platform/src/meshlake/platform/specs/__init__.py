@@ -6,6 +6,7 @@ from meshlake.platform.specs._agreements import AgreementPort as AgreementPort
 from meshlake.platform.specs._agreements import AgreementSpec as AgreementSpec
 from meshlake.platform.specs._agreements import SharingAgreement as SharingAgreement
 from meshlake.platform.specs._agreements import Term as Term
+from meshlake.platform.specs._agreements import sla_looser as sla_looser
 from meshlake.platform.specs._classification import highest_classification as highest_classification
 from meshlake.platform.specs._loader import ValidationReport as ValidationReport
 from meshlake.platform.specs._loader import load_mesh as load_mesh

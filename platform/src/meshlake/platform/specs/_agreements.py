@@ -214,7 +214,7 @@ def percent(item: SlaProperty) -> float | None:
     return value if 0 <= value <= 100 else None
 
 
-def looser(promised: SlaProperty, offered: SlaProperty) -> bool:
+def sla_looser(promised: SlaProperty, offered: SlaProperty) -> bool:
     """Whether ``offered`` promises less than ``promised`` for the same property (unknown: no)."""
     name = promised.property
     first, second = _magnitude(promised), _magnitude(offered)

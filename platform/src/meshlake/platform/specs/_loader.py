@@ -23,8 +23,8 @@ from meshlake.platform.specs._agreements import (
     PERSONAL_CLASSIFICATIONS,
     AgreementSpec,
     SharingAgreement,
-    looser,
     sla_item_problem,
+    sla_looser,
 )
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
@@ -60,20 +60,21 @@ class ValidationReport:
     ``notes`` are worth knowing but fail nothing: the quality rules meshlake cannot run (``type:
     text``, ``type: custom``, another ``engine``), which it reports as not evaluated. ``warnings``
     fail nothing either: an expired agreement, an agreement for a product that does not read the
-    port. ``uncovered`` are cross-domain input ports with no sharing agreement in force on ``today``:
-    they fail validation, but the mesh still loads, because they depend on the date and the platform
-    refuses such a product when it runs, not the whole mesh."""
+    port. ``agreement_problems`` (a bad agreement file, a cross-domain input port with no agreement
+    in force on ``today``) fail validation but not loading: they concern who may read, not how
+    products build, so one domain's agreement (or the calendar) never stops the whole mesh; the
+    platform refuses the one product that reads without an agreement when it runs."""
 
     mesh: Mesh | None
     problems: list[Problem] = field(default_factory=list)
     files_checked: int = 0
     notes: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    uncovered: list[Problem] = field(default_factory=list)
+    agreement_problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.uncovered
+        return not self.problems and not self.agreement_problems
 
 
 def load_mesh(root: Path) -> Mesh:
@@ -119,7 +120,7 @@ class _Loader:
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []
         self.warnings: list[Problem] = []
-        self.uncovered: list[Problem] = []
+        self.agreement_problems: list[Problem] = []
         self.files_checked = 0
         # Contract ids declared by specs that failed to load: readers of them are not reported
         # again, so one mistake gives one problem.
@@ -201,7 +202,7 @@ class _Loader:
             self.files_checked,
             sorted(self.notes),
             sorted(self.warnings),
-            sorted(self.uncovered),
+            sorted(self.agreement_problems),
         )
 
     def load_zones(self) -> dict[str, _Parsed]:
@@ -603,6 +604,17 @@ class _Loader:
     def load_agreements(
         self, domains: dict[str, _Parsed], products: dict[ProductRef, _ProductBuild]
     ) -> dict[str, AgreementSpec]:
+        # Problems found here go to agreement_problems: they fail validation, not the mesh.
+        spec_problems, self.problems = self.problems, []
+        try:
+            return self.agreements_in(domains, products)
+        finally:
+            self.agreement_problems += self.problems
+            self.problems = spec_problems
+
+    def agreements_in(
+        self, domains: dict[str, _Parsed], products: dict[ProductRef, _ProductBuild]
+    ) -> dict[str, AgreementSpec]:
         by_contract = {
             str(port.port.contract_id): port
             for build in products.values()
@@ -701,7 +713,8 @@ class _Loader:
     def agreement_port(
         self, parsed: _Parsed, index: int, domain: str, by_contract: dict[str, PortSpec]
     ) -> PortSpec | None:
-        """The output port one ``ports`` item shares, once its columns check out."""
+        """The output port one ``ports`` item shares; a wrong column is reported but keeps the
+        agreement, so that the review still names it when a contract drops a column it delivers."""
         path: tuple[str | int, ...] = ("ports", index)
         shared = parsed.model.ports[index]
         target = by_contract.get(shared.port)
@@ -726,7 +739,6 @@ class _Loader:
             return None
         contract = target.contract
         known = {prop.name: prop for prop in contract.columns}
-        fine = True
         for name_path, names in (
             ("columns", shared.columns or []),
             ("masked", shared.masked),
@@ -740,20 +752,17 @@ class _Loader:
                     else (*path, name_path, position)
                 )
                 if name not in known:
-                    fine = False
                     self.problem(
                         parsed,
                         where,
                         f"{contract.id} has no column {name!r}; {_hint(name, known)}",
                     )
                 elif name in seen:
-                    fine = False
                     self.problem(parsed, where, f"column {name!r} is listed twice")
                 seen.add(name)
         delivered = list(known) if shared.columns is None else shared.columns
         for position, name in enumerate(shared.masked):
             if name in known and name not in delivered:
-                fine = False
                 self.problem(
                     parsed,
                     (*path, "masked", position),
@@ -768,14 +777,13 @@ class _Loader:
             and name not in shared.masked
         ]
         if personal and parsed.model.legal_basis is None:
-            fine = False
             self.problem(
                 parsed,
                 (*path, "columns" if shared.columns is not None else "port"),
                 f"personal data delivered unmasked: {', '.join(personal)}; list these columns "
                 "under masked, leave them out of columns, or state the agreement's legalBasis",
             )
-        return target if fine else None
+        return target
 
     def agreement_sla(self, parsed: _Parsed, ports: list[PortSpec]) -> None:
         """Each SLA item is a known property with a usable value, and never looser than the
@@ -795,7 +803,7 @@ class _Loader:
             seen.add(item.property)
             for port in ports:
                 promised = port.contract.sla(item.property)
-                if promised is not None and looser(promised, item):
+                if promised is not None and sla_looser(promised, item):
                     unit = f" {promised.unit}" if promised.unit else ""
                     self.problem(
                         parsed,
@@ -826,7 +834,7 @@ class _Loader:
                 ]
                 hint = f" (agreement {', '.join(out_of_date)})" if out_of_date else ""
                 index = names.index(binding.name)
-                self.uncovered.append(
+                self.agreement_problems.append(
                     self.located(
                         build.parsed,
                         ("inputPorts", index, "contractId"),
