@@ -79,6 +79,7 @@ def test_every_problem_the_brief_names_has_a_case() -> None:
         "unread_port",
         "uncovered",
         "out_of_date",
+        "transform_reads_more",  # the transform reads columns the agreement does not deliver
     }
 
 

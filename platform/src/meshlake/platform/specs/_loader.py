@@ -196,6 +196,7 @@ class _Loader:
                 agreements=dict(sorted(agreements.items())),
             )
             self.check_coverage(mesh, products)
+            self.check_columns_read(mesh)
         return ValidationReport(
             mesh,
             sorted(self.problems),
@@ -812,6 +813,46 @@ class _Loader:
                         f"looser than contract {port.contract.id} promises ({promised.value}{unit}); "
                         "an agreement may only tighten the contract's SLA: drop the item to take "
                         "the contract's",
+                    )
+
+    def check_columns_read(self, mesh: Mesh) -> None:
+        """A consumer product's transform reads only columns its agreement delivers.
+
+        The column lineage of its transforms (sqlglot over transform.sql, or the contract's declared
+        ``transformSourceObjects``) says which columns of the input port it reads; a transform whose
+        lineage cannot be followed is not judged here (it fails when it runs)."""
+        from meshlake.platform.lineage import LineageError, port_column_lineage
+
+        for spec in mesh.agreements.values():
+            consumer = spec.consumer_product
+            if consumer is None or consumer not in mesh.products:
+                continue
+            product = mesh.products[consumer]
+            for index, (ref, shared) in enumerate(
+                zip(spec.port_refs, spec.agreement.ports, strict=True)
+            ):
+                inputs = {binding.name for binding in product.inputs if binding.output == ref}
+                if shared.columns is None or not inputs:
+                    continue
+                read: set[str] = set()
+                for port in product.ports.values():
+                    try:
+                        edges = port_column_lineage(mesh, product, port)
+                    except LineageError:
+                        continue
+                    read |= {edge.input_column for edge in edges if edge.input_port in inputs}
+                missing = sorted(read - set(shared.columns))
+                if missing:
+                    transform = ", ".join(
+                        sorted({self.rel(port.transform_file) for port in product.ports.values()})
+                    )
+                    self.agreement_problems.append(
+                        self.located(
+                            _Parsed(spec.file, load_located_yaml(spec.file), spec.agreement),
+                            ("ports", index, "columns"),
+                            f"{transform} reads {', '.join(missing)} of {ref}, which this "
+                            "agreement does not deliver: add them to columns, or stop reading them",
+                        )
                     )
 
     def check_coverage(self, mesh: Mesh, products: dict[ProductRef, _ProductBuild]) -> None:
