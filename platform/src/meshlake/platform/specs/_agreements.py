@@ -33,7 +33,7 @@ items in place of the contract's for the same property (:meth:`AgreementSpec.ter
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -134,7 +134,7 @@ class AgreementSpec:
     agreement: SharingAgreement
     domain: str
     file: Path
-    port_refs: tuple[PortRef, ...] = field(default=())
+    port_refs: tuple[PortRef, ...]
 
     @property
     def name(self) -> str:

@@ -623,6 +623,8 @@ class _Loader:
         }
         agreements: dict[str, AgreementSpec] = {}
         files: dict[str, Path] = {}
+        for stray in sorted((self.root / DOMAINS_DIR).glob(f"*/{AGREEMENTS_DIR}/*.yml")):
+            self.problem(stray, (), f"agreement files end in .yaml; rename it to {stray.stem}.yaml")
         for file in sorted((self.root / DOMAINS_DIR).glob(f"*/{AGREEMENTS_DIR}/*.yaml")):
             parsed = self.parse(file, SharingAgreement)
             if parsed is None:
