@@ -655,8 +655,10 @@ class _Loader:
                 for index in range(len(agreement.ports))
             ]
             self.agreement_sla(parsed, [port for port in ports if port is not None])
-            if any(port is None for port in ports):
-                continue
+            if any(port is None for port in ports) or (
+                agreement.consumer.kind == "product" and consumer is None
+            ):
+                continue  # reported; an agreement kept in the mesh names real ports and products
             spec = AgreementSpec(
                 agreement, domain, file, tuple(port.ref for port in ports if port is not None)
             )
