@@ -12,12 +12,10 @@ import pytest
 from meshlake.governance.review import review, to_json, to_markdown
 from tests.review.conftest import (
     EMPLOYEES,
-    EMPLOYEES_PRODUCT,
     SALES_READS_EMPLOYEES,
     Contract,
     drop_column,
     edit_yaml,
-    git,
     stop_sharing,
 )
 
@@ -187,10 +185,3 @@ def test_a_new_cross_domain_input_without_an_agreement_fails_the_review(mesh_rep
 
 def _retire(product: dict[str, Any]) -> None:
     product["status"] = "retired"
-
-
-def test_the_fixture_is_the_sample_mesh(mesh_repo: Path) -> None:
-    # The cases above lean on the sample agreements; fail loudly if the base changes under them.
-    assert "employees" in (mesh_repo / EMPLOYEES_PRODUCT).read_text()
-    assert (mesh_repo / SALES_READS_EMPLOYEES).is_file()
-    assert git(mesh_repo, "status", "--porcelain") == ""
