@@ -137,6 +137,9 @@ def build_repository(root: Path, products: int) -> int:
             upstream.append(rng.choice(built[-200:]))
         inputs = list(dict.fromkeys(rng.sample(upstream, k=min(2, len(upstream)))))
         _write_product(root, domain, name, inputs, index)
+        for up_domain, up_name in inputs:
+            if up_domain != domain:  # read across domains only under a sharing agreement
+                _write_agreement(root, domain, name, up_domain, up_name)
         built.append((domain, name))
     for index, domain in enumerate(domains):
         _dump(
@@ -174,6 +177,26 @@ def build_repository(root: Path, products: int) -> int:
             columns.append(_column("note", "string", "STRING", required=False))
         _dump(file, contract)
     return len(changed)
+
+
+def _write_agreement(root: Path, domain: str, name: str, up_domain: str, up_name: str) -> None:
+    slug = f"{domain}-{name}-reads-{up_domain}-{up_name}".replace("_", "-")
+    folder = root / "domains" / domain / "agreements"
+    folder.mkdir(parents=True, exist_ok=True)
+    _dump(
+        folder / f"{slug}.yaml",
+        {
+            "apiVersion": "meshlake/v1",
+            "kind": "SharingAgreement",
+            "name": slug,
+            "consumer": {"kind": "product", "id": f"{domain}.{name}"},
+            "purpose": "synthetic_benchmark",
+            "legalBasis": "legitimate_interest",
+            "start": "2020-01-01",
+            "end": "2099-12-31",
+            "ports": [{"port": f"{up_domain}.{up_name}.{up_name}"}],
+        },
+    )
 
 
 def _write_product(

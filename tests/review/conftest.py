@@ -66,6 +66,17 @@ def drop_column(contract: Contract, name: str) -> None:
 
 EMPLOYEES = "domains/hr/products/employees/contract.yaml"
 EMPLOYEES_PRODUCT = "domains/hr/products/employees/product.yaml"
+# The agreement under which sales reads hr.employees: a pull request that drops a column it
+# delivers must take the column out of it too, or the head specs do not validate.
+SALES_READS_EMPLOYEES = "domains/sales/agreements/account-managers-read-employees.yaml"
+
+
+def stop_sharing(agreement: Contract, column: str) -> None:
+    """Take ``column`` out of every port of an agreement (its columns and masked)."""
+    for port in agreement["ports"]:
+        for key in ("columns", "masked"):
+            if key in port:
+                port[key] = [name for name in port[key] if name != column]
 
 
 POLICIES = "governance/policies"

@@ -12,7 +12,15 @@ import typer
 from typer.testing import CliRunner
 
 from meshlake.governance.cli import register
-from tests.review.conftest import EMPLOYEES, Contract, drop_column, edit_yaml, git
+from tests.review.conftest import (
+    EMPLOYEES,
+    SALES_READS_EMPLOYEES,
+    Contract,
+    drop_column,
+    edit_yaml,
+    git,
+    stop_sharing,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +43,9 @@ def test_removing_a_column_another_domain_reads_names_that_consumer_and_exits_1(
 ) -> None:
     """The issue's done-when, through the installed ``meshlake`` command."""
     edit_yaml(mesh_repo, EMPLOYEES, lambda contract: drop_column(contract, "full_name"))
+    edit_yaml(
+        mesh_repo, SALES_READS_EMPLOYEES, lambda agreement: stop_sharing(agreement, "full_name")
+    )
     git(mesh_repo, "commit", "-q", "-am", "hr: drop full_name")
 
     done = subprocess.run(
@@ -94,6 +105,9 @@ def test_a_major_version_bump_lets_a_breaking_change_through_with_a_warning(
         contract["version"] = "2.0.0"
 
     edit_yaml(mesh_repo, EMPLOYEES, bump)
+    edit_yaml(
+        mesh_repo, SALES_READS_EMPLOYEES, lambda agreement: stop_sharing(agreement, "full_name")
+    )
     edit_yaml(
         mesh_repo,
         "domains/hr/products/employees/product.yaml",

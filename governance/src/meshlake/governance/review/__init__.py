@@ -1,5 +1,6 @@
 """``meshlake review``: a policy-as-code review of spec changes for pull requests."""
 
+from meshlake.governance.review._changes import AgreementHit as AgreementHit
 from meshlake.governance.review._changes import Change as Change
 from meshlake.governance.review._changes import Consumer as Consumer
 from meshlake.governance.review._changes import compare as compare

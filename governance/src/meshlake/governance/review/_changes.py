@@ -43,6 +43,32 @@ class Consumer:
 
 
 @dataclass
+class AgreementHit:
+    """A sharing agreement that reads what changed, the SLA it promises, and whether the change
+    breaks that promise (a contract SLA loosened below it)."""
+
+    name: str
+    consumer_kind: str
+    consumer_id: str
+    purpose: str
+    file: str  # relative to the project
+    terms: list[dict[str, Any]] = field(default_factory=list)  # property, value, unit, from
+    specs: list[str] = field(default_factory=list)  # where it is declared: base, head or both
+    broken: str = ""  # why the change breaks what the agreement promises; empty: it does not
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "consumer": {"kind": self.consumer_kind, "id": self.consumer_id},
+            "purpose": self.purpose,
+            "file": self.file,
+            "sla": self.terms,
+            "in": self.specs,
+            "broken": self.broken or None,
+        }
+
+
+@dataclass
 class Change:
     target: str
     kind: str
@@ -55,6 +81,8 @@ class Change:
     version_before: str = ""
     version_after: str = ""
     consumers: list[Consumer] = field(default_factory=list)
+    sla_property: str | None = None  # the SLA property an sla_* change is about
+    agreements: list[AgreementHit] = field(default_factory=list)
 
     @property
     def major_bump(self) -> bool:
@@ -72,6 +100,7 @@ class Change:
             "version_before": self.version_before,
             "version_after": self.version_after,
             "consumers": [consumer.as_dict() for consumer in self.consumers],
+            "agreements": [agreement.as_dict() for agreement in self.agreements],
         }
 
 
@@ -155,7 +184,9 @@ def _port_gone(product: ProductSpec, port: PortSpec, kind: str, summary: str) ->
 def _contract_changes(ref: str, port: str, old: Contract, new: Contract) -> list[Change]:
     changes: list[Change] = []
 
-    def add(column: str | None, kind: str, summary: str, breaking: bool) -> None:
+    def add(
+        column: str | None, kind: str, summary: str, breaking: bool, sla: str | None = None
+    ) -> None:
         target = f"{ref}.{port}" + (f".{column}" if column else "")
         changes.append(
             Change(
@@ -169,6 +200,7 @@ def _contract_changes(ref: str, port: str, old: Contract, new: Contract) -> list
                 contract_id=new.id,
                 version_before=old.version,
                 version_after=new.version,
+                sla_property=sla,
             )
         )
 
@@ -260,11 +292,12 @@ def _sla_changes(old: Contract, new: Contract, add: Any) -> None:
         if before is None or before == after:
             continue
         if after is None:
-            add(None, "sla_loosened", f"SLA {name} removed (was {_sla_text(old, name)})", True)
+            text = f"SLA {name} removed (was {_sla_text(old, name)})"
+            add(None, "sla_loosened", text, True, name)
             continue
         looser = after > before if name in _LARGER_IS_LOOSER else after < before
         text = f"SLA {name} {_sla_text(old, name)} -> {_sla_text(new, name)}"
-        add(None, "sla_loosened" if looser else "sla_tightened", text, looser)
+        add(None, "sla_loosened" if looser else "sla_tightened", text, looser, name)
 
 
 def _sla_value(contract: Contract, name: str) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from meshlake.governance.review._changes import Change
+from meshlake.governance.review._changes import AgreementHit, Change
 from meshlake.governance.review._review import ReviewReport, policy_changes_note
 
 # The CI workflow finds its earlier comment by this marker and updates it instead of adding one.
@@ -46,6 +46,16 @@ def to_markdown(report: ReviewReport) -> str:
             "|---|---|---|---|---|",
         ]
         lines += [_breaking_row(change) for change in report.breaking]
+    hits = [(change, hit) for change in report.breaking for hit in change.agreements]
+    if hits:
+        lines += [
+            "",
+            "### Sharing agreements hit",
+            "",
+            "| change | agreement | consumer | purpose | SLA it promises | declared in |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [_agreement_row(change, hit) for change, hit in hits]
     if report.compatible:
         lines += ["", "### Compatible changes", "", "| what | change | contract |", "|---|---|---|"]
         lines += [
@@ -106,6 +116,16 @@ def _breaking_row(change: Change) -> str:
     return (
         f"| `{change.target}` | {_escape(change.summary)} | {_contract(change)} | {bump} | "
         f"{consumers or 'none known'} |"
+    )
+
+
+def _agreement_row(change: Change, hit: AgreementHit) -> str:
+    terms = "; ".join(f"{term['text']} ({term['from']})" for term in hit.terms) or "none"
+    if hit.broken:
+        terms = f"**broken**: {hit.broken}. {terms}"
+    return (
+        f"| `{change.target}` | `{hit.name}` | {hit.consumer_kind} `{hit.consumer_id}` | "
+        f"{hit.purpose} | {_escape(terms)} | {', '.join(hit.specs)} |"
     )
 
 

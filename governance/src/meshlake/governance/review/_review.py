@@ -14,6 +14,7 @@ from meshlake.governance.policies import (
     PolicyInputError,
     publication_input,
 )
+from meshlake.governance.review._agreements import AgreementReaders, attach_agreements
 from meshlake.governance.review._changes import Change, compare
 from meshlake.governance.review._consumers import (
     GovernanceConsumers,
@@ -151,7 +152,9 @@ def review(
     commit = resolve_ref(root, base)
     report = ReviewReport(base, commit)
     head_report = validate_mesh(root)
-    report.problems = [_problem(problem, root) for problem in head_report.problems]
+    # A bad agreement, or a cross-domain input no agreement covers, fails the review as a spec problem.
+    found = [*head_report.problems, *head_report.agreement_problems]
+    report.problems = [_problem(problem, root) for problem in found]
     with tempfile.TemporaryDirectory(prefix="meshlake-review-") as folder:
         policies = review_policies(
             root, base, commit, Path(folder), folder=policies_dir, engine=engine
@@ -172,6 +175,7 @@ def review(
         finally:
             if governance is not None:
                 governance.close()
+        attach_agreements(report.changes, AgreementReaders(base_mesh, head))
     judge = policies.engine
     if judge is None:
         return report  # the policies could not be loaded: a violation already, nothing to judge by

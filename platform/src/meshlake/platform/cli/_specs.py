@@ -11,18 +11,22 @@ from meshlake.platform.cli._output import fail, say, table
 def validate() -> None:
     """Check every spec (zones, domains, products, contracts) and report each problem as file:line."""
     report = Platform().validate()
-    for problem in report.problems:
+    for problem in [*report.problems, *report.agreement_problems]:
         say(str(problem))
     for item in report.notes:  # rules meshlake cannot run: reported, never dropped, never failing
         say(f"note: {item}")
+    for item in report.warnings:  # e.g. an expired sharing agreement: worth fixing, not failing
+        say(f"warning: {item}")
     if not report.ok:
-        fail(f"{len(report.problems)} problem(s) in {report.files_checked} spec files")
+        count = len(report.problems) + len(report.agreement_problems)
+        fail(f"{count} problem(s) in {report.files_checked} spec files")
     assert report.mesh is not None
     mesh = report.mesh
     ports = sum(len(product.ports) for product in mesh.products.values())
     say(
         f"ok: {report.files_checked} spec files; {len(mesh.zones)} landing zones, "
-        f"{len(mesh.domains)} domains, {len(mesh.products)} products, {ports} output ports"
+        f"{len(mesh.domains)} domains, {len(mesh.products)} products, {ports} output ports, "
+        f"{len(mesh.agreements)} sharing agreements"
     )
 
 

@@ -1,7 +1,8 @@
 """Load and validate every spec of a mesh, collecting all problems instead of stopping at the first.
 
 Order of work: landing zones, domains, products with their contracts, then the checks that need them
-all (unique ids, input ports resolving, versions matching, no cycles).
+all (unique ids, input ports resolving, versions matching, no cycles), then the sharing agreements
+and whether every cross-domain input port is covered by one today.
 """
 
 from __future__ import annotations
@@ -10,12 +11,21 @@ import difflib
 import graphlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from meshlake.platform._ids import PortRef, ProductRef
+from meshlake.platform.specs._agreements import (
+    AGREEMENTS_DIR,
+    PERSONAL_CLASSIFICATIONS,
+    AgreementSpec,
+    SharingAgreement,
+    sla_item_problem,
+    sla_looser,
+)
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
     TIERS,
@@ -48,16 +58,23 @@ class ValidationReport:
     """The outcome of validating a mesh: the mesh when it is usable, and every problem found.
 
     ``notes`` are worth knowing but fail nothing: the quality rules meshlake cannot run (``type:
-    text``, ``type: custom``, another ``engine``), which it reports as not evaluated."""
+    text``, ``type: custom``, another ``engine``), which it reports as not evaluated. ``warnings``
+    fail nothing either: an expired agreement, an agreement for a product that does not read the
+    port. ``agreement_problems`` (a bad agreement file, a cross-domain input port with no agreement
+    in force on ``today``) fail validation but not loading: they concern who may read, not how
+    products build, so one domain's agreement (or the calendar) never stops the whole mesh; the
+    platform refuses the one product that reads without an agreement when it runs."""
 
     mesh: Mesh | None
     problems: list[Problem] = field(default_factory=list)
     files_checked: int = 0
     notes: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    agreement_problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.agreement_problems
 
 
 def load_mesh(root: Path) -> Mesh:
@@ -68,9 +85,11 @@ def load_mesh(root: Path) -> Mesh:
     return report.mesh
 
 
-def validate_mesh(root: Path) -> ValidationReport:
-    """Validate every spec under ``root`` and report all problems; never raises for bad specs."""
-    return _Loader(root.resolve()).run()
+def validate_mesh(root: Path, *, today: date | None = None) -> ValidationReport:
+    """Validate every spec under ``root`` and report all problems; never raises for bad specs.
+
+    ``today`` (default: today in UTC) decides which agreements are in force and which expired."""
+    return _Loader(root.resolve(), today or datetime.now(UTC).date()).run()
 
 
 # Valid files parsed before, by model and exact text. The models are frozen, so two meshes may
@@ -95,10 +114,13 @@ class _Parsed:
 
 
 class _Loader:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, today: date) -> None:
         self.root = root
+        self.today = today
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.agreement_problems: list[Problem] = []
         self.files_checked = 0
         # Contract ids declared by specs that failed to load: readers of them are not reported
         # again, so one mistake gives one problem.
@@ -113,11 +135,16 @@ class _Loader:
             return str(file)
 
     def problem(self, parsed: _Parsed | Path, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(self.located(parsed, path, message))
+
+    def warning(self, parsed: _Parsed, path: tuple[str | int, ...], message: str) -> None:
+        self.warnings.append(self.located(parsed, path, message))
+
+    def located(self, parsed: _Parsed | Path, path: tuple[str | int, ...], message: str) -> Problem:
         if isinstance(parsed, Path):
-            self.problems.append(Problem(self.rel(parsed), 1, field_path(path), message))
-            return
+            return Problem(self.rel(parsed), 1, field_path(path), message)
         line = parsed.document.line_of(path)
-        self.problems.append(Problem(self.rel(parsed.file), line, field_path(path), message))
+        return Problem(self.rel(parsed.file), line, field_path(path), message)
 
     def parse(self, file: Path, model: type[M]) -> _Parsed | None:
         self.files_checked += 1
@@ -157,6 +184,7 @@ class _Loader:
         if products:
             self.resolve_inputs(products, raw_sources)
             self.check_cycles(products)
+        agreements = self.load_agreements(domains, products)
         mesh = None
         if not self.problems:
             mesh = Mesh(
@@ -165,8 +193,18 @@ class _Loader:
                 domains={name: parsed.model for name, parsed in domains.items()},
                 products=dict(sorted((ref, built.spec()) for ref, built in products.items())),
                 raw_sources=raw_sources,
+                agreements=dict(sorted(agreements.items())),
             )
-        return ValidationReport(mesh, sorted(self.problems), self.files_checked, sorted(self.notes))
+            self.check_coverage(mesh, products)
+            self.check_columns_read(mesh)
+        return ValidationReport(
+            mesh,
+            sorted(self.problems),
+            self.files_checked,
+            sorted(self.notes),
+            sorted(self.warnings),
+            sorted(self.agreement_problems),
+        )
 
     def load_zones(self) -> dict[str, _Parsed]:
         folder = self.root / ZONES_DIR
@@ -562,6 +600,297 @@ class _Loader:
             chain = " -> ".join(str(ref) for ref in reversed(cycle))
             self.problem(first.parsed, ("inputPorts",), f"dependency cycle: {chain}")
 
+    # -- sharing agreements ----------------------------------------------------------------
+
+    def load_agreements(
+        self, domains: dict[str, _Parsed], products: dict[ProductRef, _ProductBuild]
+    ) -> dict[str, AgreementSpec]:
+        # Problems found here go to agreement_problems: they fail validation, not the mesh.
+        spec_problems, self.problems = self.problems, []
+        try:
+            return self.agreements_in(domains, products)
+        finally:
+            self.agreement_problems += self.problems
+            self.problems = spec_problems
+
+    def agreements_in(
+        self, domains: dict[str, _Parsed], products: dict[ProductRef, _ProductBuild]
+    ) -> dict[str, AgreementSpec]:
+        by_contract = {
+            str(port.port.contract_id): port
+            for build in products.values()
+            for port in build.ports.values()
+        }
+        agreements: dict[str, AgreementSpec] = {}
+        files: dict[str, Path] = {}
+        for stray in sorted((self.root / DOMAINS_DIR).glob(f"*/{AGREEMENTS_DIR}/*.yml")):
+            self.problem(stray, (), f"agreement files end in .yaml; rename it to {stray.stem}.yaml")
+        for file in sorted((self.root / DOMAINS_DIR).glob(f"*/{AGREEMENTS_DIR}/*.yaml")):
+            parsed = self.parse(file, SharingAgreement)
+            if parsed is None:
+                continue
+            agreement: SharingAgreement = parsed.model
+            domain = file.parents[1].name
+            if agreement.name in files:
+                self.problem(
+                    parsed,
+                    ("name",),
+                    f"agreement name {agreement.name!r} is also used by "
+                    f"{self.rel(files[agreement.name])}; names are unique in the mesh",
+                )
+                continue
+            files[agreement.name] = file
+            if domain not in domains:
+                self.problem(parsed, (), f"domain folder {domain!r} has no valid domain.yaml")
+                continue
+            if agreement.end <= agreement.start:
+                self.problem(
+                    parsed,
+                    ("end",),
+                    f"end {agreement.end} must be after start {agreement.start}",
+                )
+            consumer = self.agreement_consumer(parsed, domain, products)
+            ports = [
+                self.agreement_port(parsed, index, domain, by_contract)
+                for index in range(len(agreement.ports))
+            ]
+            self.agreement_sla(parsed, [port for port in ports if port is not None])
+            if any(port is None for port in ports) or (
+                agreement.consumer.kind == "product" and consumer is None
+            ):
+                continue  # reported; an agreement kept in the mesh names real ports and products
+            spec = AgreementSpec(
+                agreement, domain, file, tuple(port.ref for port in ports if port is not None)
+            )
+            agreements[agreement.name] = spec
+            if spec.expired_on(self.today):
+                self.warning(
+                    parsed,
+                    ("end",),
+                    f"agreement {agreement.name!r} expired on {agreement.end}; nothing may read "
+                    "under it: set a later end to renew it, or delete the file",
+                )
+            if consumer is not None:
+                read = {binding.output for binding in consumer.inputs if binding.output}
+                for index, ref in enumerate(spec.port_refs):
+                    if ref not in read:
+                        # A warning, not an error: agreements are requested and approved before
+                        # the consumer's input port is written, often in an earlier pull request.
+                        self.warning(
+                            parsed,
+                            ("ports", index, "port"),
+                            f"product {consumer.ref} has no input port on {ref}; the agreement "
+                            "grants what nothing reads: add the input port to "
+                            f"{self.rel(consumer.parsed.file)}, or drop this port",
+                        )
+        return agreements
+
+    def agreement_consumer(
+        self, parsed: _Parsed, domain: str, products: dict[ProductRef, _ProductBuild]
+    ) -> _ProductBuild | None:
+        """The consuming product when the consumer is one (and exists in this domain)."""
+        consumer = parsed.model.consumer
+        if consumer.kind != "product":
+            return None
+        try:
+            ref = ProductRef.parse(consumer.id)
+        except ValueError as exc:
+            self.problem(parsed, ("consumer", "id"), str(exc))
+            return None
+        if ref.domain != domain:
+            self.problem(
+                parsed,
+                ("consumer", "id"),
+                f"product {ref} belongs to domain {ref.domain!r}; an agreement lives in the "
+                f"consumer's domain folder, domains/{ref.domain}/{AGREEMENTS_DIR}/",
+            )
+            return None
+        build = products.get(ref)
+        if build is None:
+            mine = [str(key) for key in products if key.domain == domain]
+            self.problem(
+                parsed,
+                ("consumer", "id"),
+                f"domain {domain} has no product {str(ref)!r}; {_hint(str(ref), mine)}",
+            )
+        return build
+
+    def agreement_port(
+        self, parsed: _Parsed, index: int, domain: str, by_contract: dict[str, PortSpec]
+    ) -> PortSpec | None:
+        """The output port one ``ports`` item shares; a wrong column is reported but keeps the
+        agreement, so that the review still names it when a contract drops a column it delivers."""
+        path: tuple[str | int, ...] = ("ports", index)
+        shared = parsed.model.ports[index]
+        target = by_contract.get(shared.port)
+        if target is None:
+            if shared.port not in self.broken_contract_ids:
+                self.problem(
+                    parsed,
+                    (*path, "port"),
+                    _unknown("output port contract", shared.port, by_contract),
+                )
+            return None
+        if target.ref.domain == domain:
+            self.problem(
+                parsed,
+                (*path, "port"),
+                f"{shared.port} is a port of {domain}, the consumer's own domain; reading it "
+                "needs no agreement: drop it",
+            )
+            return None
+        if any(other.port == shared.port for other in parsed.model.ports[:index]):
+            self.problem(parsed, (*path, "port"), f"port {shared.port} is listed twice")
+            return None
+        contract = target.contract
+        known = {prop.name: prop for prop in contract.columns}
+        for name_path, names in (
+            ("columns", shared.columns or []),
+            ("masked", shared.masked),
+            ("rows", list(shared.rows)),
+        ):
+            seen: set[str] = set()
+            for position, name in enumerate(names):
+                where = (
+                    (*path, name_path, name)
+                    if name_path == "rows"
+                    else (*path, name_path, position)
+                )
+                if name not in known:
+                    self.problem(
+                        parsed,
+                        where,
+                        f"{contract.id} has no column {name!r}; {_hint(name, known)}",
+                    )
+                elif name in seen:
+                    self.problem(parsed, where, f"column {name!r} is listed twice")
+                seen.add(name)
+        delivered = list(known) if shared.columns is None else shared.columns
+        for position, name in enumerate(shared.masked):
+            if name in known and name not in delivered:
+                self.problem(
+                    parsed,
+                    (*path, "masked", position),
+                    f"masked column {name!r} is not among the columns; add it to columns or "
+                    "drop it from masked",
+                )
+        personal = [
+            f"{name} ({known[name].classification})"
+            for name in delivered
+            if name in known
+            and (known[name].classification or "").lower() in PERSONAL_CLASSIFICATIONS
+            and name not in shared.masked
+        ]
+        if personal and parsed.model.legal_basis is None:
+            self.problem(
+                parsed,
+                (*path, "columns" if shared.columns is not None else "port"),
+                f"personal data delivered unmasked: {', '.join(personal)}; list these columns "
+                "under masked, leave them out of columns, or state the agreement's legalBasis",
+            )
+        return target
+
+    def agreement_sla(self, parsed: _Parsed, ports: list[PortSpec]) -> None:
+        """Each SLA item is a known property with a usable value, and never looser than the
+        contract of a port it covers (an agreement may only promise more)."""
+        seen: set[str] = set()
+        for index, item in enumerate(parsed.model.sla):
+            path: tuple[str | int, ...] = ("sla", index)
+            wrong = sla_item_problem(item)
+            if wrong is not None:
+                self.problem(parsed, (*path, wrong[0]), wrong[1])
+                continue
+            if item.property in seen:
+                self.problem(
+                    parsed, (*path, "property"), f"SLA property {item.property!r} is listed twice"
+                )
+                continue
+            seen.add(item.property)
+            for port in ports:
+                promised = port.contract.sla(item.property)
+                if promised is not None and sla_looser(promised, item):
+                    unit = f" {promised.unit}" if promised.unit else ""
+                    self.problem(
+                        parsed,
+                        (*path, "value"),
+                        f"{item.property} {item.value}{' ' + item.unit if item.unit else ''} is "
+                        f"looser than contract {port.contract.id} promises ({promised.value}{unit}); "
+                        "an agreement may only tighten the contract's SLA: drop the item to take "
+                        "the contract's",
+                    )
+
+    def check_columns_read(self, mesh: Mesh) -> None:
+        """A consumer product's transform reads only columns its agreement delivers.
+
+        The column lineage of its transforms (sqlglot over transform.sql, or the contract's declared
+        ``transformSourceObjects``) says which columns of the input port it reads; a transform whose
+        lineage cannot be followed is not judged here (it fails when it runs)."""
+        from meshlake.platform.lineage import LineageError, port_column_lineage
+
+        for spec in mesh.agreements.values():
+            consumer = spec.consumer_product
+            if consumer is None or consumer not in mesh.products:
+                continue
+            product = mesh.products[consumer]
+            for index, (ref, shared) in enumerate(
+                zip(spec.port_refs, spec.agreement.ports, strict=True)
+            ):
+                inputs = {binding.name for binding in product.inputs if binding.output == ref}
+                if shared.columns is None or not inputs:
+                    continue
+                read: set[str] = set()
+                for port in product.ports.values():
+                    try:
+                        edges = port_column_lineage(mesh, product, port)
+                    except LineageError:
+                        continue
+                    read |= {edge.input_column for edge in edges if edge.input_port in inputs}
+                missing = sorted(read - set(shared.columns))
+                if missing:
+                    transform = ", ".join(
+                        sorted({self.rel(port.transform_file) for port in product.ports.values()})
+                    )
+                    self.agreement_problems.append(
+                        self.located(
+                            _Parsed(spec.file, load_located_yaml(spec.file), spec.agreement),
+                            ("ports", index, "columns"),
+                            f"{transform} reads {', '.join(missing)} of {ref}, which this "
+                            "agreement does not deliver: add them to columns, or stop reading them",
+                        )
+                    )
+
+    def check_coverage(self, mesh: Mesh, products: dict[ProductRef, _ProductBuild]) -> None:
+        """Every input port on another domain's output port needs an agreement in force today.
+
+        Raw sources are read within their own domain only (resolve_inputs says so), so they are
+        never cross-domain."""
+        for ref, build in products.items():
+            names = [port.name for port in build.parsed.model.input_ports]
+            for binding in build.inputs:
+                output = binding.output
+                if output is None or output.domain == ref.domain:
+                    continue
+                if mesh.agreement_for(ref, output, self.today) is not None:
+                    continue
+                out_of_date = [
+                    f"{spec.name!r} runs {spec.agreement.start}..{spec.agreement.end}"
+                    for spec in mesh.agreements.values()
+                    if spec.consumer_product == ref and spec.port(output) is not None
+                ]
+                hint = f" (agreement {', '.join(out_of_date)})" if out_of_date else ""
+                index = names.index(binding.name)
+                self.agreement_problems.append(
+                    self.located(
+                        build.parsed,
+                        ("inputPorts", index, "contractId"),
+                        f"input port {binding.name!r} of {ref} reads {binding.port.contract_id} "
+                        f"of domain {output.domain!r} with no sharing agreement in force on "
+                        f"{self.today}{hint}; declare an agreement in "
+                        f"domains/{ref.domain}/{AGREEMENTS_DIR}/ (consumer kind: product, id: "
+                        f"{ref}, port: {binding.port.contract_id})",
+                    )
+                )
+
 
 @dataclass
 class _ProductBuild:
@@ -603,7 +932,10 @@ def _kind(value: Any) -> str:
 
 
 def _unknown(kind: str, name: str, known: Any) -> str:
+    return f"unknown {kind} {name!r}; {_hint(name, known)}"
+
+
+def _hint(name: str, known: Any) -> str:
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names) or 'none'}"
-    return f"unknown {kind} {name!r}; {hint}"
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(names) or 'none'}"

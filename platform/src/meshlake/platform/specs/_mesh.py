@@ -5,10 +5,12 @@ from __future__ import annotations
 import graphlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from meshlake.platform._errors import MeshlakeError
 from meshlake.platform._ids import PortRef, ProductRef
+from meshlake.platform.specs._agreements import AgreementSpec
 from meshlake.platform.specs._models import (
     Contract,
     Domain,
@@ -98,6 +100,34 @@ class Mesh:
     domains: dict[str, Domain]
     products: dict[ProductRef, ProductSpec]
     raw_sources: dict[str, RawSourceSpec] = field(default_factory=dict)
+    agreements: dict[str, AgreementSpec] = field(default_factory=dict)  # by name
+
+    def agreement_for(
+        self, consumer_product: str | ProductRef, port_ref: str | PortRef, on: date
+    ) -> AgreementSpec | None:
+        """The agreement under which ``consumer_product`` may read ``port_ref`` on day ``on``.
+
+        When several cover it, the one that runs longest (then the first by name), so that a
+        caller naming it names the one that matters next."""
+        product = (
+            consumer_product
+            if isinstance(consumer_product, ProductRef)
+            else _parse_product(consumer_product)
+        )
+        port = port_ref if isinstance(port_ref, PortRef) else PortRef.parse(port_ref)
+        covering = [
+            spec
+            for spec in self.agreements.values()
+            if spec.consumer_product == product
+            and spec.port(port) is not None
+            and spec.active_on(on)
+        ]
+        covering.sort(key=lambda spec: (-spec.agreement.end.toordinal(), spec.name))
+        return covering[0] if covering else None
+
+    def agreements_on(self, port_ref: PortRef) -> list[AgreementSpec]:
+        """Every agreement that shares ``port_ref``, whoever the consumer and whatever the dates."""
+        return [spec for spec in self.agreements.values() if spec.port(port_ref) is not None]
 
     def product(self, name: str | ProductRef) -> ProductSpec:
         ref = name if isinstance(name, ProductRef) else _parse_product(name)

@@ -39,3 +39,11 @@ def sla_duration(contract: Contract, name: str) -> timedelta | None:
     if unit is None or not isinstance(item.value, int | float):
         return None
     return unit * item.value
+
+
+def duration_of(value: object, unit: str | None) -> timedelta | None:
+    """``value`` ``unit`` (an SLA item's, e.g. 12 h) as a duration; None when it is not one."""
+    if unit is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    step = _UNITS.get(unit.lower())
+    return None if step is None else step * value

@@ -85,4 +85,8 @@ def _build(
             _build(item, (*path, index), lines, constructor)
             for index, item in enumerate(node.value)
         ]
-    return constructor.construct_object(node, deep=True)
+    try:
+        return constructor.construct_object(node, deep=True)
+    except ValueError as exc:  # a scalar that looks like a date but is none (2027-13-01)
+        line = node.start_mark.line + 1
+        raise YamlSyntaxError(f"{node.value!r} is not a valid value: {exc}", line) from exc
