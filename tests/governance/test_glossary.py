@@ -216,7 +216,14 @@ def test_meshlake_governance_sync_registers_the_glossary(tmp_path: Path) -> None
     )
 
     assert done.returncode == 0, done.stderr
-    assert f"{len(MESH.products)} products and {len(SHIPPED)} glossary terms" in done.stdout
+    assert (
+        f"{len(MESH.products)} products, {len(SHIPPED)} glossary terms and "
+        f"{len(MESH.agreements)} sharing agreements" in done.stdout
+    )
+    # Approved in review (approvedBy): active; expired by its dates; the tight one active too.
+    assert "agreement sales-account-managers-read-employees: active" in done.stdout
+    assert "agreement operations-reliability-reads-orders-2025: expired" in done.stdout
+    assert "agreement hr-field-staffing-reads-pump-health-tight-sla: active" in done.stdout
     service = start_embedded(tmp_path)
     try:
         with httpx.Client(

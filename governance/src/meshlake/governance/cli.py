@@ -280,13 +280,18 @@ def sync() -> None:
     try:
         mesh = Platform(settings).mesh
         with GovernanceClient(url, secret) as client:
-            products, terms = sync_catalog(client, mesh, settings.state_home())
+            synced = sync_catalog(client, mesh, settings.state_home())
     finally:
         if embedded is not None:
             embedded.stop()
     say(
-        f"registered {len(products)} products and {len(terms)} glossary terms in the catalog at {url}"
+        f"registered {len(synced.products)} products, {len(synced.terms)} glossary terms and "
+        f"{len(synced.agreements)} sharing agreements in the catalog at {url}"
     )
+    for agreement in synced.agreements:
+        say(f"  agreement {agreement.name}: {agreement.state}")
+        if agreement.note:
+            note(f"    {agreement.note}")
 
 
 def register(app: typer.Typer) -> None:

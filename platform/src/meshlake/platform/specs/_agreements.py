@@ -51,8 +51,9 @@ AGREEMENT_SCHEMA_FILE = Path(__file__).parent / "schemas" / "sharing-agreement.s
 # SLA properties an agreement may promise, and which way is stricter. Durations: smaller is
 # stricter for latency and frequency, larger for retention; availability is a percentage.
 DURATION_PROPERTIES = ("latency", "frequency", "retention")
-SLA_PROPERTIES = (*DURATION_PROPERTIES, "availability")
-_LARGER_IS_STRICTER = ("retention", "availability")
+# completeness: the least rows the port holds (``value: 1000``, ``unit: rows``).
+SLA_PROPERTIES = (*DURATION_PROPERTIES, "availability", "completeness")
+_LARGER_IS_STRICTER = ("retention", "availability", "completeness")
 PERCENT_UNITS = ("%", "percent")
 
 # Classifications that make a column personal data: delivered unmasked only with a legal basis.
@@ -97,6 +98,13 @@ class SharingAgreement(_Strict):
     end: date
     ports: list[AgreementPort] = Field(min_length=1)
     sla: list[SlaProperty] = []
+    approved_by: str | None = Field(
+        default=None,
+        alias="approvedBy",
+        min_length=1,
+        description="The providing domain's owner who approved the agreement in review (its "
+        "pull request); `meshlake governance sync` then records the approval in governance.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -193,8 +201,18 @@ def sla_item_problem(item: SlaProperty) -> tuple[str, str] | None:
                 f"{item.property} unit {item.unit!r} is not one of {', '.join(DURATION_UNITS)}"
             )
         return None
+    if item.property == "completeness":
+        return _rows_problem(item)
     if percent(item) is None:
         return "value", f"availability {item.value!r} must be a percentage such as 99.5%"
+    return None
+
+
+def _rows_problem(item: SlaProperty) -> tuple[str, str] | None:
+    if (item.unit or "").lower() != "rows":
+        return "unit", f"completeness unit {item.unit!r} must be rows (the least rows promised)"
+    if isinstance(item.value, bool) or not isinstance(item.value, int) or item.value < 0:
+        return "value", f"completeness {item.value!r} must be a whole number of rows"
     return None
 
 
@@ -229,4 +247,6 @@ def _magnitude(item: SlaProperty) -> float | None:
         return None if duration is None else duration / timedelta(seconds=1)
     if item.property == "availability":
         return percent(item)
+    if item.property == "completeness" and _rows_problem(item) is None:
+        return float(item.value)  # type: ignore[arg-type]
     return None

@@ -655,6 +655,7 @@ class _Loader:
                 for index in range(len(agreement.ports))
             ]
             self.agreement_sla(parsed, [port for port in ports if port is not None])
+            self.agreement_approver(parsed, domains, [port for port in ports if port is not None])
             if any(port is None for port in ports) or (
                 agreement.consumer.kind == "product" and consumer is None
             ):
@@ -684,6 +685,23 @@ class _Loader:
                             f"{self.rel(consumer.parsed.file)}, or drop this port",
                         )
         return agreements
+
+    def agreement_approver(
+        self, parsed: _Parsed, domains: dict[str, _Parsed], ports: list[PortSpec]
+    ) -> None:
+        """``approvedBy`` names an owner of the providing domain: only they approve."""
+        approver = parsed.model.approved_by
+        if approver is None or not ports:
+            return
+        provider = ports[0].ref.domain
+        owners = domains[provider].model.team.owners if provider in domains else []
+        if approver not in owners:
+            self.problem(
+                parsed,
+                ("approvedBy",),
+                f"{approver} is not an owner of the providing domain {provider} "
+                f"({', '.join(owners) or 'it lists none'}); only its owner approves",
+            )
 
     def agreement_consumer(
         self, parsed: _Parsed, domain: str, products: dict[ProductRef, _ProductBuild]
