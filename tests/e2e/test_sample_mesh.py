@@ -421,3 +421,71 @@ def test_column_lineage_of_revenue_reaches_the_raw_order_amounts(
         ("sales.raw.shop_orders", "gross_amount"),
         ("sales.raw.shop_orders", "discount_amount"),
     } <= sources, sources
+
+
+AGREEMENT = "sales-account-managers-read-employees"
+TIGHT = "hr-field-staffing-reads-pump-health-tight-sla"
+
+
+def test_the_cross_domain_read_went_through_its_agreement_with_names_masked(
+    published, catalog: httpx.Client
+) -> None:
+    """sales.account_manager_performance reads hr.employees under the sample agreement (synced
+    from domains/sales/agreements/, approved in review): full_name arrives as its SHA-256."""
+    platform, _, run, _ = published
+    ports = _ports(platform, run)
+    managers = DeltaTable(
+        ports["sales.account_manager_performance.account_manager_performance"].location
+    )
+    employees = DeltaTable(ports["hr.employees.employees"].location).to_pyarrow_table()
+    names = set(managers.to_pyarrow_table().column("full_name").to_pylist())
+    plain = set(employees.column("full_name").to_pylist())
+    agreement = catalog.get(f"/api/v1/agreements/{AGREEMENT}").json()
+    events = catalog.get(f"/api/v1/agreements/{AGREEMENT}/events").json()
+    reads = catalog.get(
+        "/api/v1/audit", params={"action": "agreement.read_covered", "limit": 1000}
+    ).json()
+
+    assert names and not names & plain
+    assert all(len(name) == 64 and set(name) <= set("0123456789abcdef") for name in names)
+    assert agreement["state"] == "active"
+    assert agreement["source"] == "domains/sales/agreements/account-managers-read-employees.yaml"
+    assert events[-1]["detail"]["reason"].startswith("approved by ines.moreau@example.com")
+    assert any(entry["after"]["agreement"] == AGREEMENT for entry in reads)
+
+
+def test_the_too_tight_sample_sla_opened_an_incident_for_the_provider(
+    published, catalog: httpx.Client
+) -> None:
+    """Its SLA was measured when pump_health's version was recorded: a million rows promised."""
+    incidents = catalog.get("/api/v1/incidents", params={"state": "open"}).json()
+    evidence = catalog.get(f"/api/v1/agreements/{TIGHT}/sla").json()
+
+    (incident,) = [item for item in incidents if TIGHT in item["agreements"]]
+    assert incident["port"] == "operations.pump_health.pump_health"
+    assert incident["provider_domain"] == "operations"
+    assert "completeness" in incident["breached"]
+    assert evidence and evidence[0]["met"] is False
+    completeness = next(
+        item for item in evidence[0]["results"] if item["property"] == "completeness"
+    )
+    assert completeness["status"] == "missed" and completeness["promised"]
+
+
+def test_a_revoked_agreement_stops_the_next_read_before_it_runs(
+    published, catalog: httpx.Client
+) -> None:
+    platform, _, _, _ = published
+    revoked = catalog.post(
+        f"/api/v1/agreements/{AGREEMENT}/revoke", json={"reason": "e2e: stop sharing"}
+    )
+    # Revoking is final (a new agreement would be requested): the last test of this module.
+    with governed_platform(REPO, home=platform.state_home) as again:
+        result = again.publish_product("sales.account_manager_performance")
+
+    assert revoked.status_code == 200, revoked.text
+    assert not result.ok
+    assert (
+        f"no active sharing agreement lets sales.account_manager_performance read "
+        f"hr.employees.employees: agreement {AGREEMENT} was revoked" in (result.error or "")
+    )
