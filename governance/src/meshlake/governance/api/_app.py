@@ -28,8 +28,10 @@ from meshlake.governance.api.routes import access, catalog, health, lineage, sea
 from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
+from meshlake.governance.api.routes.webhooks import router as webhooks_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.services import _audit
+from meshlake.governance.services._webhooks import lifespan as webhook_lifespan
 
 _STATUS: list[tuple[type[GovernanceError], int]] = [
     (NotFoundError, 404),
@@ -49,6 +51,7 @@ ROUTERS = [
     glossary_router,
     freshness_router,
     policy_routes.router,
+    webhooks_router,
 ]
 
 
@@ -60,6 +63,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         title="meshlake governance",
         version="0.1.0",
         description="Catalog, search, lineage, access and audit of the meshlake data mesh.",
+        lifespan=webhook_lifespan(settings),  # the webhook deliverer runs while the server does
     )
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
