@@ -1,0 +1,612 @@
+"""Webhooks over real HTTP on SQLite and PostgreSQL, delivered to a real receiver on 127.0.0.1.
+
+The receiver checks every signature and deduplicates on X-Meshlake-Delivery, as a real one should;
+notifications are written with ``notify`` in transactions of this process against the service's own
+database, as the services that call it do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from meshlake.governance import (
+    GovernanceSettings,
+    RunningServer,
+    create_app,
+    serve_in_thread,
+    upgrade,
+    verify_signature,
+)
+from meshlake.governance.db._engine import make_engine, session_factory
+from meshlake.governance.db._tables import WebhookDelivery
+from meshlake.governance.services._webhooks import Backoff, notify, sign
+from tests.governance.conftest import BOOTSTRAP, Service
+
+pytestmark = pytest.mark.integration
+
+POLL = 0.05
+TIMEOUT = 0.5
+MAX_ATTEMPTS = 5
+
+
+def _settings(database_url: str) -> GovernanceSettings:
+    return GovernanceSettings(
+        database_url=database_url,
+        bootstrap_token=BOOTSTRAP,
+        webhook_poll_interval=POLL,
+        webhook_backoff_base=0.2,
+        webhook_backoff_max=1.0,
+        webhook_max_attempts=MAX_ATTEMPTS,
+        webhook_timeout=TIMEOUT,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+# -- the receiver -------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    at: float
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+    answered: str
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1: per path, a script of answers for the first attempts of
+    each delivery ("500", "drop" the connection, "slow" past the timeout), then 200.
+
+    It verifies every signature with the secret registered for the path, and processes each
+    X-Meshlake-Delivery once (``processed``), answering 200 to a duplicate, as a receiver must.
+    """
+
+    port: int = field(default_factory=_free_port)
+    scripts: dict[str, list[str]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    received: list[Received] = field(default_factory=list)
+    processed: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                answer = receiver._answer(self.path, dict(self.headers.items()), body)
+                if answer == "drop":
+                    self.close_connection = True
+                    return
+                if answer == "slow":
+                    time.sleep(TIMEOUT * 2)
+                status = {"500": 500, "503": 503, "401": 401}.get(answer, 200)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"no")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # the deliverer hung up on a slow answer: expected here
+
+        self._server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> str:
+        with self._lock:
+            secret = self.secrets.get(path, "")
+            verified = verify_signature(
+                secret,
+                headers.get("X-Meshlake-Timestamp", ""),
+                body,
+                headers.get("X-Meshlake-Signature", ""),
+            )
+            delivery = headers.get("X-Meshlake-Delivery", "")
+            earlier = sum(
+                1 for r in self.received if r.headers.get("X-Meshlake-Delivery") == delivery
+            )
+            script = self.scripts.get(path, [])
+            if not verified:
+                answer = "401"
+            elif path in self.down:
+                answer = "503"
+            else:
+                answer = script[earlier] if earlier < len(script) else "200"
+            self.received.append(Received(time.monotonic(), path, headers, body, verified, answer))
+            if answer == "200" and delivery not in self.processed:
+                self.processed.append(delivery)
+            return answer
+
+    def requests(self, delivery: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.headers.get("X-Meshlake-Delivery") == delivery]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(r.body) for r in self.received]
+
+
+# -- the service, which tests may stop and start again -------------------------------------------
+
+
+@dataclass
+class Hooks:
+    database_url: str
+    running: RunningServer | None = None
+    app: Any = None
+    extra: list[tuple[Any, RunningServer]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.app = create_app(_settings(self.database_url))
+        self.running = serve_in_thread(self.app)
+
+    def stop(self) -> None:
+        assert self.running is not None
+        self.running.stop()
+        self.app.state.engine.dispose()
+        self.running = None
+
+    @property
+    def service(self) -> Service:
+        assert self.running is not None, "the service is stopped"
+        return Service(self.running.url, self.database_url)
+
+    def client(self, token: str | None = BOOTSTRAP) -> httpx.Client:
+        return self.service.client(token)
+
+
+@pytest.fixture(scope="module")
+def hooks(database_url: str) -> Iterator[Hooks]:
+    upgrade(database_url)
+    running = Hooks(database_url)
+    running.start()
+    with running.client() as admin:
+        zone = {"kind": "data", "region": "westeurope", "storage_root": "/tmp/meshlake-emea"}
+        admin.put("/api/v1/zones/emea", json=zone).raise_for_status()
+        for domain in ("hr", "sales"):
+            admin.put(f"/api/v1/domains/{domain}", json={"zone": "emea"}).raise_for_status()
+    yield running
+    if running.running is not None:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def sessions(database_url: str, hooks: Hooks) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def tokens(hooks: Hooks) -> dict[str, str]:
+    grants = {
+        "hr_owner": [{"role": "domain_owner", "domain": "hr"}],
+        "hr_member": [{"role": "domain_member", "domain": "hr"}],
+        "sales_owner": [{"role": "domain_owner", "domain": "sales"}],
+        "partner": [{"role": "consumer"}],
+    }
+    return {
+        name: hooks.service.token(f"{name}@example.com", grants=granted)
+        for name, granted in grants.items()
+    }
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+def _register(
+    hooks: Hooks,
+    receiver: Receiver,
+    path: str,
+    subscriber: str = "domain:hr",
+    events: list[str] | None = None,
+    token: str = BOOTSTRAP,
+) -> int:
+    body: dict[str, Any] = {"subscriber": subscriber, "url": receiver.url(path)}
+    if events is not None:
+        body["events"] = events
+    with hooks.client(token) as client:
+        response = client.post("/api/v1/webhooks", json=body)
+    assert response.status_code == 201, response.text
+    created = response.json()
+    receiver.secrets[path] = created["secret"]
+    return int(created["id"])
+
+
+def _notify(
+    sessions: sessionmaker[Session], subscribers: list[str], event: str, data: dict[str, Any]
+) -> list[int]:
+    with sessions() as session, session.begin():
+        return notify(session, subscribers, event, data)
+
+
+def _mine(hooks: Hooks, webhook: int, ids: list[int]) -> int:
+    """The one delivery among ``ids`` (a notify's result) that goes to ``webhook``."""
+    [delivery] = [row["id"] for row in _deliveries(hooks, webhook) if row["id"] in ids]
+    return int(delivery)
+
+
+def _deliveries(hooks: Hooks, webhook: int, **params: Any) -> list[dict[str, Any]]:
+    with hooks.client() as admin:
+        response = admin.get(f"/api/v1/webhooks/{webhook}/deliveries", params=params)
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def _delivery(hooks: Hooks, webhook: int, delivery: int) -> dict[str, Any]:
+    return next(row for row in _deliveries(hooks, webhook) if row["id"] == delivery)
+
+
+def _settled(hooks: Hooks, webhook: int, delivery: int) -> dict[str, Any] | None:
+    row = _delivery(hooks, webhook, delivery)
+    return row if row["status"] in ("delivered", "dead") else None
+
+
+# -- signatures -----------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_signature_covers_timestamp_and_body_and_refuses_replays() -> None:
+    body = b'{"id":"x","event":"agreement.approved"}'
+    now = time.time()
+    stamp = str(int(now))
+    header = sign("s3cret", stamp, body)
+    assert header.startswith("sha256=") and len(header) == len("sha256=") + 64
+    assert verify_signature("s3cret", stamp, body, header, now=now)
+    assert verify_signature("s3cret", stamp, body.decode(), header, now=now)
+    assert not verify_signature("other", stamp, body, header, now=now)
+    assert not verify_signature("s3cret", stamp, body + b" ", header, now=now)
+    assert not verify_signature("s3cret", str(int(now) + 1), body, header, now=now)
+    assert not verify_signature("s3cret", "yesterday", body, header, now=now)
+    # The same request, replayed after the tolerance, is refused.
+    assert not verify_signature("s3cret", stamp, body, header, now=now + 301)
+    assert verify_signature("s3cret", stamp, body, header, now=now + 30, tolerance=60)
+
+
+@pytest.mark.unit
+def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
+    backoff = Backoff(base=10, maximum=100)
+    for attempt, cap in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (12, 100)]:
+        delays = [backoff.delay(attempt) for _ in range(200)]
+        assert all(cap / 2 <= delay <= cap for delay in delays), (attempt, min(delays), max(delays))
+        assert max(delays) - min(delays) > cap / 10  # jittered, not one fixed value
+
+
+# -- subscriptions --------------------------------------------------------------------------------
+
+
+def test_register_shows_the_secret_once_and_validates_clearly(
+    hooks: Hooks, tokens: dict[str, str], receiver: Receiver
+) -> None:
+    with hooks.client(tokens["hr_owner"]) as owner:
+        created = owner.post(
+            "/api/v1/webhooks",
+            json={
+                "subscriber": "domain:hr",
+                "url": receiver.url("/hr"),
+                "description": "hr's agreements",
+            },
+        )
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert body["secret"].startswith("mlk_whsec_")
+        assert body["events"] == ["*"] and body["subscriber"] == "domain:hr"
+        listed = owner.get("/api/v1/webhooks").json()
+        mine = next(row for row in listed if row["id"] == body["id"])
+        assert "secret" not in mine and body["secret"] not in json.dumps(listed)
+        assert mine["description"] == "hr's agreements"
+
+        cases = [
+            (
+                {"subscriber": "domain:hr", "url": "ftp://example.com/x"},
+                "url: 'ftp://example.com/x'",
+            ),
+            ({"subscriber": "domain:hr", "url": "hooks.example.com"}, "url: "),
+            ({"subscriber": "domain:hr", "url": "https://u:p@example.com/"}, "url: credentials"),
+            ({"subscriber": "domain:hr", "url": "http://127.0.0.1:99999/"}, "url: "),
+            ({"subscriber": "domain:hr", "url": receiver.url("/"), "events": []}, "events: "),
+            (
+                {"subscriber": "domain:hr", "url": receiver.url("/"), "events": ["a b"]},
+                "events.0: 'a b'",
+            ),
+            ({"subscriber": "team:hr", "url": receiver.url("/")}, "subscriber: 'team:hr'"),
+            ({"url": receiver.url("/")}, "subscriber: Field required"),
+        ]
+        for payload, start in cases:
+            refused = owner.post("/api/v1/webhooks", json=payload)
+            assert refused.status_code == 422, (payload, refused.text)
+            assert refused.json()["detail"].startswith(start), (payload, refused.json())
+    with hooks.client() as admin:
+        unknown = admin.post(
+            "/api/v1/webhooks", json={"subscriber": "domain:nope", "url": receiver.url("/")}
+        )
+        assert unknown.status_code == 422
+        assert "domain 'nope' is not in the catalog" in unknown.json()["detail"]
+        nobody = admin.post(
+            "/api/v1/webhooks", json={"subscriber": "principal:nobody", "url": receiver.url("/")}
+        )
+        assert nobody.status_code == 422 and "does not exist" in nobody.json()["detail"]
+
+
+def test_only_owners_manage_a_domains_webhooks(
+    hooks: Hooks, tokens: dict[str, str], receiver: Receiver
+) -> None:
+    hr_hook = {"subscriber": "domain:hr", "url": receiver.url("/hr")}
+    for who in ("hr_member", "sales_owner", "partner"):
+        with hooks.client(tokens[who]) as client:
+            refused = client.post("/api/v1/webhooks", json=hr_hook)
+        assert refused.status_code == 403, (who, refused.text)
+        assert "domain_owner role of domain 'hr'" in refused.json()["detail"]
+    with hooks.client(tokens["partner"]) as partner:
+        other = partner.post(
+            "/api/v1/webhooks",
+            json={"subscriber": "principal:hr_owner@example.com", "url": receiver.url("/p")},
+        )
+        assert other.status_code == 403
+        own = partner.post(
+            "/api/v1/webhooks",
+            json={"subscriber": "principal:partner@example.com", "url": receiver.url("/p")},
+        )
+        assert own.status_code == 201, own.text
+        partner_hook = own.json()["id"]
+        assert [row["id"] for row in partner.get("/api/v1/webhooks").json()] == [partner_hook]
+    hr_id = _register(hooks, receiver, "/hr", token=tokens["hr_owner"])
+
+    with hooks.client(tokens["sales_owner"]) as sales:
+        assert hr_id not in [row["id"] for row in sales.get("/api/v1/webhooks").json()]
+        assert sales.get(f"/api/v1/webhooks/{hr_id}/deliveries").status_code == 403
+        assert sales.delete(f"/api/v1/webhooks/{hr_id}").status_code == 403
+    with hooks.client(tokens["hr_owner"]) as owner:
+        seen = {row["id"] for row in owner.get("/api/v1/webhooks").json()}
+        assert hr_id in seen and partner_hook not in seen
+        assert owner.post("/api/v1/webhooks/deliveries/1/retry").status_code == 403
+    with hooks.client() as admin:
+        everything = {row["id"] for row in admin.get("/api/v1/webhooks").json()}
+        assert {hr_id, partner_hook} <= everything
+        audit = admin.get("/api/v1/audit", params={"action": "webhook.registered"}).json()
+        assert {entry["target"] for entry in audit} >= {str(hr_id), str(partner_hook)}
+        refusals = admin.get("/api/v1/audit", params={"principal": "sales_owner@example.com"})
+        assert any(entry["outcome"] == "refused" for entry in refusals.json())
+
+
+# -- delivery -------------------------------------------------------------------------------------
+
+
+def test_failing_receiver_gets_it_exactly_once_after_growing_backoff(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    receiver.scripts["/flaky"] = ["500", "drop", "slow"]
+    webhook = _register(hooks, receiver, "/flaky")
+    data = {"agreement": 7, "state": "approved"}
+    ids = _notify(sessions, ["domain:hr", "domain:sales"], "agreement.approved", data)
+    delivery = _mine(hooks, webhook, ids)
+
+    row = _wait_for(lambda: _settled(hooks, webhook, delivery), "the delivery to settle")
+    assert row["status"] == "delivered", row
+    assert row["attempts"] == 4 and row["last_error"] is None and row["last_status_code"] == 200
+    history = row["history"]
+    assert [entry["outcome"] for entry in history] == ["failed", "failed", "failed", "delivered"]
+    assert [entry["status_code"] for entry in history] == [500, None, None, 200]
+    assert history[0]["error"].startswith("HTTP 500")
+    assert "RemoteProtocolError" in history[1]["error"]
+    assert "timeout" in history[2]["error"]
+    waits = [entry["retry_in"] for entry in history[:3]]
+    assert waits[0] < waits[1] < waits[2], waits
+
+    requests = receiver.requests(row["event_id"])
+    assert [r.answered for r in requests] == ["500", "drop", "slow", "200"]
+    assert all(r.verified for r in requests)
+    assert len({r.body for r in requests}) == 1  # every retry sends the same signed bytes
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(requests)]
+    # Never early: each retry waits at least its backoff (the slow attempt adds its timeout).
+    assert all(gap >= wait * 0.95 for gap, wait in zip(gaps, waits, strict=True)), (gaps, waits)
+
+    envelope = json.loads(requests[0].body)
+    assert envelope["id"] == row["event_id"] and envelope["event"] == "agreement.approved"
+    assert envelope["subscriber"] == "domain:hr" and envelope["data"] == data
+    assert datetime.fromisoformat(envelope["occurred_at"]).utcoffset() is not None
+    headers = requests[-1].headers
+    assert headers["X-Meshlake-Event"] == "agreement.approved"
+    assert headers["Content-Type"] == "application/json"
+
+    time.sleep(POLL * 10)  # nothing more comes once the receiver said 2xx
+    assert len(receiver.requests(row["event_id"])) == 4
+    assert receiver.processed.count(row["event_id"]) == 1
+
+
+def test_events_filter_and_deleted_webhooks_get_nothing(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    agreements = _register(hooks, receiver, "/agreements", events=["agreement.*"])
+    incidents = _register(hooks, receiver, "/incidents", "domain:sales", events=["sla.incident.*"])
+    ids = _notify(sessions, ["domain:hr", "domain:sales"], "sla.incident.opened", {"id": 1})
+    [row] = [r for r in _deliveries(hooks, incidents) if r["id"] in ids]
+    assert not [r for r in _deliveries(hooks, agreements) if r["id"] in ids]
+    _wait_for(lambda: _settled(hooks, incidents, row["id"]), "the incident delivery")
+    assert [b["event"] for b in receiver.bodies()] == ["sla.incident.opened"]
+
+    # Not JSON, or not a subscriber: the notifier's mistake, named.
+    with pytest.raises(Exception, match="payload: not JSON"):
+        _notify(sessions, ["domain:hr"], "agreement.approved", {"at": object()})
+    with pytest.raises(Exception, match="subscribers: 'hr' is not a subscriber"):
+        _notify(sessions, ["hr"], "agreement.approved", {})
+
+    # Deleting a webhook cancels what it had pending, and it gets nothing new.
+    receiver.down.add("/agreements")
+    ids = _notify(sessions, ["domain:hr"], "agreement.approved", {"id": 2})
+    pending = _mine(hooks, agreements, ids)
+    _wait_for(lambda: _delivery(hooks, agreements, pending)["attempts"] >= 1, "a failed attempt")
+    with hooks.client() as admin:
+        assert admin.delete(f"/api/v1/webhooks/{agreements}").status_code == 204
+        assert admin.delete(f"/api/v1/webhooks/{agreements}").status_code == 404
+        assert admin.get(f"/api/v1/webhooks/{agreements}/deliveries").status_code == 404
+    with sessions() as session:
+        cancelled = session.get(WebhookDelivery, pending)
+        assert cancelled is not None and cancelled.status == "cancelled"
+        ids = _notify(sessions, ["domain:hr"], "agreement.revoked", {"id": 3})
+        targets = session.scalars(
+            select(WebhookDelivery.subscription_id).where(WebhookDelivery.id.in_(ids))
+        ).all()
+        assert agreements not in targets
+    seen = len(receiver.received)
+    time.sleep(1.5)  # past the longest backoff
+    assert len(receiver.received) == seen
+
+
+def test_a_rolled_back_change_sends_nothing(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    webhook = _register(hooks, receiver, "/tx", "domain:sales")
+    with pytest.raises(RuntimeError), sessions() as session, session.begin():
+        rolled_back = notify(session, ["domain:sales"], "agreement.rejected", {"marker": "undone"})
+        assert rolled_back
+        raise RuntimeError("the state change failed after notifying")
+    kept = _mine(
+        hooks,
+        webhook,
+        _notify(sessions, ["domain:sales"], "agreement.rejected", {"marker": "kept"}),
+    )
+    _wait_for(lambda: _settled(hooks, webhook, kept), "the committed delivery")
+    time.sleep(POLL * 10)
+    markers = [body["data"]["marker"] for body in receiver.bodies()]
+    assert markers == ["kept"]
+    assert [row["id"] for row in _deliveries(hooks, webhook)] == [kept]
+
+
+def test_two_deliverers_on_one_database_never_send_twice(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    webhook = _register(hooks, receiver, "/many", "domain:sales", events=["load.*"])
+    second = create_app(_settings(hooks.database_url))
+    running = serve_in_thread(second)
+    try:
+        with sessions() as session, session.begin():
+            for n in range(40):
+                notify(session, ["domain:sales"], "load.test", {"n": n})
+        assert len(_deliveries(hooks, webhook)) == 40
+        _wait_for(
+            lambda: len(_deliveries(hooks, webhook, status="delivered")) == 40,
+            "all 40 deliveries",
+        )
+    finally:
+        running.stop()
+        second.state.engine.dispose()
+    time.sleep(POLL * 10)
+    delivered = [r.headers["X-Meshlake-Delivery"] for r in receiver.received if r.path == "/many"]
+    assert len(delivered) == 40 and len(set(delivered)) == 40
+    assert sorted(body["data"]["n"] for body in receiver.bodies()) == list(range(40))
+    assert all(row["attempts"] == 1 for row in _deliveries(hooks, webhook))
+
+
+def test_dead_deliveries_stay_visible_and_an_admin_retries_them(
+    hooks: Hooks, tokens: dict[str, str], sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    receiver.down.add("/down")
+    webhook = _register(hooks, receiver, "/down", "domain:hr", events=["sla.*"])
+    ids = _notify(sessions, ["domain:hr"], "sla.incident.resolved", {"incident": 3})
+    delivery = _mine(hooks, webhook, ids)
+    row = _wait_for(lambda: _settled(hooks, webhook, delivery), "the delivery to die")
+    assert row["status"] == "dead" and row["attempts"] == MAX_ATTEMPTS
+    assert row["next_attempt_at"] is None and row["last_status_code"] == 503
+    assert [entry["outcome"] for entry in row["history"]][-1] == "dead"
+    assert [r["id"] for r in _deliveries(hooks, webhook, status="dead")] == [delivery]
+
+    receiver.down.discard("/down")
+    with hooks.client(tokens["hr_owner"]) as owner:
+        # The owner sees the dead delivery but retrying is the admin's.
+        assert owner.get(f"/api/v1/webhooks/{webhook}/deliveries").status_code == 200
+        assert owner.post(f"/api/v1/webhooks/deliveries/{delivery}/retry").status_code == 403
+    with hooks.client() as admin:
+        retried = admin.post(f"/api/v1/webhooks/deliveries/{delivery}/retry")
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["status"] in ("pending", "delivered")
+        row = _wait_for(lambda: _settled(hooks, webhook, delivery), "the retried delivery")
+        assert row["status"] == "delivered" and row["attempts"] == 1
+        assert [entry["outcome"] for entry in row["history"]][-2:] == ["requeued", "delivered"]
+        again = admin.post(f"/api/v1/webhooks/deliveries/{delivery}/retry")
+        assert again.status_code == 409 and "is delivered" in again.json()["detail"]
+        assert admin.post("/api/v1/webhooks/deliveries/999999/retry").status_code == 404
+    assert receiver.processed == [row["event_id"]]
+
+
+def test_a_restarted_service_delivers_what_a_stopped_one_could_not(
+    hooks: Hooks, sessions: sessionmaker[Session]
+) -> None:
+    later = Receiver()  # not started yet: its port refuses connections
+    webhook = _register(hooks, later, "/later", "domain:hr", events=["agreement.expired"])
+    ids = _notify(sessions, ["domain:hr"], "agreement.expired", {"agreement": 9})
+    delivery = _mine(hooks, webhook, ids)
+    row = _wait_for(
+        lambda: (r := _delivery(hooks, webhook, delivery))["attempts"] >= 1 and r,
+        "a first, refused attempt",
+    )
+    assert row["status"] == "pending" and "ConnectError" in row["last_error"]
+    deliverer = hooks.app.state.webhook_deliverer
+    hooks.stop()
+    assert not deliverer.running  # the lifespan stopped it with the server
+
+    later.start()
+    try:
+        time.sleep(1.5)  # past the longest backoff: with no service running, nobody sends
+        assert later.received == []
+        hooks.start()
+        row = _wait_for(lambda: _settled(hooks, webhook, delivery), "the delivery after restart")
+        assert row["status"] == "delivered" and row["attempts"] >= 2
+        assert later.processed == [row["event_id"]]
+        assert [r.answered for r in later.received] == ["200"]
+    finally:
+        later.stop()
