@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from meshlake.governance.api._webhook_models import (
     DeliveryOut,
@@ -16,6 +16,9 @@ from meshlake.governance.api.deps import CallerDep, SessionDep
 from meshlake.governance.services import _webhooks
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+# Ids are database integers: anything larger is simply not there (and must not reach PostgreSQL).
+WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("", status_code=201, summary="Register a webhook; its signing secret is shown once")
@@ -47,14 +50,14 @@ def list_webhooks(
 @router.delete(
     "/{webhook_id}", status_code=204, summary="Delete a webhook; pending deliveries are cancelled"
 )
-def delete_webhook(webhook_id: int, session: SessionDep, caller: CallerDep) -> Response:
+def delete_webhook(webhook_id: WebhookId, session: SessionDep, caller: CallerDep) -> Response:
     _webhooks.delete(session, caller, webhook_id)
     return Response(status_code=204)
 
 
 @router.get("/{webhook_id}/deliveries", summary="A webhook's deliveries, newest first")
 def list_deliveries(
-    webhook_id: int,
+    webhook_id: WebhookId,
     session: SessionDep,
     caller: CallerDep,
     status: Annotated[
@@ -70,5 +73,5 @@ def list_deliveries(
     "/deliveries/{delivery_id}/retry",
     summary="Try a dead delivery again, with a new round of attempts (admin)",
 )
-def retry_delivery(delivery_id: int, session: SessionDep, caller: CallerDep) -> DeliveryOut:
+def retry_delivery(delivery_id: WebhookId, session: SessionDep, caller: CallerDep) -> DeliveryOut:
     return DeliveryOut.model_validate(_webhooks.retry(session, caller, delivery_id))

@@ -7,6 +7,7 @@ and it survives restarts until a deliverer has sent it (or given up).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 import weakref
@@ -24,7 +25,8 @@ from meshlake.governance.services._access import Caller
 from meshlake.governance.services._webhooks._subscriptions import Subscriber, get, matches
 
 STATUSES = ("pending", "delivered", "dead", "cancelled")
-_EVENT_NAME_LIMIT = 200
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+_NUDGE_PENDING = "meshlake.webhooks.nudge"
 
 # Deliverers of this process, nudged when a transaction that wrote notifications commits, so
 # delivery need not wait for the next poll. Other processes find the rows by polling.
@@ -38,7 +40,15 @@ def on_commit_nudge(listener: Any) -> None:
         _listeners.add(listener)
 
 
-def _nudge_all(_session: Session) -> None:
+def _nudge_after_commit(session: Session) -> None:
+    """Nudge this process's deliverers when ``session``'s transaction commits (once per commit)."""
+    if not session.info.get(_NUDGE_PENDING):
+        session.info[_NUDGE_PENDING] = True
+        sa_event.listen(session, "after_commit", _nudge_all, once=True)
+
+
+def _nudge_all(session: Session) -> None:
+    session.info.pop(_NUDGE_PENDING, None)
     with _listeners_lock:
         listeners = list(_listeners)
     for listener in listeners:
@@ -57,10 +67,10 @@ def notify(
     ``domain:<name>`` or ``principal:<name>``; ``payload`` must be JSON (it becomes ``data``).
     """
     names = sorted({str(Subscriber.parse(text, "subscribers")) for text in subscribers})
-    if not event or len(event) > _EVENT_NAME_LIMIT or any(ch.isspace() for ch in event):
+    if not _EVENT_NAME.match(event):
         raise InvalidRequestError(
-            f"event: {event!r} is not an event name; use a dotted name without spaces "
-            f"(at most {_EVENT_NAME_LIMIT} characters), e.g. 'agreement.approved'"
+            f"event: {event!r} is not an event name; use a dotted name of letters, digits, "
+            "'_', '-' and ':' (at most 200 characters), e.g. 'agreement.approved'"
         )
     try:
         data = json.loads(json.dumps(dict(payload), allow_nan=False))
@@ -102,7 +112,7 @@ def notify(
         return []
     session.add_all(rows)
     session.flush()
-    sa_event.listen(session, "after_commit", _nudge_all, once=True)
+    _nudge_after_commit(session)
     return [row.id for row in rows]
 
 
@@ -160,5 +170,5 @@ def retry(session: Session, caller: Caller, delivery_id: int) -> WebhookDelivery
         before={"status": "dead"},
         after={"status": "pending"},
     )
-    sa_event.listen(session, "after_commit", _nudge_all, once=True)
+    _nudge_after_commit(session)
     return row

@@ -27,6 +27,15 @@ from meshlake.governance.services._access import Caller
 SECRET_PREFIX = "mlk_whsec_"
 ALL_EVENTS = "*"
 _EVENT_PATTERN = re.compile(r"^[A-Za-z0-9_.:*?\[\]!-]{1,200}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_text(field: str, value: str | None) -> str | None:
+    """``value`` unless it holds control characters (which no name, URL or description needs and
+    PostgreSQL cannot store in text)."""
+    if value is not None and _CONTROL.search(value):
+        raise InvalidRequestError(f"{field}: contains a control character ({value!r}); remove it")
+    return value
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,7 @@ class Subscriber:
 
     @classmethod
     def parse(cls, text: str, field: str = "subscriber") -> Subscriber:
+        check_text(field, text)
         kind, _, name = text.partition(":")
         name = name.strip()
         if kind not in ("domain", "principal") or not name:
@@ -53,6 +63,7 @@ class Subscriber:
 
 def check_url(url: str) -> str:
     """``url`` if it is an absolute http(s) URL with a host; InvalidRequestError naming it if not."""
+    check_text("url", url)
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
@@ -130,6 +141,7 @@ def register(
     _require_manage(caller, who, "register a webhook")
     url = check_url(url)
     patterns = check_events(events)
+    check_text("description", description)
     if who.kind == "domain":
         if session.scalar(select(Domain.id).where(Domain.name == who.name)) is None:
             raise InvalidRequestError(
