@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +36,7 @@ from meshlake.governance import (
     verify_signature,
 )
 from meshlake.governance.db._engine import make_engine, session_factory
-from meshlake.governance.db._tables import WebhookDelivery
+from meshlake.governance.db._tables import WebhookDelivery, utcnow
 from meshlake.governance.services._webhooks import Backoff, notify, sign
 from tests.governance.conftest import BOOTSTRAP, Service
 
@@ -365,11 +369,21 @@ def test_register_shows_the_secret_once_and_validates_clearly(
             ),
             ({"subscriber": "team:hr", "url": receiver.url("/")}, "subscriber: 'team:hr'"),
             ({"url": receiver.url("/")}, "subscriber: Field required"),
+            ({"subscriber": "domain:hr\u0000", "url": receiver.url("/")}, "subscriber: contains"),
+            ({"subscriber": "domain:hr", "url": receiver.url("/\u0000")}, "url: contains"),
+            (
+                {"subscriber": "domain:hr", "url": receiver.url("/"), "description": "a\u0000"},
+                "description: contains",
+            ),
         ]
         for payload, start in cases:
             refused = owner.post("/api/v1/webhooks", json=payload)
             assert refused.status_code == 422, (payload, refused.text)
             assert refused.json()["detail"].startswith(start), (payload, refused.json())
+        for path in ("/api/v1/webhooks/99999999999/deliveries", "/api/v1/webhooks/0/deliveries"):
+            assert owner.get(path).status_code == 422, path
+        assert owner.get("/api/v1/webhooks/2147483647/deliveries").status_code == 404
+        assert owner.get("/api/v1/webhooks", params={"subscriber": "hr"}).status_code == 422
     with hooks.client() as admin:
         unknown = admin.post(
             "/api/v1/webhooks", json={"subscriber": "domain:nope", "url": receiver.url("/")}
@@ -583,6 +597,26 @@ def test_dead_deliveries_stay_visible_and_an_admin_retries_them(
     assert receiver.processed == [row["event_id"]]
 
 
+def test_a_leased_delivery_waits_for_its_lease_to_pass(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    """A row claimed by a deliverer that then died is sent by another once the lease passes."""
+    webhook = _register(hooks, receiver, "/lease", "principal:bootstrap-admin")
+    with sessions() as session, session.begin():
+        [delivery] = notify(session, ["principal:bootstrap-admin"], "lease.test", {})
+        row = session.get(WebhookDelivery, delivery)
+        assert row is not None
+        lease_ends = time.monotonic() + 1.5
+        row.leased_until = utcnow() + timedelta(seconds=1.5)
+        row.lease_owner = "a-deliverer-that-crashed"
+    time.sleep(1.0)
+    assert receiver.received == [] and _delivery(hooks, webhook, delivery)["attempts"] == 0
+    row = _wait_for(lambda: _settled(hooks, webhook, delivery), "the delivery after the lease")
+    assert row["status"] == "delivered" and row["attempts"] == 1
+    [request] = receiver.received
+    assert request.at >= lease_ends - 0.05
+
+
 def test_a_restarted_service_delivers_what_a_stopped_one_could_not(
     hooks: Hooks, sessions: sessionmaker[Session]
 ) -> None:
@@ -610,3 +644,67 @@ def test_a_restarted_service_delivers_what_a_stopped_one_could_not(
         assert [r.answered for r in later.received] == ["200"]
     finally:
         later.stop()
+
+
+def test_serve_with_several_workers_sends_each_delivery_once(tmp_path: Path) -> None:
+    """`meshlake governance serve --workers 2`: every worker runs a deliverer; none sends twice."""
+    database_url = f"sqlite:///{tmp_path / 'governance.db'}"
+    upgrade(database_url)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MESHLAKE_DATABASE_URL": database_url,
+        "MESHLAKE_BOOTSTRAP_TOKEN": BOOTSTRAP,
+        "MESHLAKE_WEBHOOK_POLL_INTERVAL": "0.1",
+    }
+    command = [str(Path(sys.executable).parent / "meshlake"), "governance", "serve"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    receiver = Receiver().start()
+    engine = make_engine(database_url)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(lambda: _answers(f"{url}/api/v1/health"), "the service", timeout=180)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {BOOTSTRAP}"}) as admin:
+            created = admin.post(
+                "/api/v1/webhooks",
+                json={"subscriber": "principal:bootstrap-admin", "url": receiver.url("/w")},
+            )
+            assert created.status_code == 201, created.text
+            receiver.secrets["/w"] = created.json()["secret"]
+            with session_factory(engine)() as session, session.begin():
+                for n in range(30):
+                    notify(session, ["principal:bootstrap-admin"], "load.test", {"n": n})
+            _wait_for(
+                lambda: (
+                    len(
+                        admin.get(
+                            f"/api/v1/webhooks/{created.json()['id']}/deliveries",
+                            params={"status": "delivered"},
+                        ).json()
+                    )
+                    == 30
+                ),
+                "30 deliveries",
+                timeout=60,
+            )
+        time.sleep(0.5)
+        sent = [r.headers["X-Meshlake-Delivery"] for r in receiver.received]
+        assert len(sent) == 30 and len(set(sent)) == 30
+        assert all(r.verified for r in receiver.received)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        receiver.stop()
+        engine.dispose()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
