@@ -376,6 +376,13 @@ def test_register_shows_the_secret_once_and_validates_clearly(
                 "description: contains",
             ),
         ]
+        # A lone surrogate is valid JSON but not text (PostgreSQL could not store it).
+        raw = b'{"subscriber": "domain:hr", "url": "http://h/", "description": "\\ud800"}'
+        refused = owner.post(
+            "/api/v1/webhooks", content=raw, headers={"Content-Type": "application/json"}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith("description: ")
         for payload, start in cases:
             refused = owner.post("/api/v1/webhooks", json=payload)
             assert refused.status_code == 422, (payload, refused.text)
