@@ -38,7 +38,13 @@ from meshlake.governance import (
 from meshlake.governance._errors import InvalidRequestError
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import WebhookDelivery, utcnow
-from meshlake.governance.services._webhooks import Backoff, notify, sign
+from meshlake.governance.services._webhooks import (
+    Backoff,
+    Deliverer,
+    DeliverySettings,
+    notify,
+    sign,
+)
 from tests.governance.conftest import BOOTSTRAP, Service
 
 pytestmark = pytest.mark.integration
@@ -531,6 +537,33 @@ def test_events_filter_and_deleted_webhooks_get_nothing(
     assert [r for r in receiver.received if r.path == "/agreements"] == seen
 
 
+def test_a_slow_receiver_gets_one_request_at_a_time_and_holds_up_no_one(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    receiver.scripts["/stuck"] = ["slow"] * 3
+    stuck = _register(hooks, receiver, "/stuck", "domain:hr", events=["fair.*"])
+    fast = _register(hooks, receiver, "/fast", "domain:sales", events=["fair.*"])
+    with sessions() as session, session.begin():
+        for n in range(6):  # queued first, each answered only after the timeout
+            notify(session, ["domain:hr"], "fair.test", {"n": n})
+        ids = notify(session, ["domain:sales"], "fair.test", {"n": 6})
+    quick = _mine(hooks, fast, ids)
+    row = _wait_for(lambda: _settled(hooks, fast, quick), "the fast receiver's delivery", 10)
+    assert row["status"] == "delivered" and row["attempts"] == 1
+    # It went out while the slow receiver's first deliveries were still timing out.
+    assert len(_deliveries(hooks, stuck, status="delivered")) == 0
+    # One request at a time: the next goes out only once the one before has timed out.
+    _wait_for(lambda: len(_arrivals(receiver, "/stuck")) >= 3, "three slow attempts")
+    arrivals = _arrivals(receiver, "/stuck")
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert all(gap >= TIMEOUT * 0.9 for gap in gaps), gaps
+
+
+def _arrivals(receiver: Receiver, path: str) -> list[float]:
+    with receiver._lock:
+        return sorted(r.at for r in receiver.received if r.path == path)
+
+
 def test_a_rolled_back_change_sends_nothing(
     hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
 ) -> None:
@@ -574,6 +607,51 @@ def test_two_deliverers_on_one_database_never_send_twice(
     assert len(delivered) == 40 and len(set(delivered)) == 40
     assert sorted(body["data"]["n"] for body in receiver.bodies()) == list(range(40))
     assert all(row["attempts"] == 1 for row in _deliveries(hooks, webhook))
+
+
+def test_racing_deliverers_claim_each_delivery_once(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    """Deliverers that both saw a row as due race to lease it: exactly one wins, every time."""
+    _register(hooks, receiver, "/race", "domain:sales", events=["race.*"])
+    with sessions() as session, session.begin():
+        ids = [i for n in range(20) for i in notify(session, ["domain:sales"], "race.test", {})]
+        for delivery in ids:  # not due for an hour: only the racers below look at them
+            row = session.get(WebhookDelivery, delivery)
+            assert row is not None
+            row.next_attempt_at = utcnow() + timedelta(hours=1)
+    racers = [Deliverer(sessions, DeliverySettings.from_settings(_settings(""))) for _ in range(2)]
+    try:
+        for delivery in ids:
+            winners = _race(racers, delivery)
+            assert len(winners) == 1, (delivery, winners)
+    finally:
+        for racer in racers:
+            racer.stop()
+        with sessions() as session, session.begin():
+            for delivery in ids:
+                row = session.get(WebhookDelivery, delivery)
+                assert row is not None
+                row.status = "cancelled"
+    assert receiver.received == []
+
+
+def _race(racers: list[Deliverer], delivery: int) -> list[str]:
+    """The racers that leased ``delivery``, all trying at the same moment."""
+    start = threading.Barrier(len(racers))
+    won: list[str] = []
+
+    def take(racer: Deliverer) -> None:
+        start.wait()
+        if racer._take(delivery) is not None:
+            won.append(racer.owner)
+
+    threads = [threading.Thread(target=take, args=(racer,)) for racer in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return won
 
 
 def test_dead_deliveries_stay_visible_and_an_admin_retries_them(

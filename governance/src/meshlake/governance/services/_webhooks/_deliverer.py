@@ -3,8 +3,9 @@
 Several deliverers (server processes, or threads in tests) may share one database. A row is sent by
 the one that claims it: a conditional UPDATE moves its lease forward only where the lease has
 passed, which both SQLite (one writer at a time) and PostgreSQL (the row lock, then the condition
-re-checked) resolve to exactly one winner. Delivery is at least once: a deliverer that dies after
-sending but before recording leaves the row to be sent again when its lease passes.
+re-checked) resolve to exactly one winner. A subscription has at most one delivery in flight, so a
+slow or dead receiver ties up one sender, not all. Delivery is at least once: a deliverer that dies
+after sending but before recording leaves the row to be sent again when its lease passes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,61 +130,77 @@ class Deliverer:
         return len(claims)
 
     def _loop(self) -> None:
+        in_flight: set[Future[None]] = set()
         while not self._stopping.is_set():
-            try:
-                busy = self.run_once() >= self._settings.concurrency
-            except Exception:
-                # A database that is briefly away must not end delivery for the life of the process.
-                log.exception("webhook delivery round failed; trying again at the next poll")
-                busy = False
-            if not busy:
-                self._nudged.wait(self._settings.poll_interval)
-                self._nudged.clear()
+            # Cleared before looking, so a nudge that comes while claiming is not lost.
+            self._nudged.clear()
+            in_flight = {future for future in in_flight if not future.done()}
+            room = self._settings.concurrency - len(in_flight)
+            if room > 0:
+                try:
+                    claims = self._claim(room)
+                except Exception:
+                    # A database that is briefly away must not end delivery for the process's life.
+                    log.exception("claiming webhook deliveries failed; trying at the next poll")
+                    claims = []
+                in_flight |= {self._pool.submit(self._deliver, claim) for claim in claims}
+            # Woken by a commit that notified, by a finished send (room again), or by the poll.
+            self._nudged.wait(self._settings.poll_interval)
+        wait(in_flight)
 
     def _claim(self, limit: int) -> list[_Claim]:
+        claims = [self._take(delivery_id) for delivery_id in self._due(limit)]
+        return [claim for claim in claims if claim is not None]
+
+    def _due(self, limit: int) -> list[int]:
+        """Due deliveries, at most one per subscription and none of a subscription that has one in
+        flight: a slow receiver holds one sender, not all of them, and gets one request at a time."""
+        now = utcnow()
+        leased = select(WebhookDelivery.subscription_id).where(
+            WebhookDelivery.status == "pending", WebhookDelivery.leased_until >= now
+        )
+        with self._sessions() as session, session.begin():
+            rows = session.execute(
+                select(WebhookDelivery.id, WebhookDelivery.subscription_id)
+                .where(
+                    WebhookDelivery.status == "pending",
+                    WebhookDelivery.next_attempt_at <= now,
+                    WebhookDelivery.subscription_id.not_in(leased),
+                )
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(limit * 20)
+            ).all()
+        first: dict[int, int] = {}
+        for delivery_id, subscription_id in rows:
+            first.setdefault(subscription_id, delivery_id)
+        return list(first.values())[:limit]
+
+    def _take(self, delivery_id: int) -> _Claim | None:
+        """Lease ``delivery_id`` to this deliverer if its lease has passed; None if another
+        deliverer holds it (or it is no longer pending)."""
         now = utcnow()
         free = or_(WebhookDelivery.leased_until.is_(None), WebhookDelivery.leased_until < now)
         with self._sessions() as session, session.begin():
-            due = list(
-                session.scalars(
-                    select(WebhookDelivery.id)
-                    .where(
-                        WebhookDelivery.status == "pending",
-                        WebhookDelivery.next_attempt_at <= now,
-                        free,
-                    )
-                    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                    .limit(limit)
-                )
+            won = session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status == "pending", free)
+                .values(leased_until=now + self._settings.lease, lease_owner=self.owner)
+                .execution_options(synchronize_session=False)
             )
-        claims: list[_Claim] = []
-        for delivery_id in due:
-            with self._sessions() as session, session.begin():
-                won = session.execute(
-                    update(WebhookDelivery)
-                    .where(
-                        WebhookDelivery.id == delivery_id,
-                        WebhookDelivery.status == "pending",
-                        free,
-                    )
-                    .values(leased_until=now + self._settings.lease, lease_owner=self.owner)
-                    .execution_options(synchronize_session=False)
+            if _rowcount(won) != 1:
+                return None
+            row = session.execute(
+                select(
+                    WebhookDelivery.event_id,
+                    WebhookDelivery.event,
+                    WebhookDelivery.body,
+                    WebhookSubscription.url,
+                    WebhookSubscription.secret,
                 )
-                if _rowcount(won) != 1:
-                    continue  # another deliverer claimed it first
-                row = session.execute(
-                    select(
-                        WebhookDelivery.event_id,
-                        WebhookDelivery.event,
-                        WebhookDelivery.body,
-                        WebhookSubscription.url,
-                        WebhookSubscription.secret,
-                    )
-                    .join(WebhookSubscription)
-                    .where(WebhookDelivery.id == delivery_id)
-                ).one()
-                claims.append(_Claim(delivery_id, *row))
-        return claims
+                .join(WebhookSubscription)
+                .where(WebhookDelivery.id == delivery_id)
+            ).one()
+            return _Claim(delivery_id, *row)
 
     def _deliver(self, claim: _Claim) -> None:
         try:
@@ -192,6 +209,8 @@ class Deliverer:
         except Exception:
             # The lease runs out and another round takes the row again.
             log.exception("webhook delivery %s could not be recorded", claim.id)
+        finally:
+            self._nudged.set()  # room for the next one
 
     def _send(self, claim: _Claim) -> _Outcome:
         body = claim.body.encode()
