@@ -39,9 +39,13 @@ class Mesh:
 
 
 def serve_mesh(database_url: str, state: Path, clock: Clock | None = None) -> Iterator[Mesh]:
-    """The service over ``database_url`` with the sample mesh registered (state in ``state``)."""
+    """The service over ``database_url`` with the sample mesh registered (state in ``state``);
+    webhooks are delivered within a tenth of a second."""
     upgrade(database_url)
-    app = create_app(GovernanceSettings(database_url=database_url, bootstrap_token=BOOTSTRAP))
+    settings = GovernanceSettings(
+        database_url=database_url, bootstrap_token=BOOTSTRAP, webhook_poll_interval=0.1
+    )
+    app = create_app(settings)
     clock = clock or Clock()
     app.state.clock = clock
     running = serve_in_thread(app)

@@ -6,6 +6,7 @@ The service's clock is the app's (``app.state.clock``); these tests move it to c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from tests.governance._sharing import TODAY, Clock, Mesh, serve_mesh
+from tests.governance._webhook_receiver import Receiver, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -259,3 +261,45 @@ def test_every_transition_is_audited(mesh: Mesh, clock: Clock, tmp_path: Path) -
     mine = [entry for entry in audit if entry["target"] == "sales-audited"]
     assert [entry["action"] for entry in mine] == ["agreement.reject", "agreement.request"]
     assert mine[0]["after"]["detail"] == {"reason": "no need"}
+
+
+def test_both_sides_hear_of_each_transition_through_signed_webhooks(
+    mesh: Mesh, clock: Clock
+) -> None:
+    receiver = Receiver().start()
+    try:
+        hooks = {}
+        for who, subscriber in (("hr owner", "domain:hr"), ("admin", "domain:sales")):
+            with mesh.as_(who) as client:
+                created = client.post(
+                    "/api/v1/webhooks",
+                    json={
+                        "subscriber": subscriber,
+                        "url": receiver.url(f"/{subscriber}"),
+                        "events": ["agreement.*"],
+                    },
+                )
+            assert created.status_code == 201, created.text
+            receiver.secrets[f"/{subscriber}"] = created.json()["secret"]
+            hooks[subscriber] = created.json()["id"]
+        with mesh.as_("sales") as sales, mesh.as_("hr owner") as owner:
+            sales.post("/api/v1/agreements", json=_request("sales-heard")).raise_for_status()
+            owner.post("/api/v1/agreements/sales-heard/approve", json={}).raise_for_status()
+
+        def heard() -> list[tuple[str, str, str]]:
+            found = [
+                (r.path, json.loads(r.body)["event"], json.loads(r.body)["data"]["agreement"])
+                for r in receiver.received
+                if r.verified and json.loads(r.body)["data"].get("agreement") == "sales-heard"
+            ]
+            return found if len(found) >= 4 else []
+
+        got = sorted(wait_for(heard, "four signed agreement notifications"))
+    finally:
+        receiver.stop()
+    assert got == [
+        ("/domain:hr", "agreement.active", "sales-heard"),
+        ("/domain:hr", "agreement.requested", "sales-heard"),
+        ("/domain:sales", "agreement.active", "sales-heard"),
+        ("/domain:sales", "agreement.requested", "sales-heard"),
+    ]

@@ -15,3 +15,4 @@ from meshlake.governance._zone_services import zone_service_tokens as zone_servi
 from meshlake.governance.api._app import create_app as create_app
 from meshlake.governance.db._migrate import downgrade as downgrade
 from meshlake.governance.db._migrate import upgrade as upgrade
+from meshlake.governance.services._webhooks import verify_signature as verify_signature

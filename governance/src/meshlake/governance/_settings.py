@@ -36,3 +36,18 @@ class GovernanceSettings(BaseSettings):
         home: Path = state_home or Settings().state_home()
         home.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{home / 'governance.db'}"
+
+    # Webhook delivery (services/_webhooks): how often to look, how long to wait, when to give up.
+    webhook_poll_interval: float = Field(default=2.0, gt=0)
+    """Seconds between two looks of a deliverer at the webhook outbox for due deliveries."""
+    webhook_backoff_base: float = Field(default=60.0, gt=0)
+    """Seconds before the first retry of a failed delivery; each further retry waits twice as long
+    (with jitter: between half and all of that)."""
+    webhook_backoff_max: float = Field(default=8 * 3600.0, gt=0)
+    """The longest wait between two attempts, in seconds."""
+    webhook_max_attempts: int = Field(default=12, ge=1)
+    """Attempts before a delivery is dead (with the defaults, 12 span 12 to 24 hours)."""
+    webhook_timeout: float = Field(default=5.0, gt=0)
+    """Seconds a receiver has to answer one delivery; longer counts as a failed attempt."""
+    webhook_concurrency: int = Field(default=4, ge=1)
+    """Deliveries one deliverer sends at the same time (one slow receiver does not stall others)."""

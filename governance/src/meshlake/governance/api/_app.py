@@ -37,9 +37,11 @@ from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
 from meshlake.governance.api.routes.tokens import router as tokens_router
+from meshlake.governance.api.routes.webhooks import router as webhooks_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
+from meshlake.governance.services._webhooks import lifespan as webhook_lifespan
 
 _STATUS: list[tuple[type[GovernanceError], int]] = [
     (NotFoundError, 404),
@@ -62,6 +64,7 @@ ROUTERS = [
     tokens_router,
     agreements.router,
     incidents.router,
+    webhooks_router,
 ]
 
 
@@ -73,6 +76,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         title="meshlake governance",
         version="0.1.0",
         description="Catalog, search, lineage, access and audit of the meshlake data mesh.",
+        lifespan=webhook_lifespan(settings),  # the webhook deliverer runs while the server does
     )
     app.state.engine = engine
     app.state.clock = utcnow  # the service's time; a test may set another

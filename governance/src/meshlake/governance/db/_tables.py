@@ -517,6 +517,65 @@ class Incident(Base):
     agreements: Mapped[list[str]] = mapped_column(JSON)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     breach_started_at: Mapped[datetime | None]
-    """When the SLA began to be missed, where the evidence tells (e.g. commit time + latency)."""
+    """The last evaluation that found the SLA met: the breach began after it (None: never met)."""
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
+
+
+# -- webhooks -----------------------------------------------------------------------------------
+
+
+class WebhookSubscription(Base):
+    """A receiver of notifications (migration 0008): who it speaks for, where, and for which events.
+
+    ``secret`` is kept in clear because every delivery is signed with it (HMAC); it is returned
+    once, at registration. A deleted subscription keeps its row (``deleted_at``) so that its
+    deliveries stay readable; its pending deliveries are cancelled.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (Index("ix_webhook_subscriptions_subscriber", "subscriber"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(300))  # domain:<name> | principal:<name>
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(default=list)  # glob patterns
+    description: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One notification to one subscription: the outbox row, written in the notifier's transaction.
+
+    ``body`` is the exact JSON sent (and signed), so every retry sends the same bytes. A
+    deliverer claims a due row by moving ``leased_until`` forward where it has passed; ``history``
+    holds one entry per attempt.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)  # the envelope's uuid
+    event: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # pending | delivered | dead | cancelled
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    leased_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status_code: Mapped[int | None]
+    delivered_at: Mapped[datetime | None]
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    subscription: Mapped[WebhookSubscription] = relationship()

@@ -15,12 +15,13 @@ what the requester claims about the ports. A request the policies deny is kept, 
 so a counter-offer can fix it; it cannot be approved as it is. Only the providing domain's owner
 approves, rejects, counter-offers and renews. Dates move states when an agreement is next looked
 at (``advance``): no scheduler needs to run for an expired agreement to stop a read. Every
-transition is kept (``agreement_events``) and audited.
+transition is kept (``agreement_events``), audited, and announced to both sides through the
+webhook outbox (``agreement.<state>``), in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -52,25 +53,10 @@ from meshlake.governance.policies import Decision, default_engine
 from meshlake.governance.services import _audit, _policies
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._sla import contract_terms
+from meshlake.governance.services._webhooks import notify
 
 LIVE = ("approved", "active")
 OPEN = ("requested", "countered")
-Notify = Callable[[Session, Agreement, str, dict[str, Any]], None]
-
-
-def _no_notification(_session: Session, _agreement: Agreement, _event: str, _data: Any) -> None:
-    return None
-
-
-_notify: Notify = _no_notification
-
-
-def set_notifier(notify: Notify) -> None:
-    """Where transitions are announced (the webhook outbox, in the caller's transaction)."""
-    global _notify
-    _notify = notify
-
-
 # -- reading ------------------------------------------------------------------------------------
 
 
@@ -396,12 +382,23 @@ def _transition(
         before={"state": before} if before else None,
         after={"state": to, **({"detail": detail} if detail else {})},
     )
-    _notify(
+    notify(
         session,
-        agreement,
+        parties(agreement),
         f"agreement.{to}",
         {"agreement": agreement.name, "from": before, "to": to, "by": actor, "detail": detail},
     )
+
+
+def parties(agreement: Agreement) -> list[str]:
+    """The webhook subscribers of both sides: the providing domain, the consumer's domain, and
+    a person or external recipient itself."""
+    found = [f"domain:{agreement.provider_domain}"]
+    if agreement.consumer_domain is not None:
+        found.append(f"domain:{agreement.consumer_domain}")
+    if agreement.consumer_kind in ("person", "external"):
+        found.append(f"principal:{agreement.consumer_id}")
+    return found
 
 
 def _find(session: Session, name: str) -> Agreement:

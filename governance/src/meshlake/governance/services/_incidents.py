@@ -6,7 +6,7 @@ read with delta-rs, cached by version), and stores one ``sla_evaluations`` row p
 port: the evidence history, from which availability is also measured.
 
 A port that is down (an evaluation misses freshness, completeness, quality or retention) opens an
-incident for its provider (one open incident per
+incident for its provider, announced to both sides through the webhook outbox (one open incident per
 port at a time, naming the agreements affected and the evidence) and tells both sides. The
 incident resolves itself at the first evaluation where the port is up again for every agreement on
 it. Availability (the share of the period the port was up) is measured and kept with the evidence,
@@ -24,7 +24,7 @@ after each version a port publishes, and on the service's schedule.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,23 +49,9 @@ from meshlake.governance.services._sla import (
     evaluate_many,
     port_facts,
 )
+from meshlake.governance.services._webhooks import notify
 
 log = logging.getLogger(__name__)
-
-Notify = Callable[[Session, Incident, str, dict[str, Any]], None]
-
-
-def _no_notification(_session: Session, _incident: Incident, _event: str, _data: Any) -> None:
-    return None
-
-
-_notify: Notify = _no_notification
-
-
-def set_notifier(notify: Notify) -> None:
-    """Where incidents are announced (the webhook outbox, in the caller's transaction)."""
-    global _notify
-    _notify = notify
 
 
 def evaluate(
@@ -320,9 +306,9 @@ def _open_or_update(
         target=port,
         after={"incident": incident.id, "breached": breached, "agreements": names},
     )
-    _notify(
+    notify(
         session,
-        incident,
+        _parties(session, incident),
         "incident.opened",
         {"incident": incident.id, "port": port, "breached": breached, "agreements": names},
     )
@@ -337,9 +323,9 @@ def _resolve(session: Session, now: datetime, incident: Incident) -> None:
         target=incident.port,
         after={"incident": incident.id},
     )
-    _notify(
+    notify(
         session,
-        incident,
+        _parties(session, incident),
         "incident.resolved",
         {"incident": incident.id, "port": incident.port, "agreements": incident.agreements},
     )
@@ -356,6 +342,16 @@ def _last_met(session: Session, agreements: Sequence[Agreement], port: str) -> d
         .order_by(SlaEvaluation.evaluated_at.desc())
         .limit(1)
     )
+
+
+def _parties(session: Session, incident: Incident) -> list[str]:
+    """Both sides: the provider's domain and every side of the agreements affected."""
+    found = {f"domain:{incident.provider_domain}"}
+    for agreement in session.scalars(
+        select(Agreement).where(Agreement.name.in_(incident.agreements))
+    ):
+        found.update(_agreements.parties(agreement))
+    return sorted(found)
 
 
 def _may_see(session: Session, caller: Caller, incident: Incident) -> bool:

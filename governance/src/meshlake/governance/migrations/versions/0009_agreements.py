@@ -1,7 +1,7 @@
 """sharing agreements, their transitions, SLA evidence and incidents
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04 09:30:00.000000
 
 ``agreements``: a consumer's access to output ports of one providing domain, its state and terms;
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
