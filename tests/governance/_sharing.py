@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,6 +34,7 @@ class Mesh:
     service: Service
     clock: Clock
     tokens: dict[str, str]
+    app: Any
 
     def as_(self, who: str) -> httpx.Client:
         return self.service.client(self.tokens[who] if who != "admin" else BOOTSTRAP)
@@ -60,6 +62,6 @@ def serve_mesh(database_url: str, state: Path, clock: Clock | None = None) -> It
         ),
         "spec owner": service.token("ines.moreau@example.com"),
     }
-    yield Mesh(service, clock, tokens)
+    yield Mesh(service, clock, tokens, app)
     running.stop()
     app.state.engine.dispose()

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
+from meshlake.governance.services._sla_schedule import SlaSchedule
 from tests.governance._sharing import Clock, Mesh, serve_mesh
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,23 @@ def test_a_looser_sla_than_the_contract_is_refused_at_request(mesh: Mesh) -> Non
         _agree(mesh, "sales-lax-latency", [{"property": "latency", "value": 3, "unit": "d"}])
     assert refused.value.response.status_code == 422
     assert "latency 3 d is looser than the 1 d the contract promises" in refused.value.response.text
+
+
+def test_the_schedule_measures_every_active_agreement_when_due(mesh: Mesh) -> None:
+    """The service started its schedule; a run measures only when the last one is older than the
+    interval, so several server processes on one database do not each measure everything."""
+    started: SlaSchedule = mesh.app.state.sla_schedule
+    schedule = SlaSchedule(mesh.app.state.sessions, 60, lambda: mesh.clock.now)
+    _agree(mesh, "sales-scheduled", [{"property": "completeness", "value": 1, "unit": "rows"}])
+
+    mesh.clock.now += timedelta(minutes=2)
+    first = schedule.run_due()
+    again = schedule.run_due()
+    mesh.clock.now += timedelta(minutes=2)
+    later = schedule.run_due()
+    with mesh.as_("sales") as sales:
+        evidence = sales.get("/api/v1/agreements/sales-scheduled/sla").json()
+
+    assert started.runs >= 1
+    assert first >= 1 and again == 0 and later == first
+    assert len(evidence) == 2

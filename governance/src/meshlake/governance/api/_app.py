@@ -6,6 +6,8 @@ rolled back when it fails.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -41,6 +43,7 @@ from meshlake.governance.api.routes.webhooks import router as webhooks_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
+from meshlake.governance.services._sla_schedule import sla_lifespan
 from meshlake.governance.services._webhooks import lifespan as webhook_lifespan
 
 _STATUS: list[tuple[type[GovernanceError], int]] = [
@@ -76,7 +79,8 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         title="meshlake governance",
         version="0.1.0",
         description="Catalog, search, lineage, access and audit of the meshlake data mesh.",
-        lifespan=webhook_lifespan(settings),  # the webhook deliverer runs while the server does
+        # The webhook deliverer and the SLA schedule run while the server does.
+        lifespan=_both(webhook_lifespan(settings), sla_lifespan(settings.sla_interval)),
     )
     app.state.engine = engine
     app.state.clock = utcnow  # the service's time; a test may set another
@@ -115,6 +119,18 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
 
     return app
+
+
+def _both(
+    first: Callable[[Any], AbstractAsyncContextManager[None]],
+    second: Callable[[Any], AbstractAsyncContextManager[None]],
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def run(app: Any) -> AsyncIterator[None]:
+        async with first(app), second(app):
+            yield
+
+    return run
 
 
 def _problem(error: Any) -> dict[str, str]:
