@@ -461,6 +461,8 @@ def test_the_too_tight_sample_sla_opened_an_incident_for_the_provider(
     incidents = catalog.get("/api/v1/incidents", params={"state": "open"}).json()
     evidence = catalog.get(f"/api/v1/agreements/{TIGHT}/sla").json()
 
+    platform, _, run, _ = published
+    sla = {outcome.product: outcome.sla_missed for outcome in run.products}
     (incident,) = [item for item in incidents if TIGHT in item["agreements"]]
     assert incident["port"] == "operations.pump_health.pump_health"
     assert incident["provider_domain"] == "operations"
@@ -470,6 +472,11 @@ def test_the_too_tight_sample_sla_opened_an_incident_for_the_provider(
         item for item in evidence[0]["results"] if item["property"] == "completeness"
     )
     assert completeness["status"] == "missed" and completeness["promised"]
+    # Each agreement's SLA is a Dagster asset check on its port: the tight one warns.
+    assert [missed.split(":")[0] for missed in sla["operations.pump_health"]] == [
+        "pump_health.sla_hr_field_staffing_reads_pump_health_tight_sla"
+    ]
+    assert sla["hr.employees"] == []
 
 
 def test_a_revoked_agreement_stops_the_next_read_before_it_runs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from meshlake.orchestration._agreement_checks import agreement_checks
 from meshlake.orchestration._assets import mesh_assets
 from meshlake.orchestration._freshness import product_cron
 from meshlake.orchestration._keys import port_key
@@ -40,6 +41,7 @@ def _definitions(mesh: Mesh, settings: Settings, zones: set[str] | None) -> dg.D
     )
     return dg.Definitions(
         assets=mesh_assets(mesh, settings, zones),
+        asset_checks=agreement_checks(mesh, zones),
         schedules=_schedules(mesh, zones),
         resources={"meshlake": resource},
     )

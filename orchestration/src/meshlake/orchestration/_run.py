@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from meshlake.orchestration._agreement_checks import CHECK_PREFIX
 from meshlake.orchestration._definitions import mesh_definitions
 from meshlake.orchestration._governed import governed
 from meshlake.orchestration._instance import persistent_instance
@@ -37,6 +38,9 @@ class ProductOutcome:
     checks_failed: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "port.check: what was found"
     error: str | None = None
+    sla_missed: list[str] = field(default_factory=list)
+    """Sharing agreements whose SLA this run found missed ("port.agreement: what"): they warn,
+    and count in neither checks_passed nor checks_failed (those are the contract's)."""
 
 
 @dataclass
@@ -71,7 +75,8 @@ def _run(settings: Settings, products: Iterable[str] | None, with_upstream: bool
     keys = [port_key(port.ref) for product in plan for port in product.ports.values()]
     instance = persistent_instance(settings)
     result = dg.materialize(
-        assets=list(definitions.assets or []),  # type: ignore[arg-type]
+        # The agreements' SLA checks come along: selecting an asset selects its checks.
+        assets=[*(definitions.assets or []), *(definitions.asset_checks or [])],  # type: ignore[list-item]
         instance=instance,
         resources=dict(definitions.resources or {}),
         selection=dg.AssetSelection.assets(*keys),
@@ -112,6 +117,13 @@ def _outcomes(
         ref = ".".join(evaluation.asset_key.path[:2])
         outcome = by_step.get(ref.replace(".", "__"))
         if outcome is None:
+            continue
+        if evaluation.check_name.startswith(CHECK_PREFIX):
+            if not evaluation.passed:
+                outcome.sla_missed.append(
+                    f"{evaluation.asset_key.path[-1]}.{evaluation.check_name}: "
+                    f"{evaluation.description or 'missed'}"
+                )
             continue
         if evaluation.passed:
             outcome.checks_passed += 1

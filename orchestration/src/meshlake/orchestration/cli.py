@@ -80,6 +80,8 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
     for product in outcome.products:
         for check in product.failed_checks:
             say(f"{product.product} check {check}")
+        for missed in product.sla_missed:
+            say(f"{product.product} agreement SLA missed (an incident is open): {missed}")
         if product.error:
             say(f"{product.product} {product.status}: {product.error}")
     if settings.governance_url:
