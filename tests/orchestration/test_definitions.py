@@ -17,7 +17,7 @@ from meshlake.orchestration import (
     zone_definitions,
 )
 from meshlake.orchestration._keys import input_key
-from meshlake.platform import Settings, load_mesh
+from meshlake.platform import PortRef, Settings, load_mesh
 from meshlake.platform.quality import port_rules
 from tests.helpers import REPO
 
@@ -112,6 +112,39 @@ def test_every_port_has_a_schema_check_one_check_per_rule_and_drift(graph: dg.De
         for rule in port_rules(port):
             expected[(key, rule.name)] = rule.severity == "error" and not rule.quarantine
     assert checks == expected
+
+
+def test_each_agreement_sla_is_a_warning_check_on_the_port_it_covers(
+    graph: dg.Definitions, settings: Settings
+) -> None:
+    checks = {
+        (spec.asset_key, spec.name): spec
+        for definition in graph.asset_checks or []
+        for spec in definition.check_specs
+    }
+    expected = {
+        (port_key(ref), "sla_" + agreement.name.replace("-", "_"))
+        for agreement in MESH.agreements.values()
+        for ref in agreement.port_refs
+    }
+    emea = {
+        spec.name
+        for definition in zone_definitions("emea", settings).asset_checks or []
+        for spec in definition.check_specs
+    }
+
+    assert set(checks) == expected and len(expected) == len(MESH.agreements)
+    assert not any(spec.blocking for spec in checks.values())
+    tight = checks[
+        (
+            port_key(PortRef.parse("operations.pump_health.pump_health")),
+            "sla_hr_field_staffing_reads_pump_health_tight_sla",
+        )
+    ]
+    assert "team hr-data, for field_staffing_planning" in (tight.description or "")
+    # A zone's location holds the checks of the ports it hosts: sales (americas) is elsewhere.
+    assert "sla_hr_field_staffing_reads_pump_health_tight_sla" in emea
+    assert "sla_operations_reliability_reads_orders_2025" not in emea
 
 
 def test_rule_checks_say_what_they_check_and_where_the_rule_is(graph: dg.Definitions) -> None:
