@@ -461,7 +461,7 @@ def test_the_too_tight_sample_sla_opened_an_incident_for_the_provider(
     incidents = catalog.get("/api/v1/incidents", params={"state": "open"}).json()
     evidence = catalog.get(f"/api/v1/agreements/{TIGHT}/sla").json()
 
-    platform, _, run, _ = published
+    _, _, run, _ = published
     sla = {outcome.product: outcome.sla_missed for outcome in run.products}
     (incident,) = [item for item in incidents if TIGHT in item["agreements"]]
     assert incident["port"] == "operations.pump_health.pump_health"
