@@ -153,12 +153,12 @@ def test_a_retired_port_names_every_agreement_on_it(mesh_repo: Path) -> None:
     [agreement] = _breaking(report, "operations.pump_health.pump_health")["agreements"]
     assert agreement["name"] == "hr-field-staffing-reads-pump-health-tight-sla"
     assert agreement["consumer"] == {"kind": "team", "id": "hr-data"}
-    assert agreement["sla"][0] == {
-        "property": "latency",
-        "value": 1,
-        "unit": "min",
+    assert agreement["sla"][-1] == {
+        "property": "completeness",
+        "value": 1000000,
+        "unit": "rows",
         "from": "agreement",
-        "text": "latency 1 min",
+        "text": "completeness 1000000 rows",
     }
     assert (
         "| `operations.pump_health.pump_health` | `hr-field-staffing-reads-pump-health-tight-sla` | team `hr-data` |"
