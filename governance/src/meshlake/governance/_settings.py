@@ -25,6 +25,9 @@ class GovernanceSettings(BaseSettings):
     """The largest request body (after gzip) any endpoint but the lineage batch takes; 413 above."""
     max_batch_request_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     """The largest body of ``POST /api/v1/lineage/batch`` (up to 10,000 events of ~20 kB)."""
+    max_in_flight: int | None = Field(default=None, ge=1)
+    """Requests served at once; more are refused with 503 and Retry-After. Default: the database
+    pool's connections less two (a request never waits for a connection)."""
 
     def resolved_database_url(self, state_home: Path | None = None) -> str:
         """MESHLAKE_DATABASE_URL, else SQLite in ``state_home`` (default: the project's state folder)."""

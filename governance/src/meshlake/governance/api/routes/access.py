@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query
 
+from meshlake.governance.api._bounds import Instant
 from meshlake.governance.api._models import AuditOut, PrincipalIn, TokenOut
 from meshlake.governance.api.deps import CallerDep, SessionDep
 from meshlake.governance.services import _access, _audit
@@ -42,7 +41,7 @@ def audit_log(
     caller: CallerDep,
     principal: str | None = None,
     action: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditOut]:
     caller.require_admin("read the audit log")

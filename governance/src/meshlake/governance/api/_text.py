@@ -1,0 +1,93 @@
+"""No NUL character in any text the API takes, on both databases, stated in the OpenAPI.
+
+PostgreSQL cannot store U+0000 in text (SQLite can), so the same request was taken on one database
+and refused on the other. The service refuses it everywhere, before any route runs: in the path,
+the query string or the JSON body; and the OpenAPI says so on every free-form string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+# A JSON \u0000 escape, not preceded by an escaped backslash ("\\u0000" is the text \u0000).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_QUERY_NUL = re.compile(rb"%00|\x00")
+
+
+def _where_nul(scope: dict[str, Any], body: bytes) -> str | None:
+    if "\x00" in scope["path"]:
+        return "path"
+    if _QUERY_NUL.search(scope.get("query_string", b"")):
+        return "query"
+    if b"\x00" in body or _JSON_NUL.search(body):
+        return "body"
+    return None
+
+
+class NulRefusal:
+    """ASGI middleware: 422 for a NUL character anywhere in the request's path, query or body.
+
+    Sits inside the body size limit, which hands the body on in one message.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        first: dict[str, Any] = await receive()
+        where = _where_nul(
+            scope, first.get("body", b"") if first["type"] == "http.request" else b""
+        )
+        if where is not None:
+            await _refuse(send, where)
+            return
+        pending = [first]
+
+        async def replayed() -> dict[str, Any]:
+            if pending:
+                return pending.pop()
+            message: dict[str, Any] = await receive()
+            return message
+
+        await self.app(scope, replayed, send)
+
+
+def state_in_openapi(node: Any) -> None:
+    """Add the no-NUL pattern to every free-form string schema (no pattern, format or enum)."""
+    if isinstance(node, list):
+        for item in node:
+            state_in_openapi(item)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    is_string = kind == "string" or (isinstance(kind, list) and "string" in kind)
+    if is_string and not {"pattern", "format", "enum", "const"} & node.keys():
+        node["pattern"] = NO_NUL_PATTERN
+    for value in node.values():
+        state_in_openapi(value)
+
+
+async def _refuse(send: Any, where: str) -> None:
+    message = "contains a NUL character (U+0000), which no text field may hold; remove it"
+    body = json.dumps(
+        {"detail": f"{where}: {message}", "problems": [{"field": where, "message": message}]}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
