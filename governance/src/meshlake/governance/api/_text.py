@@ -23,7 +23,10 @@ def _where_nul(scope: dict[str, Any], body: bytes) -> str | None:
         return "path"
     if _QUERY_NUL.search(scope.get("query_string", b"")):
         return "query"
-    if b"\x00" in body or _JSON_NUL.search(body):
+    # A raw NUL byte is not JSON at all (the parser refuses it). A compressed body is checked once
+    # inflated, by its endpoint (the lineage receiver refuses NUL itself).
+    encoded = dict(scope["headers"]).get(b"content-encoding", b"identity").strip().lower()
+    if encoded in (b"", b"identity") and _JSON_NUL.search(body):
         return "body"
     return None
 
