@@ -8,6 +8,7 @@ on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -131,3 +132,47 @@ def test_a_burst_past_capacity_gets_503s_not_500s_and_the_service_recovers(
         "/api/v1/health/ready 200",
         "/api/v1/health/ready 503",
     }, health
+
+
+def test_the_default_bound_leaves_database_connections_spare(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'governance.db'}"
+    app = create_app(GovernanceSettings(database_url=url, bootstrap_token=BOOTSTRAP))
+    pool = app.state.engine.pool
+    capacity = pool.size() + pool._max_overflow
+    app.state.engine.dispose()
+
+    assert capacity == 15  # SQLAlchemy's QueuePool: 5 + 10 overflow
+    assert app.state.load.limit == capacity - 2
+
+
+def test_a_request_whose_client_is_gone_is_dropped_before_it_runs(loaded: Loaded) -> None:
+    host, port = loaded.url.removeprefix("http://").split(":")
+    load = loaded.app.state.load
+    before = load.dropped
+    request = (
+        f"POST /api/v1/principals HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {BOOTSTRAP}"
+        "\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n"
+        '{"name": "gone", "kind": "person"} '
+    ).encode()
+    for _ in range(5):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(request)
+            sock.shutdown(socket.SHUT_RDWR)
+    deadline = time.monotonic() + 5
+    while load.dropped == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with httpx.Client(base_url=loaded.url, headers=AUTH, timeout=5) as client:
+        audit = client.get("/api/v1/audit", params={"action": "principal.token_issued"}).json()
+
+    assert load.dropped > before
+    # A dropped request did nothing: only those that ran before their client left did.
+    issued = [entry for entry in audit if entry["target"] == "gone"]
+    assert len(issued) <= 5 - (load.dropped - before)
+
+
+def test_the_bound_is_set_by_meshlake_max_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MESHLAKE_MAX_IN_FLIGHT", "7")
+    assert GovernanceSettings().max_in_flight == 7
+    monkeypatch.setenv("MESHLAKE_MAX_IN_FLIGHT", "0")
+    with pytest.raises(ValueError, match="max_in_flight"):
+        GovernanceSettings()
