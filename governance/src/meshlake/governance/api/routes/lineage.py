@@ -194,7 +194,7 @@ RUN_EVENT_SCHEMA: dict[str, Any] = {
             "properties": {
                 "namespace": _text(300),
                 "name": _text(300),
-                "facets": {"type": "object"},
+                "facets": {"description": "The job's facets (not read)."},
             },
         },
         "inputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
