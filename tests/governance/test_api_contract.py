@@ -158,9 +158,10 @@ def test_a_string_longer_than_its_column_is_422(service: Service) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "body", "where"),
     [
-        ("/api/v1/products", {"domain": "h\x00r"}, None, "query"),
+        ("/api/v1/products", {"domain": "h\x00r"}, None, "domain"),
         ("/api/v1/glossary/Rev%00enue", None, None, "path"),
-        ("/api/v1/glossary/Revenue", None, {"definition": "a\x00b"}, "body"),
+        ("/api/v1/glossary/Revenue", None, {"definition": "a\x00b"}, "definition"),
+        ("/api/v1/glossary/Revenue", None, {"definition": "d", "columns": ["a\x00"]}, "columns.0"),
     ],
 )
 def test_a_nul_character_is_422_on_both_databases(

@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
 # The catalog search reads a NUL in its query as a word separator, and its filters match nothing
 # (tests/governance/test_search.py): nothing is stored, and both databases answer alike.
 QUERY_NUL_ALLOWED = frozenset({"/api/v1/search"})
+
+# The lineage receiver checks its raw body itself and names the field in OpenLineage's terms
+# (``outputs[0].facets....``).
+BODY_CHECKED_BY_ENDPOINT = frozenset({"/api/v1/lineage", "/api/v1/lineage/batch"})
 
 # A JSON \u0000 escape, not preceded by an escaped backslash ("\\u0000" is the text \u0000).
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -27,12 +32,40 @@ def _where_nul(scope: dict[str, Any], body: bytes) -> str | None:
         return "path"
     query = scope.get("query_string", b"")
     if scope["path"] not in QUERY_NUL_ALLOWED and _QUERY_NUL.search(query):
-        return "query"
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        return next((key for key, value in pairs if "\x00" in key + value), "query")
     # A raw NUL byte is not JSON at all (the parser refuses it). A compressed body is checked once
     # inflated, by its endpoint (the lineage receiver refuses NUL itself).
     encoded = dict(scope["headers"]).get(b"content-encoding", b"identity").strip().lower()
-    if encoded in (b"", b"identity") and _JSON_NUL.search(body):
-        return "body"
+    if scope["path"] in BODY_CHECKED_BY_ENDPOINT or encoded not in (b"", b"identity"):
+        return None
+    if _JSON_NUL.search(body):
+        try:
+            return _nul_field(json.loads(body)) or "body"
+        except ValueError:  # not JSON: the route's own parsing names the problem
+            return None
+    return None
+
+
+def _nul_field(value: Any, path: str = "") -> str | None:
+    """The dotted path (as the API names fields) of the first key or text holding a NUL."""
+    if isinstance(value, str):
+        return path or "body" if "\x00" in value else None
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return path or "body"
+            items.append((here, item))
+    elif isinstance(value, list):
+        items = [
+            (f"{path}.{index}" if path else str(index), item) for index, item in enumerate(value)
+        ]
+    for here, item in items:
+        found = _nul_field(item, here)
+        if found:
+            return found
     return None
 
 
