@@ -30,7 +30,13 @@ from meshlake.governance._errors import (
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api._crash import CrashGuard
 from meshlake.governance.api._limits import BodySizeLimit
-from meshlake.governance.api._load import RETRY_AFTER_SECONDS, InFlightLimit, Load, default_limit
+from meshlake.governance.api._load import (
+    RETRY_AFTER_SECONDS,
+    GoneClientDrop,
+    InFlightLimit,
+    Load,
+    default_limit,
+)
 from meshlake.governance.api._problems import (
     ERROR_RESPONSES,
     problem_body,
@@ -84,15 +90,17 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     app.state.load = Load(limit=settings.max_in_flight or default_limit(engine))
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
-    # Added innermost first: the crash guard wraps everything, the body is read whole before a
-    # request is admitted (so a client that is gone by then is seen), and only then counted.
-    app.add_middleware(InFlightLimit, load=app.state.load)
+    # Added innermost first. Outermost the crash guard, then the bound on work in flight (refused
+    # before any body is read), the body size limit (which reads the body whole), the NUL check on
+    # that body, and the drop of a request whose client has gone meanwhile.
+    app.add_middleware(GoneClientDrop, load=app.state.load)
     app.add_middleware(NulRefusal)
     app.add_middleware(
         BodySizeLimit,
         default=settings.max_request_bytes,
         batch=settings.max_batch_request_bytes,
     )
+    app.add_middleware(InFlightLimit, load=app.state.load)
     app.add_middleware(CrashGuard)
     _handle_errors(app)
     _state_text_rules(app)

@@ -57,7 +57,11 @@ class Load:
 
 
 class InFlightLimit:
-    """ASGI middleware: admit up to ``load.limit`` requests at a time; refuse the rest with 503."""
+    """ASGI middleware: admit up to ``load.limit`` requests at a time; refuse the rest with 503.
+
+    Outside the body size limit, so a request is refused before its body is read, and a body
+    being uploaded counts as work in flight.
+    """
 
     def __init__(self, app: Any, load: Load) -> None:
         self.app, self.load = app, load
@@ -73,21 +77,34 @@ class InFlightLimit:
         # Counted in the event loop's single thread: no lock is needed between the check and here.
         self.load.in_flight += 1
         try:
-            replay = await _unless_gone(receive)
-            if replay is None:
-                self.load.dropped += 1
-                return
-            await self.app(scope, replay, send)
+            await self.app(scope, receive, send)
         finally:
             self.load.in_flight -= 1
 
 
-async def _unless_gone(receive: Any) -> Any:
-    """The receive to hand on, or None when the client has already disconnected.
+class GoneClientDrop:
+    """ASGI middleware: a request whose client disconnected before it starts is not run.
 
-    The body has been read whole by the size limit outside this middleware, so its message is
-    waiting; after it, a message that is ready at once can only be the client's disconnect.
+    Inside the body size limit, which hands the body on whole: once it is taken, a message that is
+    ready at once can only be the client's disconnect.
     """
+
+    def __init__(self, app: Any, load: Load) -> None:
+        self.app, self.load = app, load
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        replay = await _unless_gone(receive)
+        if replay is None:
+            self.load.dropped += 1
+            return
+        await self.app(scope, replay, send)
+
+
+async def _unless_gone(receive: Any) -> Any:
+    """The receive to hand on, or None when the client has already disconnected."""
     pending: list[dict[str, Any]] = []
     first: dict[str, Any] = await receive()
     if first["type"] == "http.disconnect":
