@@ -33,7 +33,8 @@ def _where_nul(scope: dict[str, Any], body: bytes) -> str | None:
     query = scope.get("query_string", b"")
     if scope["path"] not in QUERY_NUL_ALLOWED and _QUERY_NUL.search(query):
         pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-        return next((key for key, value in pairs if "\x00" in key + value), "query")
+        # A NUL in a parameter's name is reported as the query's: a name is echoed in the answer.
+        return next((key for key, value in pairs if "\x00" in value and "\x00" not in key), "query")
     # A raw NUL byte is not JSON at all (the parser refuses it). A compressed body is checked once
     # inflated, by its endpoint (the lineage receiver refuses NUL itself).
     encoded = dict(scope["headers"]).get(b"content-encoding", b"identity").strip().lower()
@@ -101,7 +102,7 @@ class NulRefusal:
 
 
 def state_in_openapi(document: dict[str, Any]) -> None:
-    """Add the no-NUL pattern to every free-form string schema (no pattern, format or enum)."""
+    """Add the no-NUL pattern to every free-form string the API takes (no pattern, format, enum)."""
     for path, item in document.get("paths", {}).items():
         for operation in item.values():
             if path not in QUERY_NUL_ALLOWED:
@@ -109,8 +110,10 @@ def state_in_openapi(document: dict[str, Any]) -> None:
             else:  # the path's own parameters still refuse it
                 _add_pattern([p for p in operation.get("parameters", []) if p.get("in") == "path"])
             _add_pattern(operation.get("requestBody", {}))
-            _add_pattern(operation.get("responses", {}))
-    _add_pattern(document.get("components", {}))
+    # What the API takes, not what it answers (an answer may quote text as it was stored before the
+    # rule, or name what was refused): response models are named ``...Out`` in this service.
+    schemas = document.get("components", {}).get("schemas", {})
+    _add_pattern([schema for name, schema in schemas.items() if not name.endswith("Out")])
 
 
 def _add_pattern(node: Any) -> None:
