@@ -195,6 +195,23 @@ def test_grants_the_service_refuses_are_outside_the_schema(service: Service) -> 
     assert admin_branch["domain"] == {"type": "null"}
 
 
+def test_a_service_grant_for_a_name_stored_as_a_person_is_409(service: Service) -> None:
+    # The request is schema-valid (kind service); what is stored contradicts it: 409, not 422.
+    service.token("twin@example.com")
+    with service.client() as client:
+        response = client.post(
+            "/api/v1/principals",
+            json={
+                "name": "twin@example.com",
+                "kind": "service",
+                "grants": [{"role": "zone_service", "zone": "emea"}],
+            },
+        )
+
+    assert response.status_code == 409, response.text
+    assert "registered as a person" in response.json()["detail"]
+
+
 # -- failures the routes cannot be made to produce on demand: a test app adds routes that raise --
 
 

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from meshlake.governance._errors import ForbiddenError, InvalidRequestError, UnauthenticatedError
+from meshlake.governance._errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    UnauthenticatedError,
+)
 from meshlake.governance.db._tables import ApiToken, Domain, Principal, RoleGrant, Zone
 
 ROLES = ("admin", "domain_owner", "domain_member", "consumer", "zone_service")
@@ -171,6 +176,12 @@ def ensure_principal(
             raise InvalidRequestError(
                 f"role {role!r} {'needs' if scope is None else 'takes no'} "
                 f"{what if scoped else 'domain or zone'}"
+            )
+        if role == "zone_service" and principal.kind != "service" and kind == "service":
+            # The request is sound; what is stored contradicts it.
+            raise ConflictError(
+                f"{name!r} is registered as a {principal.kind}; role 'zone_service' is for "
+                "service principals (use another name for the service)"
             )
         if role == "zone_service" and principal.kind != "service":
             raise InvalidRequestError(
