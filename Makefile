@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN = $(UV) run --frozen
 
 
-.PHONY: setup run ui validate test unit integration e2e reliability lint format bench clean
+.PHONY: setup run ui validate test unit integration e2e reliability fuzz lint format bench clean
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -38,9 +38,16 @@ integration: setup
 e2e: setup
 	$(RUN) pytest -m e2e
 
-## Long trials in full (the suite runs a small sample of each): kill -9 a publication 20 times.
+## Long trials in full (the suite runs a small sample of each): kill -9 a publication 20 times;
+## `make fuzz` is the other one: the governance API against its OpenAPI.
 reliability: setup
 	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q tests/reliability
+
+## Schemathesis over the governance API's whole OpenAPI, on SQLite and on PostgreSQL (when
+## MESHLAKE_TEST_POSTGRES_URL is set): MESHLAKE_FUZZ_CASES per operation and generation mode
+## (100 here, about 4,000 cases per database; the suite runs 10).
+fuzz: setup
+	MESHLAKE_FUZZ_CASES=$${MESHLAKE_FUZZ_CASES:-100} $(RUN) pytest -q -s -p no:cacheprovider tests/governance/test_fuzz.py
 
 lint: setup
 	$(RUN) ruff check .

@@ -28,6 +28,9 @@ class GovernanceSettings(BaseSettings):
     token_max_days: int = Field(default=365, gt=0)
     """The longest lifetime of a bearer token issued through the API or the CLI, in days; also the
     lifetime of a token issued without one."""
+    max_in_flight: int | None = Field(default=None, ge=1)
+    """Requests served at once; more are refused with 503 and Retry-After. Default: the database
+    pool's connections less two (a request never waits for a connection)."""
 
     def resolved_database_url(self, state_home: Path | None = None) -> str:
         """MESHLAKE_DATABASE_URL, else SQLite in ``state_home`` (default: the project's state folder)."""

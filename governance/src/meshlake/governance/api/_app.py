@@ -1,7 +1,9 @@
 """The FastAPI application: routes, and the one place where errors become HTTP statuses.
 
 Refusals (401, 403) are audited in their own transaction, because the request's own transaction is
-rolled back when it fails.
+rolled back when it fails. Every status this module can answer is declared for every route
+(:data:`ERROR_RESPONSES`), with the body it really has, so the OpenAPI is a contract clients can
+check, for the routes of today and those appended to ``ROUTERS`` later.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from meshlake.governance._errors import (
     ConflictError,
@@ -25,7 +30,21 @@ from meshlake.governance._errors import (
     UnauthenticatedError,
 )
 from meshlake.governance._settings import GovernanceSettings
+from meshlake.governance.api._crash import CrashGuard
 from meshlake.governance.api._limits import BodySizeLimit
+from meshlake.governance.api._load import (
+    RETRY_AFTER_SECONDS,
+    GoneClientDrop,
+    InFlightLimit,
+    Load,
+    default_limit,
+)
+from meshlake.governance.api._problems import (
+    ERROR_RESPONSES,
+    problem_body,
+    problem_from_message,
+)
+from meshlake.governance.api._text import NulRefusal, state_in_openapi
 from meshlake.governance.api.routes import (
     access,
     agreements,
@@ -91,19 +110,47 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     )
     app.state.max_request_bytes = settings.max_request_bytes
     app.state.max_batch_request_bytes = settings.max_batch_request_bytes
+    app.state.load = Load(limit=settings.max_in_flight or default_limit(engine))
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
+    # Added innermost first. Outermost the crash guard, then the bound on work in flight (refused
+    # before any body is read), the body size limit (which reads the body whole), the NUL check on
+    # that body, and the drop of a request whose client has gone meanwhile.
+    app.add_middleware(GoneClientDrop, load=app.state.load)
+    app.add_middleware(NulRefusal)
     app.add_middleware(
         BodySizeLimit,
         default=settings.max_request_bytes,
         batch=settings.max_batch_request_bytes,
     )
+    app.add_middleware(InFlightLimit, load=app.state.load)
+    app.add_middleware(CrashGuard)
+    _handle_errors(app)
+    _state_text_rules(app)
+    return app
 
+
+def _state_text_rules(app: FastAPI) -> None:
+    """The OpenAPI as FastAPI builds it, plus the rule every string obeys (no NUL)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()  # cached by FastAPI; the rule is added once (it is idempotent)
+        state_in_openapi(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(GovernanceError)
     async def governance_error(request: Request, exc: GovernanceError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
         if status in (401, 403):
             _audit_refusal(request, exc, status)
+        if status == 422:
+            body = {"detail": str(exc), "problems": [problem_from_message(str(exc))]}
+            return JSONResponse(body, status_code=422)
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(IntegrityError)
@@ -111,14 +158,65 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         # Two writers raced past a service check; the database's constraint decided.
         return JSONResponse({"detail": f"conflicting write: {exc.orig}"}, status_code=409)
 
+    @app.exception_handler(DataError)
+    async def out_of_range(_request: Request, exc: DataError) -> JSONResponse:
+        # A value past a column's limit that no model bound caught (PostgreSQL refuses it).
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "out of range"
+        problem = {"field": "body", "message": f"a value does not fit the database ({reason})"}
+        return JSONResponse(problem_body([problem]), status_code=422)
+
+    @app.exception_handler(PoolTimeoutError)
+    async def pool_exhausted(_request: Request, _exc: PoolTimeoutError) -> JSONResponse:
+        return _unavailable("every database connection is in use")
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        # A locked SQLite file or an unreachable PostgreSQL: the request may succeed later.
+        return _unavailable(f"the database did not answer ({type(exc.orig).__name__})")
+
     @app.exception_handler(RequestValidationError)
     async def invalid_payload(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [_problem(error) for error in exc.errors()]
-        first = problems[0] if problems else {"field": "", "message": "invalid request"}
-        detail = f"{first['field']}: {first['message']}"
-        return JSONResponse({"detail": detail, "problems": problems}, status_code=422)
+        return JSONResponse(problem_body(problems), status_code=422)
 
-    return app
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            detail = f"method {request.method} not allowed here; use {', '.join(allowed)}"
+            headers = {"Allow": ", ".join(allowed)}
+            return JSONResponse({"detail": detail}, status_code=405, headers=headers)
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI could not decode the body (not UTF-8, not JSON): a malformed body, like
+            # any other, is 422 naming the body.
+            reason = type(exc.__cause__).__name__
+            problem = {"field": "body", "message": f"not valid JSON ({reason})"}
+            return JSONResponse(problem_body([problem]), status_code=422)
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code)
+
+
+def _unavailable(reason: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"service unavailable: {reason}; retry after {RETRY_AFTER_SECONDS} s"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes on this path (Starlette names only the first route's).
+
+    Each method is tried against the routes, which works however routers are nested.
+    """
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _both(

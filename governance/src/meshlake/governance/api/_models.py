@@ -7,16 +7,63 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from meshlake.governance.api._bounds import Count, Id
 from meshlake.governance.api._policy_models import ReasonOut
+
+# What the validators below refuse, said in the JSON Schema too, so that a client generating
+# requests from the OpenAPI does not send what is certain to be refused.
+_GRANT_SCOPES: dict[str, Any] = {
+    "anyOf": [
+        {
+            "properties": {
+                "role": {"enum": ["admin", "consumer"]},
+                "domain": {"type": "null"},
+                "zone": {"type": "null"},
+            }
+        },
+        {
+            "properties": {
+                "role": {"enum": ["domain_owner", "domain_member"]},
+                "domain": {"type": "string"},
+                "zone": {"type": "null"},
+            },
+            "required": ["domain"],
+        },
+        {
+            "properties": {
+                "role": {"const": "zone_service"},
+                "zone": {"type": "string"},
+                "domain": {"type": "null"},
+            },
+            "required": ["zone"],
+        },
+    ]
+}
+# Only a service principal holds a zone_service grant.
+_SERVICE_ONLY_GRANTS: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"kind": {"const": "service"}}},
+        {
+            "properties": {
+                "grants": {"items": {"properties": {"role": {"not": {"const": "zone_service"}}}}}
+            }
+        },
+    ]
+}
 
 
 class Grant(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_GRANT_SCOPES)
+
     role: Literal["admin", "domain_owner", "domain_member", "consumer", "zone_service"]
     domain: str | None = Field(
-        default=None, description="The domain of a domain_owner or domain_member grant."
+        default=None,
+        max_length=100,
+        description="The domain of a domain_owner or domain_member grant.",
     )
     zone: str | None = Field(
         default=None,
+        max_length=100,
         description="The landing zone of a zone_service grant (a service principal's role): it "
         "writes and publishes the domains that zone hosts, and records lineage of their jobs.",
     )
@@ -35,12 +82,14 @@ class Grant(BaseModel):
 
 
 class PrincipalIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_SERVICE_ONLY_GRANTS)
+
     name: str = Field(
         min_length=1, max_length=200, description="A person's e-mail or a service account's name."
     )
     kind: Literal["person", "service"]
     grants: list[Grant] = []
-    token_description: str | None = None
+    token_description: str | None = Field(default=None, max_length=1000)
 
 
 class TokenOut(BaseModel):
@@ -64,27 +113,49 @@ class AuditOut(BaseModel):
 
 class ZoneIn(BaseModel):
     kind: Literal["governance", "data"]
-    region: str
-    storage_root: str
+    region: str = Field(max_length=100)
+    storage_root: str = Field(max_length=2000)
     description: str | None = None
 
 
 class DomainIn(BaseModel):
-    zone: str
+    zone: str = Field(max_length=100)
     description: str | None = None
-    team: str | None = None
+    team: str | None = Field(default=None, max_length=200)
     owners: list[str] = []
 
 
 class PortIn(BaseModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
     description: str | None = None
-    location: str
+    location: str = Field(max_length=2000)
     contract: dict[str, Any] = Field(description="The port's ODCS v3.1 contract document.")
 
 
 _NAME = r"^[a-z][a-z0-9_]*$"
 _PORT_REF = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+_INPUT_KINDS: dict[str, Any] = {
+    "anyOf": [
+        {
+            "properties": {
+                "kind": {"const": "product"},
+                "port": {"type": "string"},
+                "source": {"type": "null"},
+            },
+            "required": ["port"],
+        },
+        {
+            "properties": {
+                "kind": {"const": "raw"},
+                "source": {"type": "string"},
+                "port": {"type": "null"},
+            },
+            "required": ["source"],
+        },
+    ]
+}
 
 
 class InputIn(BaseModel):
@@ -94,15 +165,22 @@ class InputIn(BaseModel):
     raw source -> its domain -> zone) when it decides on a publication.
     """
 
-    name: str = Field(pattern=_NAME)
+    model_config = ConfigDict(json_schema_extra=_INPUT_KINDS)
+
+    name: str = Field(pattern=_NAME, max_length=100)
     kind: Literal["product", "raw"]
     port: str | None = Field(
-        default=None, pattern=_PORT_REF, description="domain.product.port (kind product)."
+        default=None,
+        pattern=_PORT_REF,
+        max_length=302,
+        description="domain.product.port (kind product).",
     )
     source: str | None = Field(
         default=None, min_length=1, max_length=300, description="The raw source's id (kind raw)."
     )
-    domain: str = Field(description="The domain that owns the port or the raw source.")
+    domain: str = Field(
+        max_length=100, description="The domain that owns the port or the raw source."
+    )
 
     @model_validator(mode="after")
     def _what_it_reads(self) -> InputIn:
@@ -130,9 +208,9 @@ class ProductIn(BaseModel):
     inputs it declares."""
 
     description: str | None = None
-    status: str = "active"
+    status: str = Field(default="active", max_length=20)
     tier: Literal["bronze", "silver", "gold"] = "silver"
-    team: str | None = None
+    team: str | None = Field(default=None, max_length=200)
     owners: list[str] = []
     tags: list[str] = []
     ports: list[PortIn] = Field(min_length=1)
@@ -150,20 +228,19 @@ class ProductIn(BaseModel):
 
 
 class StagedColumnIn(BaseModel):
-    name: str
-    type: str = Field(description='Spark simpleString, e.g. "decimal(8,3)".')
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=1000, description='Spark simpleString, e.g. "decimal(8,3)".')
     nullable: bool
 
 
 class StagedPortIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    port: str
-    contract_version: str
+    port: str = Field(max_length=100)
+    contract_version: str = Field(max_length=50)
     columns: list[StagedColumnIn] = Field(alias="schema", description="The staged schema.")
-    row_count: int | None = Field(
+    row_count: Count | None = Field(
         default=None,
-        ge=0,
         description="Rows the staged version writes; null when the rows are written only at the "
         "commit (a merge into an existing table).",
     )
@@ -172,7 +249,7 @@ class StagedPortIn(BaseModel):
 
 class StagedInputIn(BaseModel):
     port: str = Field(pattern=_PORT_REF, description="domain.product.port read.")
-    version: int = Field(ge=0, description="The Delta version read.")
+    version: Count = Field(description="The Delta version read.")
 
 
 class DecisionIn(BaseModel):
@@ -192,11 +269,11 @@ class PublicationDecisionOut(BaseModel):
 
 
 class RecordedPortIn(BaseModel):
-    port: str
-    delta_version: int = Field(ge=0)
-    contract_version: str
-    row_count: int | None = Field(
-        default=None, ge=0, description="The client's count; refused unless the log agrees."
+    port: str = Field(max_length=100)
+    delta_version: Count
+    contract_version: str = Field(max_length=50)
+    row_count: Count | None = Field(
+        default=None, description="The client's count; refused unless the log agrees."
     )
 
 
@@ -204,7 +281,7 @@ class PublicationIn(BaseModel):
     """Committed versions to record, one per port of the product, under an allowed decision."""
 
     run_id: str = Field(min_length=1, max_length=100)
-    decision_id: int
+    decision_id: Id
     ports: list[RecordedPortIn] = Field(min_length=1)
 
 

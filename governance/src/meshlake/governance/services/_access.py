@@ -246,6 +246,12 @@ def ensure_principal(
                 f"role {role!r} {'needs' if scope is None else 'takes no'} "
                 f"{what if scoped else 'domain or zone'}"
             )
+        if role == "zone_service" and principal.kind != "service" and kind == "service":
+            # The request is sound; what is stored contradicts it.
+            raise ConflictError(
+                f"{name!r} is registered as a {principal.kind}; role 'zone_service' is for "
+                "service principals (use another name for the service)"
+            )
         if role == "zone_service" and principal.kind != "service":
             raise InvalidRequestError(
                 f"role 'zone_service' is for service principals; {name!r} is a {principal.kind}"

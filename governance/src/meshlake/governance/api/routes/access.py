@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from meshlake.governance._errors import InvalidRequestError
+from meshlake.governance.api._bounds import Instant
 from meshlake.governance.api._models import AuditOut
 from meshlake.governance.api._token_models import IssuedTokenOut, PrincipalOut, PrincipalTokenIn
 from meshlake.governance.api.deps import CallerDep, SessionDep
@@ -113,7 +113,7 @@ def audit_log(
     caller: CallerDep,
     principal: str | None = None,
     action: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[AuditOut]:
     caller.require_admin("read the audit log")

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from meshlake.governance.api._bounds import Instant
 from meshlake.governance.api.deps import CallerDep, SessionDep
 from meshlake.governance.services import _catalog, _freshness
 
@@ -43,7 +44,8 @@ def dataset_freshness(
     session: SessionDep,
     _caller: CallerDep,
     at: Annotated[
-        datetime | None, Query(description="Judge as of this time (ISO 8601); default: now.")
+        Instant | None,
+        Query(description="Judge as of this time (ISO 8601, UTC without an offset); default: now."),
     ] = None,
 ) -> FreshnessOut:
     result = _freshness.freshness(session, _catalog.get_dataset(session, ref), at)

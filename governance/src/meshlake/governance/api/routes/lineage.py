@@ -155,12 +155,17 @@ class RunOut(BaseModel):
     error: str | None = Field(description="The errorMessage facet of a FAIL (or ABORT).")
 
 
+def _text(limit: int) -> dict[str, Any]:
+    # The validator's limits (services/_lineage): non-empty, bounded, no NUL (PostgreSQL refuses it).
+    return {"type": "string", "minLength": 1, "maxLength": limit, "pattern": "^[^\\x00]*$"}
+
+
 _DATASET_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["namespace", "name"],
     "properties": {
-        "namespace": {"type": "string"},
-        "name": {"type": "string"},
+        "namespace": _text(300),
+        "name": _text(1000),
         "facets": {
             "type": "object",
             "description": "Read: symlinks (logical name, namespace `meshlake`) and, on outputs, "
@@ -175,24 +180,25 @@ RUN_EVENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "eventType": {"type": "string", "enum": list(_lineage.EVENT_TYPES)},
         "eventTime": {"type": "string", "format": "date-time"},
-        "producer": {"type": "string"},
-        "schemaURL": {"type": "string"},
+        # Taken as they come and not read: any JSON value is accepted.
+        "producer": {"description": "The producer's URI (not read)."},
+        "schemaURL": {"description": "The event's schema URL (not read)."},
         "run": {
             "type": "object",
             "required": ["runId"],
-            "properties": {"runId": {"type": "string"}, "facets": {"type": "object"}},
+            "properties": {"runId": _text(64), "facets": {"type": "object"}},
         },
         "job": {
             "type": "object",
             "required": ["namespace", "name"],
             "properties": {
-                "namespace": {"type": "string"},
-                "name": {"type": "string"},
-                "facets": {"type": "object"},
+                "namespace": _text(300),
+                "name": _text(300),
+                "facets": {"description": "The job's facets (not read)."},
             },
         },
-        "inputs": {"type": "array", "items": _DATASET_SCHEMA},
-        "outputs": {"type": "array", "items": _DATASET_SCHEMA},
+        "inputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
+        "outputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
     },
 }
 

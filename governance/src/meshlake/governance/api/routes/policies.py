@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from meshlake.governance._errors import NotFoundError
+from meshlake.governance.api._bounds import Instant
 from meshlake.governance.api._policy_models import (
     DecisionOut,
     EvaluationIn,
@@ -46,7 +46,7 @@ def decisions(
     decision: str | None = None,
     allowed: bool | None = None,
     subject: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DecisionOut]:
     rows = _policies.decisions(

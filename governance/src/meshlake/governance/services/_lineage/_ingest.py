@@ -352,18 +352,16 @@ def _update_currency(
     """Retire the stored edges a job's newest COMPLETE no longer carries; revive those it carries
     again. Only what changes is written; an event older than an edge's last change changes nothing.
 
-    ``known`` holds seen_at and retired_at as the database hands them back: naive on SQLite (where
-    they are stored in UTC), so the event's moment is made naive to compare, once per output,
-    rather than every stored value made aware.
+    ``known`` holds seen_at and retired_at as the database hands them back: aware (UTC) on both
+    databases (db/_tables.UtcDateTime), like the event's moment.
     """
-    naive = connection.dialect.name == "sqlite"
     by_output: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
     for key, (job_id, _seen, _retired) in known.items():
         by_output.setdefault((job_id, key[0]), []).append(key)
     retire, revive = [], []
     for (job, output), (moment, found) in sorted(batch.latest.items()):
         job_id, output_id = job_ids[job], dataset_ids[output]
-        at = moment.astimezone(UTC).replace(tzinfo=None) if naive else moment
+        at = moment.astimezone(UTC)
         present = {
             (output_id, column, dataset_ids[source], input_column, subtype)
             for (_output, column, source, input_column, subtype), _how in found

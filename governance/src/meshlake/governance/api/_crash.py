@@ -1,0 +1,74 @@
+"""The outermost guard: an unexpected exception becomes a JSON 500 carrying a request id.
+
+Starlette's own handler answers in plain text and then re-raises, so the server logs a second
+traceback and may close the connection under the client. Here the failure is logged once, with the
+request id the client also receives (``X-Request-ID`` on every response), and the connection stays
+usable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+_log = logging.getLogger("meshlake.governance")
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+class CrashGuard:
+    """ASGI middleware: request ids on every response, and a JSON 500 instead of a dropped request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = False
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            _log.exception(
+                "request %s %s failed (request id %s)", scope["method"], scope["path"], request_id
+            )
+            if started:
+                # Part of the response is out: nothing valid can follow, the server closes it.
+                raise
+            await _internal_error(send, request_id)
+
+
+async def _internal_error(send: Any, request_id: str) -> None:
+    body = json.dumps(
+        {
+            "detail": "internal error: the service failed unexpectedly; retry, and report the "
+            "request id if it persists",
+            "request_id": request_id,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (REQUEST_ID_HEADER, request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
