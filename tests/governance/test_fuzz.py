@@ -33,8 +33,22 @@ pytestmark = pytest.mark.integration
 CASES = int(os.environ.get("MESHLAKE_FUZZ_CASES", "10"))
 AUTH = {"Authorization": f"Bearer {BOOTSTRAP}"}
 
+_AGREEMENT_RULES = re.compile(
+    r"^(consumer\.(id|domain): |ports(\[\d+\]\.\w+)?: |end: |sla(\[\d+\]\.property: | \(against ))"
+)
+
 # (operation, what the 422 says): rules the service checks that JSON Schema cannot state.
 UNSTATABLE_RULES: list[tuple[str, re.Pattern[str]]] = [
+    # Sharing agreements name what the catalog holds (products, domains, ports and their columns,
+    # the contract's SLA an agreement may only tighten) and order their dates: state, not shape.
+    *(
+        (operation, _AGREEMENT_RULES)
+        for operation in (
+            "POST /api/v1/agreements",
+            "POST /api/v1/agreements/{name}/counter-offer",
+            "POST /api/v1/agreements/{name}/renew",
+        )
+    ),
     # One of two optional parameters, exactly (OpenAPI has no dependencies between parameters).
     ("GET /api/v1/lineage/graph", re.compile(r"^dataset, job: give exactly one of them$")),
     # A parameter that only applies beside others (column: with level=column and a dataset).

@@ -126,3 +126,12 @@ def test_the_schedule_measures_every_active_agreement_when_due(mesh: Mesh) -> No
     assert started.runs >= 1
     assert first >= 1 and again == 0 and later == first
     assert len(evidence) == 2
+
+
+def test_an_incident_number_beyond_the_column_is_a_422_not_a_database_error(mesh: Mesh) -> None:
+    """Found by schemathesis on PostgreSQL: 32427524616 does not fit the id column."""
+    with mesh.as_("admin") as admin:
+        too_big = admin.get("/api/v1/incidents/32427524616")
+        unknown = admin.get("/api/v1/incidents/2147483647")
+    assert too_big.status_code == 422 and too_big.json()["problems"][0]["field"] == "number"
+    assert unknown.status_code == 404

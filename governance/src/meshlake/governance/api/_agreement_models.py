@@ -10,16 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 AGREEMENT_NAME = r"^[a-z][a-z0-9-]{2,62}$"
 PORT_REF = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 PURPOSE = r"^[a-z][a-z0-9_]{0,99}$"
-# Dates an agreement may name: far enough for any real agreement, near enough for every database.
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2999, 12, 31)
 
 ConsumerKind = Literal["product", "person", "team", "external"]
 State = Literal["requested", "countered", "approved", "active", "expired", "revoked", "rejected"]
 Name = Annotated[str, StringConstraints(pattern=AGREEMENT_NAME)]
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 RowValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | float
-AgreementDate = Annotated[date, Field(ge=EARLIEST, le=LATEST)]
+# Any ISO date (years 1 to 9999) is stored as it is by both databases; the policies judge how long.
+AgreementDate = date
 
 
 class _Strict(BaseModel):

@@ -98,7 +98,7 @@ def list_incidents(
 
 @router.get("/api/v1/incidents/{number}", summary="One SLA incident with its evidence")
 def get_incident(
-    number: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep, caller: CallerDep
+    number: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, caller: CallerDep
 ) -> IncidentOut:
     return IncidentOut.model_validate(
         _incidents.as_out(_incidents.incident(session, caller, number))
