@@ -7,17 +7,34 @@ secret or its hash.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from meshlake.governance.api._models import Grant, PrincipalIn, TokenOut
+from meshlake.governance.api._models import SERVICE_ONLY_GRANTS, Grant, PrincipalIn, TokenOut
 from meshlake.governance.db._tables import ApiToken, Principal
 from meshlake.governance.services._access import as_utc, grants_of
 from meshlake.governance.services._tokens import MAX_GRACE_SECONDS, TokenStatus, status
 
+# The validator below, said in the JSON Schema too: not both expiry fields given (non-null).
+_ONE_EXPIRY: dict[str, Any] = {
+    "not": {
+        "required": ["expires_at", "expires_in_days"],
+        "properties": {
+            "expires_at": {"type": "string"},
+            "expires_in_days": {"type": "integer"},
+        },
+    }
+}
+
 
 class TokenExpiryIn(BaseModel):
-    """When a new token expires; neither field: the longest lifetime (MESHLAKE_TOKEN_MAX_DAYS)."""
+    """When a new token expires; neither field: the longest lifetime (MESHLAKE_TOKEN_MAX_DAYS).
+
+    Unknown fields are refused: a misspelt expiry must not silently give the longest lifetime.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_EXPIRY)
 
     expires_at: AwareDatetime | None = Field(
         default=None,
@@ -37,6 +54,10 @@ class TokenExpiryIn(BaseModel):
 
 class PrincipalTokenIn(PrincipalIn, TokenExpiryIn):
     """A principal (created, or given more grants) and the expiry of the token issued for it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={**SERVICE_ONLY_GRANTS, **_ONE_EXPIRY}
+    )
 
 
 class TokenIssueIn(TokenExpiryIn):
