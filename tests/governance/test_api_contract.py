@@ -5,8 +5,10 @@ Plain httpx over real HTTP, on SQLite and PostgreSQL (the ``service`` fixture).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -345,3 +347,65 @@ def test_a_grant_scope_that_does_not_fit_its_role_is_a_422_the_fuzz_rule_names(
     assert response.json()["detail"] == message
     operation = "DELETE /api/v1/principals/{name}/grants"
     assert any(op == operation and rule.search(message) for op, rule in UNSTATABLE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"subscriber": "0", "url": "https://hooks.example.com/x"}, "subscriber"),
+        ({"subscriber": "domain: ", "url": "https://hooks.example.com/x"}, "subscriber"),
+        ({"subscriber": "principal:me", "url": "0"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://u:p@hooks.example.com"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://hooks.example.com:65536"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://hooks.example.com/a b"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://h.example.com", "events": []}, "events"),
+        (
+            {"subscriber": "principal:me", "url": "https://h.example.com", "events": ["a/b"]},
+            "events.0",
+        ),
+        (
+            {"subscriber": "principal:me", "url": "https://h.example.com", "description": "a\tb"},
+            "description",
+        ),
+    ],
+)
+def test_webhook_fields_the_schema_refuses_are_refused_by_the_service(
+    service: Service, body: dict[str, Any], field: str
+) -> None:
+    with service.client() as client:
+        response = client.post("/api/v1/webhooks", json=body)
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookIn"]
+
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"][0]["field"] == field
+    assert not _valid_by(schema["properties"], body)
+
+
+def test_a_webhook_the_schema_allows_is_registered_and_listed(service: Service) -> None:
+    body = {"subscriber": "principal:hooks@example.com", "url": "http://10.0.0.1:8080/in?x=1"}
+    service.token("hooks@example.com")
+    with service.client() as client:
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookIn"]
+        created = client.post("/api/v1/webhooks", json=body)
+        listed = client.get("/api/v1/webhooks", params={"subscriber": body["subscriber"]})
+        empty = client.get("/api/v1/webhooks", params={"subscriber": ""})
+
+    assert _valid_by(schema["properties"], body)
+    assert created.status_code == 201, created.text
+    assert [hook["url"] for hook in listed.json()] == [body["url"]]
+    assert empty.status_code == 422
+    assert empty.json()["problems"][0]["field"] == "subscriber"
+
+
+def _valid_by(properties: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether the stated patterns (and minItems) allow ``body``, read as the fuzzer reads them."""
+    for name, value in body.items():
+        stated = properties[name]
+        if isinstance(value, list):
+            if len(value) < stated.get("minItems", 0):
+                return False
+            if any(not re.search(stated["items"]["pattern"], item) for item in value):
+                return False
+        elif "pattern" in stated and not re.search(stated["pattern"], value):
+            return False
+    return True

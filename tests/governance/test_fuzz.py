@@ -80,6 +80,13 @@ UNSTATABLE_RULES: list[tuple[str, re.Pattern[str]]] = [
             "POST /api/v1/tokens/{token_id}/rotate",
         )
     ],
+    # A webhook's subscriber must be in the catalog (state, not shape).
+    (
+        "POST /api/v1/webhooks",
+        re.compile(
+            r"^subscriber: (domain \S.* is not in the catalog|principal \S.* does not exist)"
+        ),
+    ),
 ]
 
 
