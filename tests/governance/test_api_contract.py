@@ -6,6 +6,7 @@ Plain httpx over real HTTP, on SQLite and PostgreSQL (the ``service`` fixture).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -409,3 +410,49 @@ def _valid_by(properties: dict[str, Any], body: dict[str, Any]) -> bool:
         elif "pattern" in stated and not re.search(stated["pattern"], value):
             return False
     return True
+
+
+def _event(**parts: Any) -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-02T07:00:00Z",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "contract", "name": "facets"},
+        **parts,
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (_event(run={"runId": "r-null", "facets": None}), "[0].run.facets"),
+        (_event(inputs=[{"namespace": "s3", "name": "a", "facets": None}]), "[0].inputs[0].facets"),
+        (
+            _event(outputs=[{"namespace": "s3", "name": "b", "facets": None}]),
+            "[0].outputs[0].facets",
+        ),
+        (_event(outputs=[{"namespace": "s3", "name": "b", "facets": 7}]), "[0].outputs[0].facets"),
+    ],
+)
+def test_facets_that_are_not_an_object_are_refused_in_a_batch(
+    service: Service, event: dict[str, Any], field: str
+) -> None:
+    with service.client() as client:
+        refused = client.post("/api/v1/lineage/batch", json=[event])
+        alone = client.post("/api/v1/lineage", json=event)
+        left_out = client.post(
+            "/api/v1/lineage/batch",
+            json=[
+                _event(
+                    inputs=[{"namespace": "s3", "name": "a"}],
+                    outputs=[{"namespace": "s3", "name": "b"}],
+                )
+            ],
+        )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["problems"][0]["field"] == field
+    assert "must be an object" in refused.json()["detail"]
+    assert alone.status_code == 422, alone.text
+    assert alone.json()["problems"][0]["field"] == field.removeprefix("[0].")
+    assert left_out.status_code == 201, left_out.text
