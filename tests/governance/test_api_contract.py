@@ -289,6 +289,28 @@ def test_unknown_fields_of_principal_and_token_requests_are_stated_and_refused(
     assert token.json()["problems"][0]["field"].endswith("expire_at")
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tokens", {"principal": "whole@example.com", "expires_in_days": True}),
+        (
+            "/api/v1/principals",
+            {"name": "whole@example.com", "kind": "person", "expires_in_days": False},
+        ),
+    ],
+)
+def test_a_boolean_is_not_a_number_of_days(
+    service: Service, path: str, body: dict[str, Any]
+) -> None:
+    # pydantic read true as 1 day; JSON Schema's integer excludes booleans.
+    service.token("whole@example.com")
+    with service.client() as client:
+        response = client.post(path, json=body)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"][0]["field"] == "expires_in_days"
+
+
 def test_both_expiry_fields_are_outside_the_schema_and_refused(service: Service) -> None:
     service.token("both@example.com")
     both = {"expires_at": "2030-01-01T00:00:00Z", "expires_in_days": 3}
@@ -383,7 +405,8 @@ def test_webhook_fields_the_schema_refuses_are_refused_by_the_service(
 
 
 def test_a_webhook_the_schema_allows_is_registered_and_listed(service: Service) -> None:
-    body = {"subscriber": "principal:hooks@example.com", "url": "http://10.0.0.1:8080/in?x=1"}
+    # U+0085 is whitespace to Python's re but not to the fuzzer's: the pattern names no \s.
+    body = {"subscriber": "principal:hooks@example.com", "url": "http://10.0.0.1:8080/in?x=\x85"}
     service.token("hooks@example.com")
     with service.client() as client:
         schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookIn"]

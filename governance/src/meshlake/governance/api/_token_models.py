@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from meshlake.governance.api._models import SERVICE_ONLY_GRANTS, Grant, PrincipalIn, TokenOut
 from meshlake.governance.db._tables import ApiToken, Principal
@@ -28,6 +28,13 @@ _ONE_EXPIRY: dict[str, Any] = {
 }
 
 
+def _not_bool(value: Any) -> Any:
+    # pydantic reads true as 1; JSON Schema's integer does not include booleans.
+    if isinstance(value, bool):
+        raise ValueError(f"a whole number is required, not {str(value).lower()}")
+    return value
+
+
 class TokenExpiryIn(BaseModel):
     """When a new token expires; neither field: the longest lifetime (MESHLAKE_TOKEN_MAX_DAYS).
 
@@ -44,6 +51,8 @@ class TokenExpiryIn(BaseModel):
     expires_in_days: int | None = Field(
         default=None, ge=1, description="The token's lifetime in days (instead of expires_at)."
     )
+
+    _whole_days = field_validator("expires_in_days", mode="before")(_not_bool)
 
     @model_validator(mode="after")
     def _one_of(self) -> TokenExpiryIn:
@@ -75,6 +84,8 @@ class TokenRotateIn(TokenExpiryIn):
         description="How long the old token keeps working, so that running clients can switch; "
         "0 (the default): it stops at once.",
     )
+
+    _whole_seconds = field_validator("grace_seconds", mode="before")(_not_bool)
 
 
 class IssuedTokenOut(TokenOut):
