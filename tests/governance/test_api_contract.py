@@ -5,8 +5,11 @@ Plain httpx over real HTTP, on SQLite and PostgreSQL (the ``service`` fixture).
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -258,3 +261,221 @@ def test_a_pool_timeout_is_503_with_retry_after(failing: Service) -> None:
     assert response.status_code == 503
     assert int(response.headers["retry-after"]) >= 1
     assert "every database connection is in use" in response.json()["detail"]
+
+
+# -- tokens, principals, webhooks, lineage batch: what schemathesis found after they merged --
+
+
+def test_unknown_fields_of_principal_and_token_requests_are_stated_and_refused(
+    service: Service,
+) -> None:
+    # A misspelt expiry used to be ignored: the token got the longest lifetime.
+    with service.client() as client:
+        document = client.get("/openapi.json").json()
+        principal = client.post(
+            "/api/v1/principals",
+            json={"name": "extra@example.com", "kind": "person", "expires_days": 5},
+        )
+        token = client.post(
+            "/api/v1/tokens", json={"principal": "extra@example.com", "expire_at": "2030-01-01"}
+        )
+
+    for name in ("PrincipalTokenIn", "TokenIssueIn", "TokenRotateIn", "Grant"):
+        assert document["components"]["schemas"][name]["additionalProperties"] is False, name
+    assert principal.status_code == 422, principal.text
+    assert principal.json()["problems"][0]["field"].endswith("expires_days")
+    # The principal was not created, so the token request is refused for its field first.
+    assert token.status_code == 422, token.text
+    assert token.json()["problems"][0]["field"].endswith("expire_at")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/tokens", {"principal": "whole@example.com", "expires_in_days": True}),
+        (
+            "/api/v1/principals",
+            {"name": "whole@example.com", "kind": "person", "expires_in_days": False},
+        ),
+    ],
+)
+def test_a_boolean_is_not_a_number_of_days(
+    service: Service, path: str, body: dict[str, Any]
+) -> None:
+    # pydantic read true as 1 day; JSON Schema's integer excludes booleans.
+    service.token("whole@example.com")
+    with service.client() as client:
+        response = client.post(path, json=body)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"][0]["field"] == "expires_in_days"
+
+
+def test_both_expiry_fields_are_outside_the_schema_and_refused(service: Service) -> None:
+    service.token("both@example.com")
+    both = {"expires_at": "2030-01-01T00:00:00Z", "expires_in_days": 3}
+    with service.client() as client:
+        document = client.get("/openapi.json").json()
+        response = client.post("/api/v1/tokens", json={"principal": "both@example.com", **both})
+        one = client.post(
+            "/api/v1/tokens", json={"principal": "both@example.com", "expires_in_days": 3}
+        )
+
+    assert response.status_code == 422, response.text
+    assert "not both" in response.json()["detail"]
+    assert one.status_code == 201, one.text
+    for name in ("PrincipalTokenIn", "TokenIssueIn", "TokenRotateIn"):
+        excluded = document["components"]["schemas"][name]["not"]
+        assert excluded["required"] == ["expires_at", "expires_in_days"], name
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("DELETE", ""), ("POST", "/revoke"), ("POST", "/rotate")]
+)
+def test_token_ids_past_the_database_integer_are_404_and_past_the_bound_422(
+    service: Service, method: str, suffix: str
+) -> None:
+    # PostgreSQL's INTEGER ends at 2**31 - 1: such an id used to come back as a 422 on it only.
+    with service.client() as client:
+        absent = client.request(method, f"/api/v1/tokens/{2**33 + 7}{suffix}")
+        past = client.request(method, f"/api/v1/tokens/{2**53}{suffix}")
+        schema = client.get("/openapi.json").json()["paths"]["/api/v1/tokens/{token_id}"]
+
+    assert absent.status_code == 404, absent.text
+    assert "does not exist" in absent.json()["detail"]
+    assert past.status_code == 422, past.text
+    assert past.json()["problems"][0]["field"].endswith("token_id")
+    bounds = schema["delete"]["parameters"][0]["schema"]
+    assert (bounds["minimum"], bounds["maximum"]) == (1, 2**53 - 1)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("role=domain_member", "domain: a domain_member grant needs its domain"),
+        ("role=zone_service", "zone: a zone_service grant needs its zone"),
+        ("role=admin&domain=hr", "domain: a admin grant has no domain"),
+        ("role=consumer&scope=hr&zone=emea", "scope: give scope, or domain or zone, not both"),
+    ],
+)
+def test_a_grant_scope_that_does_not_fit_its_role_is_a_422_the_fuzz_rule_names(
+    service: Service, query: str, message: str
+) -> None:
+    from tests.governance.test_fuzz import UNSTATABLE_RULES
+
+    with service.client() as client:
+        response = client.delete(f"/api/v1/principals/nobody@example.com/grants?{query}")
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == message
+    operation = "DELETE /api/v1/principals/{name}/grants"
+    assert any(op == operation and rule.search(message) for op, rule in UNSTATABLE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"subscriber": "0", "url": "https://hooks.example.com/x"}, "subscriber"),
+        ({"subscriber": "domain: ", "url": "https://hooks.example.com/x"}, "subscriber"),
+        ({"subscriber": "principal:me", "url": "0"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://u:p@hooks.example.com"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://hooks.example.com:65536"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://hooks.example.com/a b"}, "url"),
+        ({"subscriber": "principal:me", "url": "https://h.example.com", "events": []}, "events"),
+        (
+            {"subscriber": "principal:me", "url": "https://h.example.com", "events": ["a/b"]},
+            "events.0",
+        ),
+        (
+            {"subscriber": "principal:me", "url": "https://h.example.com", "description": "a\tb"},
+            "description",
+        ),
+    ],
+)
+def test_webhook_fields_the_schema_refuses_are_refused_by_the_service(
+    service: Service, body: dict[str, Any], field: str
+) -> None:
+    with service.client() as client:
+        response = client.post("/api/v1/webhooks", json=body)
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookIn"]
+
+    assert response.status_code == 422, response.text
+    assert response.json()["problems"][0]["field"] == field
+    assert not _valid_by(schema["properties"], body)
+
+
+def test_a_webhook_the_schema_allows_is_registered_and_listed(service: Service) -> None:
+    # U+0085 is whitespace to Python's re but not to the fuzzer's: the pattern names no \s.
+    body = {"subscriber": "principal:hooks@example.com", "url": "http://10.0.0.1:8080/in?x=\x85"}
+    service.token("hooks@example.com")
+    with service.client() as client:
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookIn"]
+        created = client.post("/api/v1/webhooks", json=body)
+        listed = client.get("/api/v1/webhooks", params={"subscriber": body["subscriber"]})
+        empty = client.get("/api/v1/webhooks", params={"subscriber": ""})
+
+    assert _valid_by(schema["properties"], body)
+    assert created.status_code == 201, created.text
+    assert [hook["url"] for hook in listed.json()] == [body["url"]]
+    assert empty.status_code == 422
+    assert empty.json()["problems"][0]["field"] == "subscriber"
+
+
+def _valid_by(properties: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether the stated patterns (and minItems) allow ``body``, read as the fuzzer reads them."""
+    for name, value in body.items():
+        stated = properties[name]
+        if isinstance(value, list):
+            if len(value) < stated.get("minItems", 0):
+                return False
+            if any(not re.search(stated["items"]["pattern"], item) for item in value):
+                return False
+        elif "pattern" in stated and not re.search(stated["pattern"], value):
+            return False
+    return True
+
+
+def _event(**parts: Any) -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-02T07:00:00Z",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "contract", "name": "facets"},
+        **parts,
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (_event(run={"runId": "r-null", "facets": None}), "[0].run.facets"),
+        (_event(inputs=[{"namespace": "s3", "name": "a", "facets": None}]), "[0].inputs[0].facets"),
+        (
+            _event(outputs=[{"namespace": "s3", "name": "b", "facets": None}]),
+            "[0].outputs[0].facets",
+        ),
+        (_event(outputs=[{"namespace": "s3", "name": "b", "facets": 7}]), "[0].outputs[0].facets"),
+    ],
+)
+def test_facets_that_are_not_an_object_are_refused_in_a_batch(
+    service: Service, event: dict[str, Any], field: str
+) -> None:
+    with service.client() as client:
+        refused = client.post("/api/v1/lineage/batch", json=[event])
+        alone = client.post("/api/v1/lineage", json=event)
+        left_out = client.post(
+            "/api/v1/lineage/batch",
+            json=[
+                _event(
+                    inputs=[{"namespace": "s3", "name": "a"}],
+                    outputs=[{"namespace": "s3", "name": "b"}],
+                )
+            ],
+        )
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["problems"][0]["field"] == field
+    assert "must be an object" in refused.json()["detail"]
+    assert alone.status_code == 422, alone.text
+    assert alone.json()["problems"][0]["field"] == field.removeprefix("[0].")
+    assert left_out.status_code == 201, left_out.text

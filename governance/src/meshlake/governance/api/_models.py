@@ -40,7 +40,7 @@ _GRANT_SCOPES: dict[str, Any] = {
     ]
 }
 # Only a service principal holds a zone_service grant.
-_SERVICE_ONLY_GRANTS: dict[str, Any] = {
+SERVICE_ONLY_GRANTS: dict[str, Any] = {
     "anyOf": [
         {"properties": {"kind": {"const": "service"}}},
         {
@@ -53,7 +53,7 @@ _SERVICE_ONLY_GRANTS: dict[str, Any] = {
 
 
 class Grant(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_GRANT_SCOPES)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_GRANT_SCOPES)
 
     role: Literal["admin", "domain_owner", "domain_member", "consumer", "zone_service"]
     domain: str | None = Field(
@@ -82,7 +82,7 @@ class Grant(BaseModel):
 
 
 class PrincipalIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra=_SERVICE_ONLY_GRANTS)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=SERVICE_ONLY_GRANTS)
 
     name: str = Field(
         min_length=1, max_length=200, description="A person's e-mail or a service account's name."

@@ -7,17 +7,41 @@ secret or its hash.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from meshlake.governance.api._models import Grant, PrincipalIn, TokenOut
+from meshlake.governance.api._models import SERVICE_ONLY_GRANTS, Grant, PrincipalIn, TokenOut
 from meshlake.governance.db._tables import ApiToken, Principal
 from meshlake.governance.services._access import as_utc, grants_of
 from meshlake.governance.services._tokens import MAX_GRACE_SECONDS, TokenStatus, status
 
+# The validator below, said in the JSON Schema too: not both expiry fields given (non-null).
+_ONE_EXPIRY: dict[str, Any] = {
+    "not": {
+        "required": ["expires_at", "expires_in_days"],
+        "properties": {
+            "expires_at": {"type": "string"},
+            "expires_in_days": {"type": "integer"},
+        },
+    }
+}
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic reads true as 1; JSON Schema's integer does not include booleans.
+    if isinstance(value, bool):
+        raise ValueError(f"a whole number is required, not {str(value).lower()}")
+    return value
+
 
 class TokenExpiryIn(BaseModel):
-    """When a new token expires; neither field: the longest lifetime (MESHLAKE_TOKEN_MAX_DAYS)."""
+    """When a new token expires; neither field: the longest lifetime (MESHLAKE_TOKEN_MAX_DAYS).
+
+    Unknown fields are refused: a misspelt expiry must not silently give the longest lifetime.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_EXPIRY)
 
     expires_at: AwareDatetime | None = Field(
         default=None,
@@ -28,6 +52,8 @@ class TokenExpiryIn(BaseModel):
         default=None, ge=1, description="The token's lifetime in days (instead of expires_at)."
     )
 
+    _whole_days = field_validator("expires_in_days", mode="before")(_not_bool)
+
     @model_validator(mode="after")
     def _one_of(self) -> TokenExpiryIn:
         if self.expires_at is not None and self.expires_in_days is not None:
@@ -37,6 +63,10 @@ class TokenExpiryIn(BaseModel):
 
 class PrincipalTokenIn(PrincipalIn, TokenExpiryIn):
     """A principal (created, or given more grants) and the expiry of the token issued for it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={**SERVICE_ONLY_GRANTS, **_ONE_EXPIRY}
+    )
 
 
 class TokenIssueIn(TokenExpiryIn):
@@ -54,6 +84,8 @@ class TokenRotateIn(TokenExpiryIn):
         description="How long the old token keeps working, so that running clients can switch; "
         "0 (the default): it stops at once.",
     )
+
+    _whole_seconds = field_validator("grace_seconds", mode="before")(_not_bool)
 
 
 class IssuedTokenOut(TokenOut):

@@ -7,6 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meshlake.governance.services._webhooks._subscriptions import (
+    EVENT_PATTERN,
+    SUBSCRIBER_PATTERN,
+    TEXT_PATTERN,
+    URL_PATTERN,
+)
+
+# The patterns are stated, not enforced by pydantic: its regex engine reads them differently
+# (``$``, ``\s``) from Python's, which the service checks them with.
+SUBSCRIBER_SCHEMA: dict[str, Any] = {"pattern": SUBSCRIBER_PATTERN}
+
 
 class WebhookIn(BaseModel):
     """A receiver to notify: for whom, where, and for which events."""
@@ -17,18 +28,25 @@ class WebhookIn(BaseModel):
         description="'domain:<domain>' (registered by that domain's owner or an admin) or "
         "'principal:<name>' (by that principal itself or an admin).",
         examples=["domain:hr"],
+        json_schema_extra=SUBSCRIBER_SCHEMA,
     )
     url: str = Field(
         min_length=1,
         max_length=2000,
-        description="The receiver: an http(s) URL; deliveries are POSTed to it as JSON.",
+        description="The receiver: an http(s) URL (a host name or IPv4 address, no "
+        "credentials); deliveries are POSTed to it as JSON.",
+        json_schema_extra={"pattern": URL_PATTERN},
     )
     events: list[str] | None = Field(
         default=None,
         max_length=100,
         description="Glob patterns of the events to send (e.g. 'agreement.*'); all when left out.",
+        # At least one (an empty list would send nothing); the service names a bad one.
+        json_schema_extra={"minItems": 1, "items": {"type": "string", "pattern": EVENT_PATTERN}},
     )
-    description: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(
+        default=None, max_length=1000, json_schema_extra={"pattern": TEXT_PATTERN}
+    )
 
 
 class WebhookOut(BaseModel):

@@ -26,6 +26,9 @@ from meshlake.governance.services._access import Caller, as_utc, find_principal,
 TokenStatus = Literal["active", "expired", "revoked"]
 MAX_GRACE_SECONDS = 86_400
 MAX_DAYS_SETTING = "MESHLAKE_TOKEN_MAX_DAYS"
+# Token ids are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger value in a query
+# instead of finding nothing. The API takes any id up to 2**53 - 1; none past this one exists.
+_LARGEST_ROW_ID = 2**31 - 1
 
 
 def expiry(
@@ -78,7 +81,7 @@ def status(row: ApiToken, now: datetime) -> TokenStatus:
 
 
 def find_token(session: Session, token_id: int) -> ApiToken:
-    row = session.get(ApiToken, token_id)
+    row = session.get(ApiToken, token_id) if 1 <= token_id <= _LARGEST_ROW_ID else None
     if row is None:
         raise NotFoundError(f"token {token_id} does not exist; list the tokens to find its id")
     return row

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from meshlake.governance._settings import GovernanceSettings
+from meshlake.governance.api._bounds import MAX_INT
 from meshlake.governance.api._token_models import (
     IssuedTokenOut,
     RotatedTokenOut,
@@ -28,6 +29,8 @@ def _max_days(request: Request) -> int:
 
 
 MaxDaysDep = Annotated[int, Depends(_max_days)]
+# The same bounds as every id the API takes (api/_bounds.py Id).
+TokenId = Annotated[int, Path(ge=1, le=MAX_INT, description="The token's id, as issued or listed.")]
 
 
 @router.get("", summary="List tokens (admin: all or one principal's; a principal: its own)")
@@ -68,7 +71,7 @@ def issue_token(
     summary="Replace a token by a new secret; the old one stops at once or after a grace period",
 )
 def rotate_token(
-    token_id: int,
+    token_id: TokenId,
     session: SessionDep,
     caller: CallerDep,
     max_days: MaxDaysDep,
@@ -89,11 +92,11 @@ def rotate_token(
 
 
 @router.delete("/{token_id}", summary="Revoke a token: its next request gets 401")
-def revoke_token(token_id: int, session: SessionDep, caller: CallerDep) -> TokenInfoOut:
+def revoke_token(token_id: TokenId, session: SessionDep, caller: CallerDep) -> TokenInfoOut:
     row = _tokens.revoke(session, caller, token_id)
     return TokenInfoOut.of(row, utcnow())
 
 
 @router.post("/{token_id}/revoke", summary="Revoke a token (the same as DELETE)")
-def revoke_token_post(token_id: int, session: SessionDep, caller: CallerDep) -> TokenInfoOut:
+def revoke_token_post(token_id: TokenId, session: SessionDep, caller: CallerDep) -> TokenInfoOut:
     return revoke_token(token_id, session, caller)

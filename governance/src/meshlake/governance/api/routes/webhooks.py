@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from meshlake.governance.api._webhook_models import (
+    SUBSCRIBER_SCHEMA,
     DeliveryOut,
     WebhookCreatedOut,
     WebhookIn,
@@ -39,7 +40,11 @@ def list_webhooks(
     session: SessionDep,
     caller: CallerDep,
     subscriber: Annotated[
-        str | None, Query(description="Only this subscriber's, e.g. domain:hr.")
+        str | None,
+        Query(
+            description="Only this subscriber's, e.g. domain:hr.",
+            json_schema_extra=SUBSCRIBER_SCHEMA,
+        ),
     ] = None,
 ) -> list[WebhookOut]:
     return [

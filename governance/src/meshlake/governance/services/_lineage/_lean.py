@@ -42,6 +42,8 @@ class _Unaccepted(Exception):
 
 
 _EVENT_TYPE_SET = frozenset(EVENT_TYPES)
+_NO_FACETS: dict[str, Any] = {}
+"""Facets left out (shared, never written)."""
 
 
 def _name(value: Any, limit: int) -> str:
@@ -84,9 +86,10 @@ def _parse_lean(value: Any, memo: _Memo) -> _Event:
     moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     run = _dict(event.get("run"))
     run_id = _name(run.get("runId"), _RUN_ID)
-    run_facets = run.get("facets")
+    # Facets may be left out; given, they are an object (null too is refused, as the schema says).
+    run_facets = _dict(run.get("facets", _NO_FACETS))
     error = None
-    if run_facets is not None and "errorMessage" in _dict(run_facets):
+    if "errorMessage" in run_facets:
         error = _name(_dict(run_facets["errorMessage"]).get("message"), sys.maxsize)
     job = _dict(event.get("job"))
     job_key = JobKey(_name(job.get("namespace"), _JOB_PART), _name(job.get("name"), _JOB_PART))
@@ -121,11 +124,9 @@ def _lean_dataset(value: Any) -> tuple[DatasetKey, str | None, dict[str, Any]]:
         _name(dataset.get("namespace"), _DATASET_NAMESPACE),
         _name(dataset.get("name"), _DATASET_NAME),
     )
-    facets = dataset.get("facets")
-    if facets is None:
-        return key, None, {}
+    facets = _dict(dataset.get("facets", _NO_FACETS))
     logical = None
-    if "symlinks" in _dict(facets):
+    if "symlinks" in facets:
         for item in _list(_dict(facets["symlinks"]).get("identifiers")):
             identifier = _dict(item)
             namespace = _name(identifier.get("namespace"), sys.maxsize)

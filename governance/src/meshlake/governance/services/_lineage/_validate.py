@@ -64,6 +64,14 @@ def _object(value: Any, path: str, *, optional: bool = False) -> dict[str, Any]:
     return value
 
 
+def _facets_of(holder: dict[str, Any], path: str) -> dict[str, Any]:
+    """Facets may be left out; given, they are an object (null is refused, as the OpenAPI says)."""
+    value = holder.get("facets", {})
+    if value is None:
+        raise _invalid(path, "must be an object, got null; leave facets out instead")
+    return _object(value, path)
+
+
 def _array(value: Any, path: str) -> list[Any]:
     if value is None:
         return []
@@ -138,7 +146,7 @@ def _parse_explained(value: Any, path: str) -> _Event:
     run = _object(event.get("run"), run_path)
     run_id = _required(run.get("runId"), _at(run_path, "runId"), _RUN_ID)
     error = None
-    run_facets = _object(run.get("facets"), _at(run_path, "facets"), optional=True)
+    run_facets = _facets_of(run, _at(run_path, "facets"))
     if "errorMessage" in run_facets:
         facet_path = _at(_at(run_path, "facets"), "errorMessage")
         facet = _object(run_facets["errorMessage"], facet_path)
@@ -171,7 +179,7 @@ def _dataset(value: Any, path: str) -> tuple[DatasetKey, str | None, dict[str, A
         _required(dataset.get("namespace"), _at(path, "namespace"), _DATASET_NAMESPACE),
         _required(dataset.get("name"), _at(path, "name"), _DATASET_NAME),
     )
-    facets = _object(dataset.get("facets"), _at(path, "facets"), optional=True)
+    facets = _facets_of(dataset, _at(path, "facets"))
     logical = None
     if "symlinks" in facets:
         symlinks_path = _at(_at(path, "facets"), "symlinks")

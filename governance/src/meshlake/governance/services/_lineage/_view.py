@@ -92,13 +92,14 @@ class _OutputFacets(msgspec.Struct, gc=False):
 class _Input(msgspec.Struct, gc=False):
     namespace: str | None = None
     name: str | None = None
-    facets: _InputFacets | None = None
+    # Left out: none; null is refused (the schema says object), so the slow path names it.
+    facets: _InputFacets | UnsetType = UNSET
 
 
 class _Output(msgspec.Struct, gc=False):
     namespace: str | None = None
     name: str | None = None
-    facets: _OutputFacets | None = None
+    facets: _OutputFacets | UnsetType = UNSET
 
 
 class _ErrorMessage(msgspec.Struct, gc=False):
@@ -111,7 +112,7 @@ class _RunFacets(msgspec.Struct, gc=False):
 
 class _Run(msgspec.Struct, gc=False):
     run_id: str | None = msgspec.field(default=None, name="runId")
-    facets: _RunFacets | None = None
+    facets: _RunFacets | UnsetType = UNSET
 
 
 class _Job(msgspec.Struct, gc=False):
@@ -183,7 +184,9 @@ def _event(view: _EventView, memo: _ViewMemo) -> _Event:
         raise _Unaccepted
     run_id = _name(run.run_id, _RUN_ID)
     error = None
-    if run.facets is not None and not isinstance(run.facets.error_message, UnsetType):
+    if not isinstance(run.facets, UnsetType) and not isinstance(
+        run.facets.error_message, UnsetType
+    ):
         error = _name(run.facets.error_message.message, sys.maxsize)
     job = view.job
     if job is None:
@@ -198,7 +201,7 @@ def _event(view: _EventView, memo: _ViewMemo) -> _Event:
         key = _key(output.namespace, output.name)
         facets = output.facets
         outputs.append((key, _logical(facets)))
-        if facets is None or isinstance(facets.column_lineage, UnsetType):
+        if isinstance(facets, UnsetType) or isinstance(facets.column_lineage, UnsetType):
             continue
         facet = facets.column_lineage
         seen = memo.get(key)
@@ -220,8 +223,8 @@ def _key(namespace: str | None, name: str | None) -> DatasetKey:
     return DatasetKey(_name(namespace, _DATASET_NAMESPACE), _name(name, _DATASET_NAME))
 
 
-def _logical(facets: _InputFacets | _OutputFacets | None) -> str | None:
-    if facets is None or isinstance(facets.symlinks, UnsetType):
+def _logical(facets: _InputFacets | _OutputFacets | UnsetType) -> str | None:
+    if isinstance(facets, UnsetType) or isinstance(facets.symlinks, UnsetType):
         return None
     logical = None
     for identifier in facets.symlinks.identifiers or ():
