@@ -10,9 +10,11 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from pydantic import SecretStr
@@ -20,6 +22,10 @@ from pydantic import SecretStr
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api._app import create_app
 from meshlake.governance.db._migrate import upgrade
+
+if TYPE_CHECKING:
+    from meshlake.platform import Settings
+    from meshlake.platform._governance import GovernanceClient
 
 
 @dataclass
@@ -79,3 +85,25 @@ def start_embedded(state_home: Path | None = None) -> EmbeddedService:
     upgrade(url)
     settings = GovernanceSettings(database_url=url, bootstrap_token=SecretStr(token))
     return EmbeddedService(serve_in_thread(create_app(settings)), token, url)
+
+
+@contextmanager
+def governance_client(settings: Settings) -> Iterator[GovernanceClient]:
+    """A client of the service the CLI commands talk to: MESHLAKE_GOVERNANCE_URL with
+    MESHLAKE_GOVERNANCE_TOKEN, else the embedded service on this project's database (started for
+    the length of the block, as the admin)."""
+    from meshlake.platform._governance import GovernanceClient
+
+    embedded = None
+    url, token = settings.governance_url, settings.governance_token
+    if url is None:
+        embedded = start_embedded(settings.state_home())
+        url, secret = embedded.url, embedded.token
+    else:
+        secret = token.get_secret_value() if token else ""
+    try:
+        with GovernanceClient(str(url), secret) as client:
+            yield client
+    finally:
+        if embedded is not None:
+            embedded.stop()

@@ -24,28 +24,19 @@ sharing = typer.Typer(
 
 @contextmanager
 def _client() -> Iterator[Any]:
-    from meshlake.governance import start_embedded
+    """The governance client (see ``governance_client``); its refusals end the command with
+    governance's reason."""
+    from meshlake.governance._embedded import governance_client
     from meshlake.platform import GovernanceError, Settings
-    from meshlake.platform._governance import GovernanceClient
 
     settings = Settings()
-    embedded = None
-    url, token = settings.governance_url, settings.governance_token
-    if url is None:
-        embedded = start_embedded(settings.state_home())
-        url, secret = embedded.url, embedded.token
+    if settings.governance_url is None:
         note(f"embedded governance on {settings.state_home()}")
-    else:
-        secret = token.get_secret_value() if token else ""
-    try:
-        with GovernanceClient(url, secret) as client:
-            try:
-                yield client
-            except GovernanceError as exc:
-                fail(exc.detail)
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    with governance_client(settings) as client:
+        try:
+            yield client
+        except GovernanceError as exc:
+            fail(exc.detail)
 
 
 def _consumer(text: str) -> dict[str, str]:

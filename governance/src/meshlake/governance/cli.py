@@ -265,25 +265,14 @@ def sync() -> None:
     Uses MESHLAKE_GOVERNANCE_URL and MESHLAKE_GOVERNANCE_TOKEN; without a URL, the embedded service
     on this project's database.
     """
-    from meshlake.governance import start_embedded, sync_catalog
+    from meshlake.governance import sync_catalog
+    from meshlake.governance._embedded import governance_client
     from meshlake.platform import Platform, Settings
-    from meshlake.platform._governance import GovernanceClient
 
     settings = Settings()
-    embedded = None
-    url, token = settings.governance_url, settings.governance_token
-    if url is None:
-        embedded = start_embedded(settings.state_home())
-        url, secret = embedded.url, embedded.token
-    else:
-        secret = token.get_secret_value() if token else ""
-    try:
-        mesh = Platform(settings).mesh
-        with GovernanceClient(url, secret) as client:
-            synced = sync_catalog(client, mesh, settings.state_home())
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    with governance_client(settings) as client:
+        synced = sync_catalog(client, Platform(settings).mesh, settings.state_home())
+        url = client.url
     say(
         f"registered {len(synced.products)} products, {len(synced.terms)} glossary terms and "
         f"{len(synced.agreements)} sharing agreements in the catalog at {url}"
