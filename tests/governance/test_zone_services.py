@@ -4,6 +4,7 @@ scoped to the domains its zone hosts; on SQLite and PostgreSQL, and through star
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,12 @@ def test_calling_again_issues_new_tokens_for_the_same_principals(service: Servic
         engine.dispose()
 
     assert first["emea"] != second["emea"]
+    with service.client() as admin:
+        listed = admin.get("/api/v1/tokens", params={"principal": "zone-service-emea"}).json()
+    expiries = [datetime.fromisoformat(token["expires_at"]) for token in listed]
+    assert expiries and all(
+        timedelta(days=29) < when - datetime.now(UTC) <= timedelta(days=30) for when in expiries
+    )
     with service.client() as admin:
         issued = admin.get(
             "/api/v1/audit", params={"action": "principal.token_issued", "principal": "embedded"}

@@ -7,11 +7,13 @@ of their jobs, instead of holding the admin bootstrap token.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from meshlake.governance.db._engine import make_engine, session_factory
+from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _access, _audit
 
 if TYPE_CHECKING:
@@ -20,8 +22,17 @@ if TYPE_CHECKING:
 ZONE_SERVICE_PREFIX = "zone-service-"
 
 
+ZONE_TOKEN_LIFETIME = timedelta(days=30)
+"""How long a zone's token works: one is issued per embedded start, so they must not pile up
+valid for ever; a month covers any run and a long-lived `meshlake ui`."""
+
+
 def zone_service_tokens(
-    database: str | sessionmaker[Session], mesh: Mesh, *, issuer: str = "embedded"
+    database: str | sessionmaker[Session],
+    mesh: Mesh,
+    *,
+    issuer: str = "embedded",
+    lifetime: timedelta = ZONE_TOKEN_LIFETIME,
 ) -> dict[str, str]:
     """A new token for each data landing zone of ``mesh``: ``{zone name: token}``.
 
@@ -29,7 +40,7 @@ def zone_service_tokens(
     factory on it; it must be migrated (``start_embedded`` and ``upgrade`` do that). Each zone gets
     the service principal ``zone-service-<zone>`` (created once) with the grant
     ``zone_service:<zone>``; every call issues fresh tokens (only their hashes are stored) and
-    audits them as ``issuer``. The zones need not be registered yet: a grant's domains are read
+    audits them as ``issuer``; each expires after ``lifetime``. The zones need not be registered yet: a grant's domains are read
     from the catalog at each request, so call it before or after ``sync_catalog``.
 
     Example, in the embedded default::
@@ -56,7 +67,10 @@ def zone_service_tokens(
                     session, name, "service", [("zone_service", zone)]
                 )
                 tokens[zone] = _access.issue_token(
-                    session, principal, f"{issuer}: the service of landing zone {zone}"
+                    session,
+                    principal,
+                    f"{issuer}: the service of landing zone {zone}",
+                    expires_at=utcnow() + lifetime,
                 )
                 _audit.record(
                     session,
