@@ -9,6 +9,8 @@ the data may be published. Outside a run it measures on demand from the UI.
 
 # No `from __future__ import annotations`: Dagster reads the check function's real type hints.
 
+from datetime import date
+
 import dagster as dg
 
 from meshlake.orchestration._keys import port_key
@@ -25,10 +27,16 @@ def check_name(agreement: str) -> str:
     return CHECK_PREFIX + agreement.replace("-", "_")
 
 
-def agreement_checks(mesh: Mesh, zones: set[str] | None = None) -> list[dg.AssetChecksDefinition]:
-    """An SLA check per agreement and port, for the ports the ``zones`` host (all by default)."""
+def agreement_checks(
+    mesh: Mesh, zones: set[str] | None = None, today: date | None = None
+) -> list[dg.AssetChecksDefinition]:
+    """An SLA check per agreement in force (not expired ``today``) and port, for the ports the
+    ``zones`` host (all by default): an expired agreement owes no SLA."""
+    today = today or date.today()
     checks = []
     for spec in sorted(mesh.agreements.values(), key=lambda item: item.name):
+        if spec.expired_on(today):
+            continue
         for ref in spec.port_refs:
             zone = mesh.product(ref.product_ref).zone.name
             if zones is None or zone in zones:
@@ -60,8 +68,11 @@ def _check(spec: AgreementSpec, ref: PortRef, zone: str) -> dg.AssetChecksDefini
         except GovernanceError as exc:
             return _warn(f"agreement {name} was not measured: {exc.detail}")
         found = [item for item in run["evaluations"] if item["port"] == str(ref)]
-        if not found:
-            return _warn(f"agreement {name} is not active: nothing was measured")
+        if not found:  # not active (awaiting approval, revoked, expired): it owes no SLA now
+            return dg.AssetCheckResult(
+                passed=True,
+                description=f"agreement {name} is not active in governance: no SLA is owed",
+            )
         evaluation = found[0]
         missed = [item for item in evaluation["results"] if item["status"] == "missed"]
         return dg.AssetCheckResult(

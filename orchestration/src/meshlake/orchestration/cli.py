@@ -81,7 +81,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
         for check in product.failed_checks:
             say(f"{product.product} check {check}")
         for missed in product.sla_missed:
-            say(f"{product.product} agreement SLA missed (an incident is open): {missed}")
+            say(f"{product.product} agreement SLA missed: {missed}")
         if product.error:
             say(f"{product.product} {product.status}: {product.error}")
     if settings.governance_url:
