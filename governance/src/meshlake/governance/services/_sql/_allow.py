@@ -1,0 +1,123 @@
+"""The allowlists: the only sqlglot node kinds a governed query may contain as functions or clauses.
+
+An allowlist, not a denylist: DuckDB grows table functions and file readers every release, and
+sqlglot parses unknown ones as ``Anonymous``, which is refused by default.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+_FUNCTION_NAMES = [
+    "Count",
+    "Sum",
+    "Avg",
+    "Min",
+    "Max",
+    "Stddev",
+    "StddevPop",
+    "StddevSamp",
+    "Variance",
+    "VariancePop",
+    "Median",
+    "Quantile",
+    "ApproxDistinct",
+    "CountIf",
+    "AnyValue",
+    "First",
+    "Last",
+    "ArgMax",
+    "ArgMin",
+    "BoolAnd",
+    "BoolOr",
+    "GroupConcat",
+    "RowNumber",
+    "Rank",
+    "DenseRank",
+    "PercentRank",
+    "CumeDist",
+    "Ntile",
+    "Lag",
+    "Lead",
+    "FirstValue",
+    "LastValue",
+    "NthValue",
+    "Upper",
+    "Lower",
+    "Length",
+    "Trim",
+    "Substring",
+    "Concat",
+    "ConcatWs",
+    "Replace",
+    "Left",
+    "Right",
+    "Lpad",
+    "Rpad",
+    "StrPosition",
+    "RegexpLike",
+    "RegexpExtract",
+    "RegexpReplace",
+    "Initcap",
+    "Reverse",
+    "Repeat",
+    "SplitPart",
+    "Abs",
+    "Round",
+    "Floor",
+    "Ceil",
+    "Sqrt",
+    "Pow",
+    "Exp",
+    "Ln",
+    "Log",
+    "Sign",
+    "Mod",
+    "Greatest",
+    "Least",
+    "Coalesce",
+    "Nullif",
+    "If",
+    "Case",
+    "Cast",
+    "TryCast",
+    "CurrentDate",
+    "CurrentTimestamp",
+    "DateTrunc",
+    "TimestampTrunc",
+    "Extract",
+    "DateAdd",
+    "DateSub",
+    "DateDiff",
+    "DayOfWeek",
+    "DayOfMonth",
+    "DayOfYear",
+    "WeekOfYear",
+    "Month",
+    "Year",
+    "Quarter",
+    "Day",
+    "Week",
+    "StrToDate",
+    "StrToTime",
+    "TimeToStr",
+    "Date",
+]
+
+ALLOWED_FUNCTIONS: frozenset[type[exp.Expr]] = frozenset(
+    getattr(exp, name) for name in _FUNCTION_NAMES if hasattr(exp, name)
+)
+
+# Functions sqlglot does not model (parsed as Anonymous) that are plain scalars in DuckDB.
+ALLOWED_ANONYMOUS: frozenset[str] = frozenset({"strftime", "date_part", "datediff", "sha256"})
+
+# Nodes refused wherever they appear, with the reason given to the user.
+REFUSED_NODES: dict[type[exp.Expr], str] = {
+    exp.Lambda: "lambda functions are not allowed",
+    exp.Pivot: "PIVOT/UNPIVOT is not allowed",
+    exp.Into: "SELECT ... INTO is not allowed",
+    exp.Lateral: "LATERAL is not allowed",
+    exp.Placeholder: "parameters are not allowed",
+    exp.Parameter: "parameters are not allowed",
+    exp.SessionParameter: "session parameters are not allowed",
+}
