@@ -129,6 +129,11 @@ REFUSED_AT_CHECK = [
     ),
     # environment and settings
     ("SELECT getenv('HOME')", StatementRefused, "getenv()"),
+    ("SELECT 'HOME'.getenv()", StatementRefused, "getenv()"),
+    ("SELECT * FROM memory.main.employees_0", TableRefused, "'memory.main.employees_0'"),
+    ("SELECT unnest([1, 2])", StatementRefused, "UNNEST([1, 2])"),
+    ("SELECT typeof(name) FROM hr.employees.employees", StatementRefused, "TYPEOF"),
+    ("DESCRIBE hr.employees.employees", StatementRefused, "only SELECT"),
     ("SELECT current_setting('threads')", StatementRefused, "not allowed"),
     ("SELECT \"getenv\"('HOME')", StatementRefused, "not allowed"),
     ("SELECT GetEnv('HOME')", StatementRefused, "not allowed"),
@@ -261,3 +266,9 @@ def test_locked_connection_keeps_its_settings() -> None:
     with pytest.raises(QueryRefused):
         run(unsafe, DATA)
     assert run(checked, DATA).to_pylist() == [{"x": 1}]
+
+
+def test_table_statement_and_hashing_see_only_masked_values() -> None:
+    assert query("TABLE hr.departments.departments")[0] == {"dept": "eng", "floor": 1}
+    rows = query("SELECT sha256(name) AS h FROM hr.employees.employees WHERE id = 1")
+    assert rows == [{"h": sha(sha("ann"))}]

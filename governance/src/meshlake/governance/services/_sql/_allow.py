@@ -102,6 +102,7 @@ _FUNCTION_NAMES = [
     "StrToTime",
     "TimeToStr",
     "Date",
+    "SHA2",
 ]
 
 ALLOWED_FUNCTIONS: frozenset[type[exp.Expr]] = frozenset(
@@ -109,7 +110,7 @@ ALLOWED_FUNCTIONS: frozenset[type[exp.Expr]] = frozenset(
 )
 
 # Functions sqlglot does not model (parsed as Anonymous) that are plain scalars in DuckDB.
-ALLOWED_ANONYMOUS: frozenset[str] = frozenset({"strftime", "date_part", "datediff", "sha256"})
+ALLOWED_ANONYMOUS: frozenset[str] = frozenset({"strftime", "date_part", "datediff", "now"})
 
 # Nodes refused wherever they appear, with the reason given to the user.
 REFUSED_NODES: dict[type[exp.Expr], str] = {
