@@ -168,9 +168,38 @@ def test_refusals_map_to_forbidden_or_invalid_request() -> None:
         check("COPY hr.employees.employees TO '/tmp/x'", GRANTS)
 
 
-def test_ungranted_column_fails_at_run_naming_it() -> None:
-    with pytest.raises(StatementRefused, match="SSN"):
-        query('SELECT "SSN" FROM HR.Employees.Employees')
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT ssn FROM hr.employees.employees",
+        "SELECT e.ssn FROM hr.employees.employees e JOIN hr.departments.departments d USING (dept)",
+        "SELECT id FROM hr.employees.employees WHERE ssn = '111'",
+        "SELECT id FROM hr.employees.employees ORDER BY ssn",
+        'SELECT "SSN" FROM HR.Employees.Employees',
+    ],
+)
+def test_ungranted_column_is_refused_naming_it(sql: str) -> None:
+    with pytest.raises(TableRefused, match=r"column '(ssn|SSN)' is not granted"):
+        check(sql, GRANTS)
+
+
+def test_ungranted_column_the_checker_cannot_attribute_fails_at_run() -> None:
+    # Unqualified in a two-table scope: the run connection simply has no such column.
+    with pytest.raises(StatementRefused, match="ssn"):
+        query(
+            "SELECT ssn FROM hr.employees.employees e "
+            "JOIN hr.departments.departments d ON e.dept = d.dept"
+        )
+
+
+def test_column_names_compare_case_insensitively() -> None:
+    rows = query('SELECT SALARY, "Id" FROM hr.employees.employees e ORDER BY E.ID LIMIT 1')
+    assert rows == [{"salary": 100, "id": 1}]
+
+
+def test_select_alias_is_not_taken_for_a_column() -> None:
+    rows = query("SELECT salary * 2 AS doubled FROM hr.employees.employees ORDER BY doubled")
+    assert rows == [{"doubled": 200}, {"doubled": 400}, {"doubled": 800}]
 
 
 def test_huge_cross_join_is_stopped_by_the_time_limit() -> None:

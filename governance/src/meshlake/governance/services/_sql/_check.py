@@ -154,11 +154,48 @@ def _rewrite_tables(root: exp.Expr, grants: Mapping[str, TableGrant]) -> None:
             if _is_cte(scope, table):
                 continue
             replacements.append((table, _governed(table, grants)))
+        _refuse_ungranted_columns(scope, grants)
     stray = [t for t in root.find_all(exp.Table) if id(t) not in seen]
     if stray:
         raise StatementRefused(f"table reference outside any query scope: {_snippet(stray[0])}")
     for old, new in replacements:
         old.replace(new)
+
+
+def _refuse_ungranted_columns(scope: Scope, grants: Mapping[str, TableGrant]) -> None:
+    """Name an ungranted column up front (403) rather than leave it to DuckDB's binder.
+
+    Only columns that certainly belong to a governed table are checked: qualified by its alias, or
+    unqualified in a scope reading that one table and not naming a select-list alias. The run
+    connection holds granted columns only, so anything this misses still cannot be read.
+    """
+    governed: dict[str, TableGrant] = {}
+    for name, source in scope.sources.items():
+        if isinstance(source, exp.Table) and not _is_cte(scope, source):
+            grant = grants.get(_table_name(source).lower())
+            if grant is not None:
+                governed[name] = grant
+    select = scope.expression
+    aliases = (
+        {s.alias for s in select.expressions if isinstance(s, exp.Alias)}
+        if isinstance(select, exp.Select)
+        else set()
+    )
+    only = next(iter(governed.values())) if len(scope.sources) == 1 and governed else None
+    for column in scope.columns:
+        grant = governed.get(column.table) if column.table else only
+        if column.table == "" and column.name in aliases:
+            continue
+        if grant is not None and column.name.lower() not in {c.lower() for c in grant.columns}:
+            raise TableRefused(
+                f"column {column.name!r} is not granted to you: {_snippet(column)}; "
+                f"readable columns: {list(grant.columns)}"
+            )
+
+
+def _table_name(table: exp.Table) -> str:
+    parts = (table.args.get("catalog"), table.args.get("db"), table.this)
+    return ".".join(p.name for p in parts if p)
 
 
 def _is_cte(scope: Scope, table: exp.Table) -> bool:
@@ -170,8 +207,7 @@ def _is_cte(scope: Scope, table: exp.Table) -> bool:
 def _governed(table: exp.Table, grants: Mapping[str, TableGrant]) -> exp.Table:
     if not isinstance(table.this, exp.Identifier):
         raise StatementRefused(f"only governed tables may be read, not {_snippet(table)}")
-    parts = [p.name for p in (table.args.get("catalog"), table.args.get("db"), table.this) if p]
-    name = ".".join(parts)
+    name = _table_name(table)
     grant = grants.get(name.lower())
     if grant is None:
         raise TableRefused(
