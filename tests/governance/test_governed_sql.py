@@ -197,6 +197,20 @@ def test_column_names_compare_case_insensitively() -> None:
     assert rows == [{"salary": 100, "id": 1}]
 
 
+def test_subquery_columns_are_judged_in_their_own_scope() -> None:
+    rows = query(
+        "SELECT floor FROM hr.departments.departments WHERE dept IN "
+        "(SELECT dept FROM hr.employees.employees WHERE salary > 150) ORDER BY floor"
+    )
+    assert rows == [{"floor": 1}, {"floor": 2}]
+    with pytest.raises(TableRefused, match="column 'ssn'"):
+        check(
+            "SELECT floor FROM hr.departments.departments WHERE dept IN "
+            "(SELECT dept FROM hr.employees.employees WHERE ssn = '111')",
+            GRANTS,
+        )
+
+
 def test_select_alias_is_not_taken_for_a_column() -> None:
     rows = query("SELECT salary * 2 AS doubled FROM hr.employees.employees ORDER BY doubled")
     assert rows == [{"doubled": 200}, {"doubled": 400}, {"doubled": 800}]

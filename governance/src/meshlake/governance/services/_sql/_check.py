@@ -165,8 +165,9 @@ def _rewrite_tables(root: exp.Expr, grants: Mapping[str, TableGrant]) -> None:
 def _refuse_ungranted_columns(scope: Scope, grants: Mapping[str, TableGrant]) -> None:
     """Name an ungranted column up front (403) rather than leave it to DuckDB's binder.
 
-    Only columns that certainly belong to a governed table are checked: qualified by its alias, or
-    unqualified in a scope reading that one table and not naming a select-list alias. The run
+    Only columns that certainly belong to a governed table are checked: written in this SELECT and
+    qualified by its alias, or unqualified in a SELECT reading only that table and not naming a
+    select-list alias. The run
     connection holds granted columns only, so anything this misses still cannot be read.
     """
     governed: dict[str, TableGrant] = {}
@@ -182,7 +183,10 @@ def _refuse_ungranted_columns(scope: Scope, grants: Mapping[str, TableGrant]) ->
         else set()
     )
     only = next(iter(governed.values())) if len(scope.sources) == 1 and governed else None
-    for column in scope.columns:
+    # scope.columns also lists unqualified columns of nested subqueries (maybe correlated); only
+    # the columns written directly in this SELECT are attributed here.
+    own = [c for c in scope.columns if c.find_ancestor(exp.Select) is scope.expression]
+    for column in own:
         grant = governed.get(column.table) if column.table else only
         if column.table == "" and column.name in aliases:
             continue
