@@ -306,8 +306,11 @@ def test_locked_connection_keeps_its_settings() -> None:
     # Even if a SET slipped past the checker, the run connection refuses to change settings.
     checked = check("SELECT 1 AS x", GRANTS)
     unsafe = type(checked)(sql="SET enable_external_access = true", grants={}, row_limit=10)
-    with pytest.raises(QueryRefused):
+    with pytest.raises(QueryRefused, match="configuration has been locked"):
         run(unsafe, DATA)
+    reader = type(checked)(sql="SELECT * FROM read_csv('/etc/hostname')", grants={}, row_limit=1)
+    with pytest.raises(QueryRefused, match="file system operations are disabled"):
+        run(reader, DATA)
     assert run(checked, DATA).to_pylist() == [{"x": 1}]
 
 
