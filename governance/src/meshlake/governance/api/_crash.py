@@ -8,10 +8,11 @@ usable.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
+
+from meshlake.governance.api._asgi import send_json
 
 _log = logging.getLogger("meshlake.governance")
 
@@ -53,22 +54,9 @@ class CrashGuard:
 
 
 async def _internal_error(send: Any, request_id: str) -> None:
-    body = json.dumps(
-        {
-            "detail": "internal error: the service failed unexpectedly; retry, and report the "
-            "request id if it persists",
-            "request_id": request_id,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 500,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (REQUEST_ID_HEADER, request_id.encode()),
-            ],
-        }
+    detail = (
+        "internal error: the service failed unexpectedly; retry, and report the request id if it "
+        "persists"
     )
-    await send({"type": "http.response.body", "body": body})
+    body = {"detail": detail, "request_id": request_id}
+    await send_json(send, 500, body, [(REQUEST_ID_HEADER, request_id.encode())])

@@ -8,8 +8,9 @@ stream past the cap. The lineage endpoints apply the same limit to a gzip body o
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from meshlake.governance.api._asgi import send_json
 
 BATCH_PATHS = frozenset({"/api/v1/lineage/batch"})
 
@@ -81,16 +82,4 @@ def _replay(messages: list[dict[str, Any]], last: dict[str, Any] | None, receive
 
 
 async def _refuse(send: Any, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 413, {"detail": detail}, [(b"connection", b"close")])

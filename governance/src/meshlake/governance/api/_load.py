@@ -10,12 +10,13 @@ disconnected is dropped before it starts. Health checks are exempt, so they answ
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from sqlalchemy import Engine
+
+from meshlake.governance.api._asgi import send_json
 
 RETRY_AFTER_SECONDS = 1
 
@@ -134,16 +135,5 @@ def saturated_detail(limit: int) -> str:
 
 
 async def _saturated(send: Any, limit: int) -> None:
-    body = json.dumps({"detail": saturated_detail(limit)}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    retry = (b"retry-after", str(RETRY_AFTER_SECONDS).encode())
+    await send_json(send, 503, {"detail": saturated_detail(limit)}, [retry])

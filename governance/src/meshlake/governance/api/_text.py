@@ -12,6 +12,8 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from meshlake.governance.api._asgi import send_json
+
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
 # The catalog search reads a NUL in its query as a word separator, and its filters match nothing
@@ -133,17 +135,5 @@ def _add_pattern(node: Any) -> None:
 
 async def _refuse(send: Any, where: str) -> None:
     message = "contains a NUL character (U+0000), which no text field may hold; remove it"
-    body = json.dumps(
-        {"detail": f"{where}: {message}", "problems": [{"field": where, "message": message}]}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 422,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    problems = [{"field": where, "message": message}]
+    await send_json(send, 422, {"detail": f"{where}: {message}", "problems": problems})
