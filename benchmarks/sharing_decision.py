@@ -4,7 +4,7 @@ What it measures, on the sample mesh registered in a fresh SQLite governance dat
 
 - decision: what governance does to judge an agreement's terms (a request, a counter-offer, an
   approval, a renewal): build the decision's input from the catalog (each port's columns and
-  classifications, both sides' zones and regions; ``_agreements.sharing_input``) and evaluate the
+  classifications, both sides' zones and regions; ``_sharing_decision.sharing_input``) and evaluate the
   shipped ``sharing`` policies. In process, one session, as the API calls it.
 - coverage: what the platform asks before a product reads another domain's port
   (``GET /api/v1/agreements/coverage``), over real HTTP: the read path's question.
@@ -43,7 +43,7 @@ from meshlake.governance import (
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import Agreement
 from meshlake.governance.policies import default_engine
-from meshlake.governance.services._agreements import sharing_input
+from meshlake.governance.services._sharing_decision import sharing_input
 from meshlake.platform import load_mesh
 from meshlake.platform._governance import GovernanceClient
 

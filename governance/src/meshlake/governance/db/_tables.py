@@ -520,6 +520,8 @@ class SlaEvaluation(Base):
     met: Mapped[bool]
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
+    agreement: Mapped[Agreement] = relationship()
+
 
 class Incident(Base):
     """An SLA breach of one port, for its provider: open until the SLA holds again."""

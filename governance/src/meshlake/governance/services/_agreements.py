@@ -22,7 +22,7 @@ webhook outbox (``agreement.<state>``), in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -44,14 +44,20 @@ from meshlake.governance.db._tables import (
     Agreement,
     AgreementEvent,
     AgreementPort,
-    Dataset,
     Domain,
     Product,
     utcnow,
 )
-from meshlake.governance.policies import Decision, default_engine
-from meshlake.governance.services import _audit, _policies
+from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
+from meshlake.governance.services._sharing_decision import (
+    dataset_of,
+    decision_dict,
+    domain_of,
+    judge,
+    ports_of,
+    require_allowed,
+)
 from meshlake.governance.services._sla import contract_terms
 from meshlake.governance.services._webhooks import notify
 
@@ -138,7 +144,7 @@ def coverage(
         raise NotFoundError(_missing(consumer, port, candidates))
     agreement = active[0]
     terms = _port_terms(agreement, port)
-    dataset = _dataset(session, port)
+    dataset = dataset_of(session, port)
     names = [column.name for column in dataset.columns]
     chosen = set(terms.columns) if terms.columns is not None else set(names)
     _audit.record(
@@ -212,9 +218,9 @@ def request(session: Session, caller: Caller, body: AgreementIn, today: date) ->
     )
     session.add(agreement)
     session.flush()
-    decision = _judge(session, caller, agreement, agreement.terms, today)
-    agreement.decision = _decision_dict(decision)
-    _transition(session, caller, agreement, "requested", "request", _decision_dict(decision))
+    decision = judge(session, caller, agreement, agreement.terms, today)
+    agreement.decision = decision_dict(decision)
+    _transition(session, caller, agreement, "requested", "request", decision_dict(decision))
     advance(session, agreement, today)
     return agreement
 
@@ -226,11 +232,12 @@ def approve(
     _require_provider_owner(session, caller, agreement, "approve")
     advance(session, agreement, today)
     _require_state(agreement, ("requested",), "approve")
-    decision = _judge(session, caller, agreement, agreement.terms, today)
-    agreement.decision = _decision_dict(decision)
-    _require_allowed(agreement, decision, "approved")
-    to = "active" if agreement.starts_on <= today else "approved"
-    _transition(session, caller, agreement, to, "approve", {"reason": reason})
+    decision = judge(session, caller, agreement, agreement.terms, today)
+    agreement.decision = decision_dict(decision)
+    require_allowed(agreement, decision, "approved")
+    _transition(
+        session, caller, agreement, _granted(agreement, today), "approve", {"reason": reason}
+    )
     return agreement
 
 
@@ -256,7 +263,7 @@ def counter(
     _require_provider_owner(session, caller, agreement, "counter-offer on")
     advance(session, agreement, today)
     _require_state(agreement, ("requested",), "counter-offer on")
-    ports = body.ports if body.ports is not None else _ports_of(agreement.terms)
+    ports = body.ports if body.ports is not None else ports_of(agreement.terms)
     sla = body.sla if body.sla is not None else _sla_of(agreement.terms)
     if {terms.port for terms in ports} != {row.port for row in agreement.ports}:
         raise InvalidRequestError(
@@ -272,8 +279,8 @@ def counter(
             f"end: {end.isoformat()} is before the start {agreement.starts_on.isoformat()}"
         )
     offer = {**_terms(ports, sla), "end": end.isoformat(), "reason": body.reason}
-    decision = _judge(session, caller, agreement, offer, today, end=end)
-    _require_allowed(agreement, decision, "offered")
+    decision = judge(session, caller, agreement, offer, today, end=end)
+    require_allowed(agreement, decision, "offered")
     agreement.offer = offer
     _transition(session, caller, agreement, "countered", "counter", {"offer": offer})
     return agreement
@@ -295,12 +302,13 @@ def accept(
     offer = dict(agreement.offer)
     end = date.fromisoformat(offer.pop("end"))
     offer.pop("reason", None)
-    decision = _judge(session, caller, agreement, offer, today, end=end)
-    _require_allowed(agreement, decision, "accepted")
+    decision = judge(session, caller, agreement, offer, today, end=end)
+    require_allowed(agreement, decision, "accepted")
     agreement.terms, agreement.ends_on, agreement.offer = offer, end, None
-    agreement.decision = _decision_dict(decision)
-    to = "active" if agreement.starts_on <= today else "approved"
-    _transition(session, caller, agreement, to, "accept", {"reason": reason})
+    agreement.decision = decision_dict(decision)
+    _transition(
+        session, caller, agreement, _granted(agreement, today), "accept", {"reason": reason}
+    )
     return agreement
 
 
@@ -328,21 +336,25 @@ def renew(
     start = max(today, agreement.starts_on)
     if end < start:
         raise InvalidRequestError(f"end: {end.isoformat()} is before {start.isoformat()}")
-    decision = _judge(session, caller, agreement, agreement.terms, today, start=start, end=end)
-    _require_allowed(agreement, decision, "renewed")
+    decision = judge(session, caller, agreement, agreement.terms, today, start=start, end=end)
+    require_allowed(agreement, decision, "renewed")
     before = {"start": agreement.starts_on.isoformat(), "end": agreement.ends_on.isoformat()}
     agreement.starts_on, agreement.ends_on = start, end
-    agreement.decision = _decision_dict(decision)
-    to = "active" if start <= today else "approved"
+    agreement.decision = decision_dict(decision)
     _transition(
         session,
         caller,
         agreement,
-        to,
+        _granted(agreement, today),
         "renew",
         {"before": before, "end": end.isoformat(), "reason": reason},
     )
     return agreement
+
+
+def _granted(agreement: Agreement, today: date) -> str:
+    """The state an agreement enters when granted: active from its start date, approved before."""
+    return "active" if agreement.starts_on <= today else "approved"
 
 
 def advance(session: Session, agreement: Agreement, today: date) -> None:
@@ -408,16 +420,6 @@ def _find(session: Session, name: str) -> Agreement:
     return agreement
 
 
-def _dataset(session: Session, port: str) -> Dataset:
-    dataset = session.scalar(select(Dataset).where(Dataset.ref == port))
-    if dataset is None:
-        raise InvalidRequestError(
-            f"ports: {port} is not an output port in the catalog; register the providing product "
-            "first (meshlake governance sync)"
-        )
-    return dataset
-
-
 def _consumer_domain(session: Session, body: AgreementIn) -> str | None:
     consumer = body.consumer
     if consumer.kind == "product":
@@ -434,20 +436,13 @@ def _consumer_domain(session: Session, body: AgreementIn) -> str | None:
             )
         return product.domain.name
     if consumer.domain is not None:
-        _domain(session, consumer.domain, "consumer.domain")
+        domain_of(session, consumer.domain, "consumer.domain")
         return consumer.domain
     if consumer.kind in ("team", "external"):
         raise InvalidRequestError(
             f"consumer.domain: a {consumer.kind} consumer needs the domain that sponsors it"
         )
     return None
-
-
-def _domain(session: Session, name: str, field: str) -> Domain:
-    domain = session.scalar(select(Domain).where(Domain.name == name))
-    if domain is None:
-        raise InvalidRequestError(f"{field}: no domain {name!r} in the catalog")
-    return domain
 
 
 def _provider_domain(
@@ -461,7 +456,7 @@ def _provider_domain(
         if terms.port in seen:
             raise InvalidRequestError(f"{where}.port: {terms.port} is named twice")
         seen.add(terms.port)
-        dataset = _dataset(session, terms.port)
+        dataset = dataset_of(session, terms.port)
         domains.add(dataset.product.domain.name)
         names = {column.name for column in dataset.columns}
         delivered = set(terms.columns) if terms.columns is not None else names
@@ -508,7 +503,7 @@ def _check_sla(session: Session, ports: Sequence[PortTermsIn], items: Sequence[S
             )
     overrides = [item.model_dump(exclude_none=True) for item in items]
     for terms in ports:
-        contract_terms(session, _dataset(session, terms.port)).stricter(
+        contract_terms(session, dataset_of(session, terms.port)).stricter(
             overrides, f"sla (against {terms.port}'s contract)"
         )
 
@@ -520,113 +515,12 @@ def _terms(ports: Sequence[PortTermsIn], sla: Sequence[SlaItemIn]) -> dict[str, 
     }
 
 
-def _ports_of(terms: dict[str, Any]) -> list[PortTermsIn]:
-    return [PortTermsIn.model_validate(item) for item in terms.get("ports", [])]
-
-
 def _sla_of(terms: dict[str, Any]) -> list[SlaItemIn]:
     return [SlaItemIn.model_validate(item) for item in terms.get("sla", [])]
 
 
 def _port_terms(agreement: Agreement, port: str) -> PortTermsIn:
-    return next(terms for terms in _ports_of(agreement.terms) if terms.port == port)
-
-
-def sharing_input(
-    session: Session,
-    agreement: Agreement,
-    terms: dict[str, Any],
-    today: date,
-    start: date | None = None,
-    end: date | None = None,
-) -> dict[str, Any]:
-    """The sharing decision's input, built from the catalog: each port's columns with their
-    registered classification and how they would be delivered; both sides' zones and regions."""
-    start = start or agreement.starts_on
-    end = end or agreement.ends_on
-    zone = region = None
-    if agreement.consumer_domain is not None and agreement.consumer_kind != "external":
-        domain = _domain(session, agreement.consumer_domain, "consumer.domain")
-        zone, region = domain.zone.name, domain.zone.region
-    ports = []
-    for item in _ports_of(terms):
-        dataset = _dataset(session, item.port)
-        provider = dataset.product.domain
-        delivered = set(item.columns) if item.columns is not None else None
-        columns = [
-            {
-                "name": column.name,
-                "classification": column.classification,
-                "delivery": (
-                    "omitted"
-                    if delivered is not None and column.name not in delivered
-                    else "masked"
-                    if column.name in item.masked
-                    else "plain"
-                ),
-            }
-            for column in dataset.columns
-        ]
-        ports.append(
-            {
-                "ref": item.port,
-                "domain": provider.name,
-                "zone": provider.zone.name,
-                "region": provider.zone.region,
-                "columns": columns,
-            }
-        )
-    return {
-        "agreement": {
-            "name": agreement.name,
-            "purpose": agreement.purpose,
-            "legal_basis": agreement.legal_basis,
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "days": max((end - start).days, 0),
-            "consumer": {
-                "kind": agreement.consumer_kind,
-                "id": agreement.consumer_id,
-                "domain": agreement.consumer_domain,
-                "zone": zone,
-                "region": region,
-            },
-        },
-        "ports": ports,
-        "today": today.isoformat(),
-    }
-
-
-def _judge(
-    session: Session,
-    caller: Caller,
-    agreement: Agreement,
-    terms: dict[str, Any],
-    today: date,
-    start: date | None = None,
-    end: date | None = None,
-) -> Decision:
-    document = sharing_input(session, agreement, terms, today, start, end)
-    decision = default_engine().evaluate("sharing", document)
-    _policies.record(session, caller, decision, document, agreement.name)
-    return decision
-
-
-def _decision_dict(decision: Decision) -> dict[str, Any]:
-    return {
-        "allowed": decision.allowed,
-        "reasons": [reason.as_dict() for reason in decision.reasons],
-    }
-
-
-def _require_allowed(agreement: Agreement, decision: Decision, what: str) -> None:
-    if decision.allowed:
-        return
-    messages = "; ".join(f"{reason.policy}: {reason.message}" for reason in decision.denials)
-    raise ConflictError(
-        f"agreement {agreement.name} cannot be {what}: the sharing policies deny it ({messages}); "
-        "counter-offer terms they allow (mask or leave out columns, shorten it)"
-    )
+    return next(terms for terms in ports_of(agreement.terms) if terms.port == port)
 
 
 def _require_state(agreement: Agreement, states: Iterable[str], action: str) -> None:
@@ -715,7 +609,3 @@ def as_out(agreement: Agreement) -> dict[str, Any]:
         "created_at": agreement.created_at,
         "updated_at": agreement.updated_at,
     }
-
-
-def today_of(now: datetime) -> date:
-    return now.date()

@@ -33,11 +33,11 @@ def _evaluation(name: str, row: SlaEvaluation) -> SlaEvaluationOut:
     )
 
 
-def _run(rows: list[SlaEvaluation], names: dict[int, str]) -> SlaRunOut:
+def _run(rows: list[SlaEvaluation]) -> SlaRunOut:
     return SlaRunOut(
         evaluated=len(rows),
         missed=sum(not row.met for row in rows),
-        evaluations=[_evaluation(names[row.agreement_id], row) for row in rows],
+        evaluations=[_evaluation(row.agreement.name, row) for row in rows],
     )
 
 
@@ -50,7 +50,7 @@ def evaluate_agreement(
 ) -> SlaRunOut:
     agreement = _agreements.get(session, caller, name, now.date())
     rows = _incidents.evaluate(session, now, [agreement])
-    return _run(rows, {agreement.id: agreement.name})
+    return _run(rows)
 
 
 @router.get("/api/v1/agreements/{name}/sla", summary="An agreement's SLA evidence, newest first")
@@ -77,11 +77,7 @@ def evaluate_all(
 ) -> SlaRunOut:
     caller.require_admin("evaluate every agreement's SLA")
     rows = _incidents.evaluate(session, now, port=port)
-    names = dict(
-        (agreement.id, agreement.name)
-        for agreement in _agreements.visible(session, caller, now.date(), limit=100_000)
-    )
-    return _run(rows, names)
+    return _run(rows)
 
 
 @router.get("/api/v1/incidents", summary="SLA incidents the caller may see, newest first")
