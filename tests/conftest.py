@@ -12,21 +12,17 @@ import pytest
 from tests.helpers import MINI_MESH, REPO
 from tests.openlineage_schemas import OpenLineageSchemas
 
-
-def _shared_specs() -> Path:
-    configured = os.environ.get("MESHLAKE_SHARED_SPECS")
-    return Path(configured) if configured else REPO.parent / "shared" / "specs"
+SPECS = REPO / "tests" / "fixtures" / "specs"
+"""A copy of the standards' JSON Schemas with their licences, so a fresh clone validates against
+them (MESHLAKE_SHARED_SPECS points at another copy, e.g. newer releases)."""
 
 
 @pytest.fixture(scope="session")
 def shared_specs() -> Path:
-    """The official JSON Schemas (OpenLineage, ODCS, ODPS) kept beside the project, for validation."""
-    folder = _shared_specs()
-    if not (folder / "odcs").is_dir():
-        pytest.skip(
-            f"the standards' JSON Schemas are not at {folder} (they sit in ../shared/specs on CI; "
-            "set MESHLAKE_SHARED_SPECS to point elsewhere)"
-        )
+    """The official JSON Schemas (OpenLineage, ODCS, ODPS), for validation."""
+    configured = os.environ.get("MESHLAKE_SHARED_SPECS")
+    folder = Path(configured) if configured else SPECS
+    assert (folder / "odcs").is_dir(), f"the standards' JSON Schemas are not at {folder}"
     return folder
 
 

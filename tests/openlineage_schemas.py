@@ -1,4 +1,4 @@
-"""Validation of OpenLineage events against the official schemas in ../shared/specs/openlineage.
+"""Validation of OpenLineage events against the official schemas in tests/fixtures/specs/openlineage.
 
 The whole event is checked against OpenLineage.json, and each facet as ``{key: facet}`` against the
 facet file whose ``properties`` hold that key, with ``$ref``s resolved locally by each file's ``$id``.
