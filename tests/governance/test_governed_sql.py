@@ -18,6 +18,7 @@ from meshlake.governance.services._sql import (
     TableGrant,
     TableRefused,
     check,
+    filtered,
     run,
 )
 
@@ -318,3 +319,21 @@ def test_table_statement_and_hashing_see_only_masked_values() -> None:
     assert query("TABLE hr.departments.departments")[0] == {"dept": "eng", "floor": 1}
     rows = query("SELECT sha256(name) AS h FROM hr.employees.employees WHERE id = 1")
     assert rows == [{"h": sha(sha("ann"))}]
+
+
+def test_masks_keep_the_schema_strings_hashed_other_types_null() -> None:
+    """The platform's rule: a masked string is its SHA-256 hex, any other masked type is null."""
+    table = pa.table(
+        {
+            "name": pa.array(["ann", None], type=pa.large_string()),
+            "born": pa.array([19800101, 19900101], type=pa.int64()),
+            "dept": ["eng", "eng"],
+        }
+    )
+    grant = TableGrant("t", ("name", "born", "dept"), masked=frozenset({"name", "born"}))
+    result = filtered(table, grant)
+    assert result.schema == table.schema
+    assert result.to_pylist() == [
+        {"name": sha("ann"), "born": None, "dept": "eng"},
+        {"name": None, "born": None, "dept": "eng"},
+    ]
