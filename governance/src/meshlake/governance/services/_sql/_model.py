@@ -13,7 +13,8 @@ class TableGrant:
     ``relation`` is the name the filtered Arrow table is registered under (a plain identifier);
     ``columns`` the visible columns; ``masked`` the visible columns replaced by the sha256 hex of
     their value (same name, nulls stay null); ``row_filter`` keeps only rows whose column holds one
-    of the allowed values (all entries must hold).
+    of the allowed values (all entries must hold). A row-filter column need not be visible: the
+    rows are filtered on the data before the columns are chosen.
     """
 
     relation: str
@@ -24,12 +25,19 @@ class TableGrant:
     def __post_init__(self) -> None:
         if not self.relation.isidentifier():
             raise ValueError(f"TableGrant.relation {self.relation!r}: use a plain identifier")
-        unknown = (set(self.masked) | set(self.row_filter)) - set(self.columns)
+        unknown = set(self.masked) - set(self.columns)
         if unknown:
             raise ValueError(
-                f"TableGrant({self.relation}): masked/row_filter name columns not in columns: "
+                f"TableGrant({self.relation}): masked names columns not in columns: "
                 f"{sorted(unknown)}; add them to columns or drop them"
             )
+
+    @property
+    def read_columns(self) -> tuple[str, ...]:
+        """The columns to read from the source: the visible ones and those the rows are
+        filtered by."""
+        extra = tuple(sorted(set(self.row_filter) - set(self.columns)))
+        return self.columns + extra
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,17 @@ def filtered(table: pa.Table, grant: TableGrant) -> pa.Table:
     of another type is null, since a digest would not fit its type. Nulls stay null, and the schema
     stays the table's, so a masked copy reads like the original.
     """
-    missing = [c for c in grant.columns if c not in table.column_names]
+    missing = [c for c in grant.read_columns if c not in table.column_names]
     if missing:
         raise StatementRefused(
             f"relation {grant.relation}: granted columns {missing} are not in the data; "
             "fix the grant or the table"
         )
-    result = table.select(list(grant.columns))
+    result = table
     for column, allowed in grant.row_filter.items():
         values = pa.array(list(allowed), type=result.schema.field(column).type)
         result = result.filter(pc.fill_null(pc.is_in(result[column], value_set=values), False))
+    result = result.select(list(grant.columns))
     for column in sorted(grant.masked):
         index = result.schema.get_field_index(column)
         field = result.schema.field(index)
