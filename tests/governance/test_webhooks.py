@@ -563,6 +563,36 @@ def test_dead_deliveries_stay_visible_and_an_admin_retries_them(
     assert receiver.processed == [row["event_id"]]
 
 
+def test_settled_deliveries_are_pruned_after_the_retention_and_pending_ones_never(
+    hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    webhook = _register(hooks, receiver, "/prune", "principal:bootstrap-admin")
+    old = utcnow() - timedelta(days=31)
+    with sessions() as session, session.begin():
+        ids = notify(session, ["principal:bootstrap-admin"], "prune.test", {})
+        ids += notify(session, ["principal:bootstrap-admin"], "prune.test", {})
+        ids += notify(session, ["principal:bootstrap-admin"], "prune.test", {})
+    [delivered, recent, owed] = [_mine(hooks, webhook, [i]) for i in ids]
+    for delivery in (delivered, recent, owed):
+        wait_for(lambda d=delivery: _settled(hooks, webhook, d), "the deliveries")
+    with sessions() as session, session.begin():
+        for delivery, status, created in (
+            (delivered, "delivered", old),
+            (recent, "delivered", utcnow()),
+            (owed, "pending", old),
+        ):
+            row = session.get(WebhookDelivery, delivery)
+            assert row is not None
+            row.status, row.created_at = status, created
+            row.next_attempt_at = utcnow() + timedelta(days=1) if status == "pending" else None
+
+    assert hooks.app.state.webhook_deliverer.prune() == 1
+    left = {row["id"] for row in _deliveries(hooks, webhook)}
+    with hooks.client() as admin:
+        assert admin.delete(f"/api/v1/webhooks/{webhook}").status_code == 204
+    assert delivered not in left and {recent, owed} <= left
+
+
 def test_a_leased_delivery_waits_for_its_lease_to_pass(
     hooks: Hooks, sessions: sessionmaker[Session], receiver: Receiver
 ) -> None:

@@ -54,6 +54,9 @@ class GovernanceSettings(BaseSettings):
     """Seconds a receiver has to answer one delivery; longer counts as a failed attempt."""
     webhook_concurrency: int = Field(default=4, ge=1)
     """Deliveries one deliverer sends at the same time (one slow receiver does not stall others)."""
+    webhook_retention_days: float = Field(default=30.0, gt=0)
+    """Days a settled delivery (delivered, dead, cancelled) stays readable; deliverers prune older
+    ones once an hour. Pending deliveries are never pruned."""
     sla_interval: float = Field(default=900.0, ge=0)
     """Seconds between two scheduled measurements of every active agreement's SLA (0: none; they
     are also measured on demand and after each recorded version)."""

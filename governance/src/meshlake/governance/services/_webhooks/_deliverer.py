@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.db._tables import WebhookDelivery, WebhookSubscription, utcnow
 from meshlake.governance.services._webhooks._backoff import Backoff
-from meshlake.governance.services._webhooks._outbox import on_commit_nudge
+from meshlake.governance.services._webhooks._outbox import on_commit_nudge, prune
 from meshlake.governance.services._webhooks._signing import sign
 
 log = logging.getLogger("meshlake.governance.webhooks")
 
 USER_AGENT = "meshlake-webhooks/1"
 _ERROR_LIMIT = 500
+_PRUNE_EVERY = 3600.0  # seconds between two prunings of settled deliveries by one deliverer
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class DeliverySettings:
     max_attempts: int
     timeout: float
     concurrency: int
+    retention: timedelta = timedelta(days=30)
+    """How long settled deliveries stay readable before the deliverer prunes them."""
 
     @property
     def lease(self) -> timedelta:
@@ -59,6 +62,7 @@ class DeliverySettings:
             max_attempts=settings.webhook_max_attempts,
             timeout=settings.webhook_timeout,
             concurrency=settings.webhook_concurrency,
+            retention=timedelta(days=settings.webhook_retention_days),
         )
 
 
@@ -99,6 +103,7 @@ class Deliverer:
             timeout=settings.timeout, follow_redirects=False, trust_env=False
         )
         self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix=self.owner)
+        self._pruned_at: float | None = None
 
     def start(self) -> None:
         on_commit_nudge(self)
@@ -129,6 +134,25 @@ class Deliverer:
             list(self._pool.map(self._deliver, claims))
         return len(claims)
 
+    def prune(self) -> int:
+        """Delete the settled deliveries older than the retention; how many went."""
+        with self._sessions.begin() as session:
+            pruned = prune(session, utcnow() - self._settings.retention)
+        self._pruned_at = time.monotonic()
+        return pruned
+
+    def _prune_hourly(self) -> None:
+        if self._pruned_at is not None and time.monotonic() - self._pruned_at < _PRUNE_EVERY:
+            return
+        try:
+            pruned = self.prune()
+        except Exception:
+            self._pruned_at = time.monotonic()  # not again at every poll while the database is away
+            log.exception("pruning settled webhook deliveries failed; trying in an hour")
+            return
+        if pruned:
+            log.info("pruned %d settled webhook deliveries", pruned)
+
     def _loop(self) -> None:
         in_flight: set[Future[None]] = set()
         while not self._stopping.is_set():
@@ -144,6 +168,7 @@ class Deliverer:
                     log.exception("claiming webhook deliveries failed; trying at the next poll")
                     claims = []
                 in_flight |= {self._pool.submit(self._deliver, claim) for claim in claims}
+            self._prune_hourly()
             # Woken by a commit that notified, by a finished send (room again), or by the poll.
             self._nudged.wait(self._settings.poll_interval)
         wait(in_flight)

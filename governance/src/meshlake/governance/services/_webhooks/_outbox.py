@@ -12,10 +12,11 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meshlake.governance._errors import ConflictError, InvalidRequestError, NotFoundError
@@ -172,3 +173,15 @@ def retry(session: Session, caller: Caller, delivery_id: int) -> WebhookDelivery
     )
     _nudge_after_commit(session)
     return row
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete the settled deliveries (delivered, cancelled, dead) created before ``before``; how
+    many went. Pending rows are never pruned: they are work still owed."""
+    result = session.execute(
+        delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_(("delivered", "cancelled", "dead")),
+            WebhookDelivery.created_at < before,
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
