@@ -41,7 +41,7 @@ e2e: setup
 ## Long trials in full (the suite runs a small sample of each): kill -9 a publication 20 times;
 ## `make fuzz` is the other one: the governance API against its OpenAPI.
 reliability: setup
-	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q tests/reliability
+	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q --timeout 3600 tests/reliability
 
 ## Schemathesis over the governance API's whole OpenAPI, on SQLite and on PostgreSQL (when
 ## MESHLAKE_TEST_POSTGRES_URL is set): MESHLAKE_FUZZ_CASES per operation and generation mode
