@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -132,7 +132,7 @@ class QuarantineIn(BaseModel):
     retention_days: float = Field(
         gt=0, le=36500, description="The contract's retention SLA, else the platform's default."
     )
-    masked_columns: list[str] = Field(
+    masked_columns: list[Annotated[str, Field(max_length=200)]] = Field(
         default=[], max_length=1000, description="Columns held masked, as text."
     )
 
