@@ -418,3 +418,49 @@ def test_values_of_every_type_come_back_as_json(mesh: Mesh, agreement: str) -> N
     assert answer.json()["rows"] == [
         ["2026-01-02", "2026-01-02T03:04:05", "1.50", "NaN", "Infinity", None]
     ]
+
+
+def test_queries_naming_few_columns_answer_as_over_the_whole_grant(
+    mesh: Mesh, agreement: str
+) -> None:
+    # Only the columns a query names are read and masked; these shapes must not notice.
+    _, data = _published(mesh)
+    expected = _as_consumer(data)
+    departments: dict[str, int] = {}
+    for row in expected:
+        departments[row[2]] = departments.get(row[2], 0) + 1
+    with mesh.as_("sales") as sales:
+        counted = _query(sales, f"SELECT count(*) FROM {EMPLOYEES}").json()
+        # The checker takes a table alias used as a value for a column and refuses it; were it
+        # let through, referred_names keeps every column for it.
+        whole_row = _query(sales, f"SELECT e FROM {EMPLOYEES} e ORDER BY e.employee_id")
+        using = _query(
+            sales,
+            f"SELECT a.department, count(*) AS n FROM {EMPLOYEES} a JOIN {EMPLOYEES} b "
+            "USING (employee_id) GROUP BY a.department ORDER BY a.department",
+        ).json()
+        by_alias = _query(sales, f'SELECT "FULL_NAME" AS h FROM {EMPLOYEES} ORDER BY h').json()
+    assert counted["rows"] == [[len(expected)]]
+    assert whole_row.status_code == 403 and "column 'e'" in whole_row.json()["detail"]
+    assert using["rows"] == [[name, n] for name, n in sorted(departments.items())]
+    assert by_alias["rows"] == [[r[1]] for r in sorted(expected, key=lambda r: r[1])]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("sql", "referred"),
+    [
+        ("SELECT department, count(*) FROM t GROUP BY 1", {"department", "t"}),
+        ('SELECT "Full_Name" AS h FROM t AS e ORDER BY h', {"full_name", "h", "t", "e"}),
+        ("SELECT * FROM t", None),
+        ("SELECT e.* FROM t AS e", None),
+        ("SELECT e FROM t AS e", None),
+        ("SELECT a FROM (SELECT x AS a FROM t) AS s WHERE s.a > 1", {"a", "x", "t", "s"}),
+    ],
+)
+def test_only_the_columns_a_query_can_name_are_read_and_masked(
+    sql: str, referred: set[str] | None
+) -> None:
+    from meshlake.governance.services._query import referred_names
+
+    assert referred_names(sql) == referred

@@ -18,15 +18,17 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import sqlglot
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlglot import exp
 
 from meshlake.governance._errors import ConflictError, GovernanceError, InvalidRequestError
 from meshlake.governance._settings import GovernanceSettings
@@ -121,7 +123,11 @@ def governed_query(
             readable = readable_ports(session, caller, today)
             checked = _checked(sql, readable, bounds)
             by_relation = {port.grant.relation: port for port in readable.values()}
-            used = [by_relation[relation] for relation in sorted(checked.grants)]
+            referred = referred_names(checked.sql)
+            used = [_narrowed(by_relation[r], referred) for r in sorted(checked.grants)]
+            checked = CheckedQuery(
+                checked.sql, {port.grant.relation: port.grant for port in used}, checked.row_limit
+            )
             ports = _versions(session, used, cursor)
         _within_bytes(used, ports, bounds.max_bytes_read)
         data = {port.grant.relation: scan(port, ports[port.port]) for port in used}
@@ -165,6 +171,41 @@ def _ran(checked: CheckedQuery, data: Mapping[str, pa.Table], bounds: QueryBound
         return run(checked, data, bounds.limits())
     except (StatementRefused, LimitExceeded) as refusal:
         raise type(refusal)(f"sql: {refusal}") from refusal
+
+
+def referred_names(sql: str) -> set[str] | None:
+    """The names a query can refer to a column by, lowercased; None when it may refer to them
+    all: ``*`` (but in ``count(*)``), or a table alias used as a value (a whole-row struct).
+
+    Over-approximated on purpose: every identifier counts, whatever its role.
+    """
+    root = sqlglot.parse_one(sql, read="duckdb")
+    if any(not isinstance(star.parent, exp.Count) for star in root.find_all(exp.Star)):
+        return None
+    aliases = {t.alias_or_name.lower() for t in root.find_all(exp.Table)} | {
+        a.name.lower() for a in root.find_all(exp.TableAlias)
+    }
+    if any(column.name.lower() in aliases for column in root.find_all(exp.Column)):
+        return None
+    return {identifier.name.lower() for identifier in root.find_all(exp.Identifier)}
+
+
+def _narrowed(port: ReadablePort, referred: set[str] | None) -> ReadablePort:
+    return replace(port, grant=narrowed_grant(port.grant, referred))
+
+
+def narrowed_grant(grant: TableGrant, referred: set[str] | None) -> TableGrant:
+    """``grant`` cut to the columns a query can refer to (see :func:`referred_names`), so a
+    column it never names is neither read nor masked (hashing a column costs more than most
+    aggregates). Cutting can only hide columns, never show one the grant does not."""
+    if referred is None:
+        return grant
+    columns = tuple(c for c in grant.columns if c.lower() in referred)
+    if not columns:
+        # DuckDB takes no table without columns (count(*) alone): keep the cheapest one.
+        plain = [c for c in grant.columns if c not in grant.masked]
+        columns = tuple((plain or list(grant.columns))[:1])
+    return replace(grant, columns=columns, masked=frozenset(grant.masked & set(columns)))
 
 
 def _versions(session: Session, used: list[ReadablePort], cursor: _Cursor | None) -> dict[str, int]:
