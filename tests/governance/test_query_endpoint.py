@@ -261,6 +261,7 @@ HOSTILE = [
         "WITH RECURSIVE",
     ),
     ("SELEC * FROM hr.employees.employees", 422, "does not parse"),
+    ("SELECT " + "(" * 3000 + "1" + ")" * 3000, 422, "nests too deeply"),
 ]
 
 
@@ -414,10 +415,12 @@ def test_values_of_every_type_come_back_as_json(mesh: Mesh, agreement: str) -> N
             "CAST('1.50' AS DECIMAL(10, 2)) AS n, CAST('nan' AS DOUBLE) AS x, "
             "CAST('inf' AS DOUBLE) AS y, NULL AS z",
         )
+        same_names = _query(hr, "SELECT 1 AS a, 2 AS a")
     assert answer.status_code == 200, answer.text
     assert answer.json()["rows"] == [
         ["2026-01-02", "2026-01-02T03:04:05", "1.50", "NaN", "Infinity", None]
     ]
+    assert same_names.json()["rows"] == [[1, 2]]
 
 
 def test_queries_naming_few_columns_answer_as_over_the_whole_grant(

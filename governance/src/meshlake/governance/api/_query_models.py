@@ -66,7 +66,9 @@ class QueryOut(BaseModel):
 
 def query_out(answer: QueryAnswer) -> QueryOut:
     table = answer.table
-    rows = [[_json(value) for value in row.values()] for row in table.to_pylist()]
+    # Column by column: names may repeat (SELECT 1 AS a, 2 AS a), which rows as dicts would merge.
+    columns = [[_json(value) for value in column.to_pylist()] for column in table.columns]
+    rows = [list(row) for row in zip(*columns, strict=True)] if columns else []
     return QueryOut(
         columns=[ColumnOut(name=field.name, type=str(field.type)) for field in table.schema],
         rows=rows,

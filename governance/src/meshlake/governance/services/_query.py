@@ -179,7 +179,10 @@ def referred_names(sql: str) -> set[str] | None:
 
     Over-approximated on purpose: every identifier counts, whatever its role.
     """
-    root = sqlglot.parse_one(sql, read="duckdb")
+    try:
+        root = sqlglot.parse_one(sql, read="duckdb")
+    except RecursionError:
+        return None
     if any(not isinstance(star.parent, exp.Count) for star in root.find_all(exp.Star)):
         return None
     aliases = {t.alias_or_name.lower() for t in root.find_all(exp.Table)} | {
