@@ -467,3 +467,15 @@ def test_only_the_columns_a_query_can_name_are_read_and_masked(
     from meshlake.governance.services._query import referred_names
 
     assert referred_names(sql) == referred
+
+
+def test_a_query_over_the_memory_limit_is_422(mesh: Mesh, bounds: None) -> None:
+    mesh.app.state.query_bounds = QueryBounds(memory_limit="4MB", timeout_seconds=30)
+    names = " || ".join(f"{alias}.full_name" for alias in "abcd")
+    tables = ", ".join(f"{EMPLOYEES} {alias}" for alias in "abcd")
+    with mesh.as_("hr member") as hr:
+        hungry = _query(hr, f"SELECT string_agg({names}, ',') AS all_names FROM {tables}")
+        small = _query(hr, f"SELECT count(*) FROM {EMPLOYEES}")
+    assert hungry.status_code == 422, hungry.text[:300]
+    assert "needed more than 4MB of memory" in hungry.json()["detail"]
+    assert small.status_code == 200
