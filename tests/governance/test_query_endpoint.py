@@ -479,3 +479,25 @@ def test_a_query_over_the_memory_limit_is_422(mesh: Mesh, bounds: None) -> None:
     assert hungry.status_code == 422, hungry.text[:300]
     assert "needed more than 4MB of memory" in hungry.json()["detail"]
     assert small.status_code == 200
+
+
+@pytest.mark.unit
+def test_the_query_limits_come_from_the_settings() -> None:
+    from pydantic import ValidationError
+
+    from meshlake.governance import GovernanceSettings, create_app
+
+    settings = GovernanceSettings(
+        database_url="sqlite://",
+        query_row_limit=7,
+        query_timeout_seconds=2.5,
+        query_memory_limit="1GiB",
+        query_threads=2,
+        query_max_bytes_read=1000,
+    )
+    app = create_app(settings)
+    app.state.engine.dispose()
+    assert app.state.query_bounds == QueryBounds(7, 2.5, "1GiB", 2, 1000)
+    with pytest.raises(ValidationError) as refused:
+        GovernanceSettings(query_memory_limit="lots")
+    assert "query_memory_limit" in str(refused.value)

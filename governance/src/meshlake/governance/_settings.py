@@ -69,7 +69,8 @@ class GovernanceSettings(BaseSettings):
     query_memory_limit: str = Field(default="256MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
     """DuckDB's memory limit for one query (e.g. 256MB, 1GiB); a query needing more gets a 422."""
     query_threads: int = Field(default=1, ge=1, le=64)
-    """DuckDB threads one query may use."""
+    """DuckDB threads one query may use; with more than one, pages of a query without ORDER BY
+    may not follow one order."""
     query_max_bytes_read: int = Field(default=1024 * 1024 * 1024, gt=0)
     """The largest total size of the Delta files one query may read (all its ports at their
     versions); a query over it is refused with a 422 before anything is read."""

@@ -6,6 +6,9 @@ Only the ports the checked query uses are read, each at the version the catalog 
 cursor pins those versions, so the next page reads the same data; a cursor is checked against the
 versions the catalog recorded, so an edited one cannot reach a commit governance never published.
 
+Each page runs the query again at the pinned versions (no result is kept between requests), so a
+page costs a run; without ORDER BY the row order is DuckDB's, stable with one thread (the default).
+
 The database is used in two short transactions (grants, then the audit entry); none is open while
 delta-rs reads and DuckDB runs, so a slow query holds no database connection.
 """
