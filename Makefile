@@ -62,5 +62,10 @@ bench: setup
 	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	@for script in benchmarks/*.py; do echo "== $$script"; $(RUN) python $$script || exit 1; done
 
+## One benchmark: the governed SQL aggregate against plain DuckDB (benchmarks/governed_query.py).
+.PHONY: bench-query
+bench-query: setup
+	$(RUN) python benchmarks/governed_query.py
+
 clean:
 	rm -rf .meshlake

@@ -209,6 +209,24 @@ class GovernanceClient:
             raise
         return int(body["delta_version"])
 
+    def post_for_bytes(self, path: str, json: Any, accept: str) -> tuple[bytes, httpx.Headers]:
+        """POST ``json`` for a binary answer (e.g. an Arrow IPC stream): its body and headers.
+        Refusals and failures raise as in :meth:`request`."""
+        try:
+            response = self._http.post(path, json=json, headers={"Accept": accept})
+        except httpx.HTTPError as exc:
+            raise GovernanceUnavailable(
+                "POST", path, 0, f"{self.url} cannot be reached ({type(exc).__name__}: {exc})"
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            error = GovernanceUnavailable if response.status_code >= 500 else GovernanceError
+            raise error("POST", path, response.status_code, str(detail))
+        return response.content, response.headers
+
 
 @dataclass(frozen=True)
 class PublicationRecord:

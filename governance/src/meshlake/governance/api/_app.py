@@ -57,11 +57,13 @@ from meshlake.governance.api.routes import (
 from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
+from meshlake.governance.api.routes.query import router as query_router
 from meshlake.governance.api.routes.tokens import router as tokens_router
 from meshlake.governance.api.routes.webhooks import router as webhooks_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
+from meshlake.governance.services._query import QueryBounds
 from meshlake.governance.services._sla_schedule import sla_lifespan
 from meshlake.governance.services._webhooks import lifespan as webhook_lifespan
 
@@ -87,6 +89,7 @@ ROUTERS = [
     agreements.router,
     incidents.router,
     webhooks_router,
+    query_router,
 ]
 
 
@@ -110,6 +113,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     )
     app.state.max_request_bytes = settings.max_request_bytes
     app.state.max_batch_request_bytes = settings.max_batch_request_bytes
+    app.state.query_bounds = QueryBounds.from_settings(settings)
     app.state.load = Load(limit=settings.max_in_flight or default_limit(engine))
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
