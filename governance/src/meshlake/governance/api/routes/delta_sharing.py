@@ -26,16 +26,22 @@ from meshlake.governance.api._delta_sharing_models import (
     ShareOut,
     TableOut,
 )
+from meshlake.governance.api._problems import ErrorOut
 from meshlake.governance.api.deps import CallerDep, NowDep, SessionDep, TodayDep
 from meshlake.governance.services import _delta_sharing as sharing
 from meshlake.governance.services._delta_sharing import SharedTable, SharingRequestError
 
-router = APIRouter(prefix="/delta-sharing", tags=["delta sharing"])
+router = APIRouter(
+    prefix="/delta-sharing",
+    tags=["delta sharing"],
+    # The protocol's status for a parameter it refuses (SharingRequestError).
+    responses={400: {"model": ErrorOut, "description": "A parameter the protocol refuses."}},
+)
 
 NDJSON = "application/x-ndjson; charset=utf-8"
 VERSION_HEADER = "Delta-Table-Version"
 MaxResults = Annotated[int | None, Query(alias="maxResults", ge=0, le=1000)]
-PageToken = Annotated[str | None, Query(alias="pageToken", max_length=1000)]
+PageToken = Annotated[str | None, Query(alias="pageToken", pattern=sharing.PAGE_TOKEN)]
 Name = Annotated[str, Path(min_length=1, max_length=300)]
 
 
@@ -156,10 +162,14 @@ def list_all_tables(
 _TABLE = "/shares/{share}/schemas/{schema}/tables/{table}"
 
 
-@router.api_route(
+@router.get(
     _TABLE + "/version",
-    methods=["GET", "HEAD"],
     summary="The table's version (published, or the first at or after startingTimestamp)",
+)
+@router.head(
+    _TABLE + "/version",
+    operation_id="head_table_version",
+    summary="The table's version, headers only",
 )
 def table_version(
     request: Request,
@@ -207,11 +217,6 @@ def query_table(
     body: QueryIn | None = None,
 ) -> Response:
     asked = body or QueryIn()
-    if asked.starting_version is not None or asked.ending_version is not None:
-        raise SharingRequestError(
-            "startingVersion, endingVersion: this server answers them on the changes endpoint "
-            "(GET .../changes); query takes version or timestamp"
-        )
     shared = sharing.table(session, caller, share, schema, table, today)
     server = _server(request)
     version = server.version(shared, asked.version, asked.timestamp)
@@ -266,10 +271,15 @@ def table_changes(
     return _ndjson(lines, start)
 
 
-@router.api_route(
+@router.get(
     "/files/{path:path}",
-    methods=["GET", "HEAD"],
     summary="A shared snapshot file, by its signed URL (HTTP Range supported)",
+    response_class=FileResponse,
+)
+@router.head(
+    "/files/{path:path}",
+    operation_id="head_shared_file",
+    summary="A shared snapshot file's headers (its size), by its signed URL",
     response_class=FileResponse,
 )
 def shared_file(

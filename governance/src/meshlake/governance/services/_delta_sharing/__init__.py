@@ -11,6 +11,7 @@ from meshlake.governance.services._agreements import CLOSED_HOOKS
 from meshlake.governance.services._delta_sharing._errors import (
     SharingRequestError as SharingRequestError,
 )
+from meshlake.governance.services._delta_sharing._names import PAGE_TOKEN as PAGE_TOKEN
 from meshlake.governance.services._delta_sharing._names import RECIPIENT_KINDS as RECIPIENT_KINDS
 from meshlake.governance.services._delta_sharing._names import page as page
 from meshlake.governance.services._delta_sharing._names import table_name as table_name

@@ -8,14 +8,12 @@ client splits ``share.schema.table`` on dots).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from meshlake.governance.services._delta_sharing._errors import SharingRequestError
-
 T = TypeVar("T")
+
+PAGE_TOKEN = r"^([0-9a-f]{2}){1,500}$"
 
 RECIPIENT_KINDS = ("person", "team", "external")
 """Consumer kinds that read through Delta Sharing (a product reads through its domain)."""
@@ -32,28 +30,14 @@ def page(
 ) -> tuple[list[T], str | None]:
     """One page of ``items`` (sorted by ``key``) after the token's key, and the next token.
 
-    The token is the last key served, so a page stays right when items come or go in between.
+    The token is the last key served (hex of its UTF-8; routes check ``PAGE_TOKEN``), so a page
+    stays right when items come or go in between, and any well-formed token is a position.
     """
     ordered = sorted(items, key=key)
     if token:
-        after = _after(token)
+        after = bytes.fromhex(token).decode(errors="replace")
         ordered = [item for item in ordered if key(item) > after]
     if max_results is None or len(ordered) <= max_results:
         return ordered, None
     chosen = ordered[:max_results]
-    return chosen, base64.urlsafe_b64encode((_MARK + key(chosen[-1])).encode()).decode()
-
-
-_MARK = "after:"
-
-
-def _after(token: str) -> str:
-    try:
-        text = base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith(_MARK):
-        raise SharingRequestError(
-            "pageToken: not a token this server gave; start again without pageToken"
-        )
-    return text[len(_MARK) :]
+    return chosen, key(chosen[-1]).encode().hex()

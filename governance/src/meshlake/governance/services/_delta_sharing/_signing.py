@@ -40,7 +40,7 @@ class UrlSigner:
 
     def check(self, path: str, expires: int, signature: str, now: datetime) -> None:
         """ForbiddenError unless ``signature`` is this key's for ``path`` and ``expires`` is ahead."""
-        if not hmac.compare_digest(self.signature(path, expires), signature):
+        if not hmac.compare_digest(self.signature(path, expires).encode(), signature.encode()):
             raise ForbiddenError(
                 "file URL: the signature does not match; ask the sharing server for the table's "
                 "files again (POST .../query) instead of editing a URL"
