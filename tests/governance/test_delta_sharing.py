@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from requests import HTTPError
+from typer.testing import CliRunner
 
 from meshlake.governance import GovernanceSettings
+from meshlake.governance._sharing_cli import sharing
 from meshlake.governance.services._delta_sharing import (
     SharedTable,
     SharingRequestError,
@@ -34,6 +36,7 @@ from meshlake.governance.services._delta_sharing import (
 )
 from meshlake.governance.services._readable import ReadablePort
 from meshlake.governance.services._sql import TableGrant
+from meshlake.platform.cli import _output
 from tests.governance._publishing import MESH, Publisher, contract_table
 from tests.governance._sharing import TODAY, Clock, Mesh, serve_mesh
 
@@ -504,3 +507,30 @@ def test_the_share_serves_a_snapshot_never_a_raw_table_file(shared: Shared) -> N
     assert all("/delta-sharing/files/" + SHARE + "/" in url for url in urls)
     table = pq.read_table(shared.snapshots / SHARE / EMPLOYEES)
     assert "email" not in table.column_names and isinstance(table, pa.Table)
+
+
+def test_profile_command_writes_a_profile_the_client_reads(
+    shared: Shared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_output.console, "width", 200)
+    target = tmp_path / "acme.share"
+    env = {
+        "MESHLAKE_GOVERNANCE_URL": shared.mesh.service.url,
+        "MESHLAKE_GOVERNANCE_TOKEN": shared.mesh.tokens["hr owner"],
+    }
+    written = CliRunner().invoke(sharing, ["profile", SHARE, "--output", str(target)], env=env)
+    refused = CliRunner().invoke(
+        sharing,
+        ["profile", SHARE, "--output", str(tmp_path / "no.share")],
+        env={**env, "MESHLAKE_GOVERNANCE_TOKEN": shared.mesh.tokens["sales"]},
+    )
+
+    assert written.exit_code == 0, written.output
+    assert f"profile for {RECIPIENT} on share {SHARE}" in written.output
+    profile = json.loads(target.read_text())
+    assert profile["shareCredentialsVersion"] == 1
+    assert target.stat().st_mode & 0o777 == 0o600
+    frame = delta_sharing.load_as_pandas(shared.url(profile=target))
+    assert sorted(frame["employee_id"]) == _expected_ids(range(14), {2})
+    assert refused.exit_code == 1 and "domain_owner:hr" in refused.output
+    assert not (tmp_path / "no.share").exists()
