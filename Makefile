@@ -62,5 +62,9 @@ bench: setup
 	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	@for script in benchmarks/*.py; do echo "== $$script"; $(RUN) python $$script || exit 1; done
 
+.PHONY: bench-sharing
+bench-sharing: setup  ## the Delta Sharing server: client read and masked snapshot build, 1M rows
+	$(RUN) python benchmarks/delta_sharing_server.py
+
 clean:
 	rm -rf .meshlake
