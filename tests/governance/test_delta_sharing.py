@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +32,9 @@ from meshlake.governance._sharing_cli import sharing
 from meshlake.governance.services._delta_sharing import (
     SharedTable,
     SharingRequestError,
+    SharingServer,
+    Snapshots,
+    UrlSigner,
     sharing_server,
 )
 from meshlake.governance.services._readable import ReadablePort
@@ -278,6 +281,9 @@ def test_protocol_headers_and_ndjson_shapes(shared: Shared) -> None:
         changes = client.get(f"{base}/changes", params={"startingVersion": 0})
         unknown_schema = client.get(f"/shares/{SHARE}/schemas/sales/tables")
         both = _query(client, {"version": 0, "timestamp": "2026-01-01T00:00:00Z"})
+        late = _query(client, {"timestamp": "2999-01-01T00:00:00Z"})
+        early = _query(client, {"timestamp": "2000-01-01T00:00:00Z"})
+        garbled = _query(client, {"timestamp": "yesterday"})
 
     assert schemas.json() == {"items": [{"name": "hr", "share": SHARE}]}
     assert [item["name"] for item in tables.json()["items"]] == [TABLE]
@@ -307,6 +313,9 @@ def test_protocol_headers_and_ndjson_shapes(shared: Shared) -> None:
     assert sorted(action["cdf"]["version"] for action in actions) == shared.published
     assert unknown_schema.status_code == 404
     assert both.status_code == 400 and "give one of them" in both.json()["detail"]
+    assert late.headers["Delta-Table-Version"] == str(version)
+    assert early.status_code == 400 and "before the first version" in early.json()["detail"]
+    assert garbled.status_code == 400 and "ISO 8601" in garbled.json()["detail"]
 
 
 def test_pagination_of_lists(shared: Shared) -> None:
@@ -348,6 +357,29 @@ def test_changes_of_a_table_without_a_change_data_feed_are_refused(tmp_path: Pat
     with pytest.raises(SharingRequestError, match="has no change data feed"):
         server.change_snapshots(shared, 0, 0)
     assert server.table_snapshot(shared, 0).rows == 2
+
+
+def test_limit_hint_hands_out_only_the_files_it_needs(tmp_path: Path) -> None:
+    location = str(tmp_path / "plain")
+    write_deltalake(location, pa.table({"id": [f"r{i}" for i in range(7)]}))
+    grant = TableGrant("hr__plain__plain", ("id",), masked=frozenset({"id"}))
+    port = ReadablePort("hr.plain.plain", location, 0, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots", rows_per_file=2), UrlSigner())
+    shared = SharedTable("x", "hr", "plain__plain", port)
+
+    def files(limit: int | None) -> list[dict[str, Any]]:
+        lines = server.file_lines(shared, 0, "http://h", datetime.now(UTC), limit_hint=limit)
+        return [line["file"] for line in lines]
+
+    everything, three = files(None), files(3)
+    assert [json.loads(f["stats"])["numRecords"] for f in everything] == [2, 2, 2, 1]
+    assert [f["url"].split("?")[0] for f in three] == [
+        f["url"].split("?")[0] for f in everything[:2]
+    ]
+    read = pq.read_table(
+        server.snapshots.path(everything[0]["url"].split("/files/")[1].split("?")[0])
+    )
+    assert read["id"].to_pylist() == [sha("r0"), sha("r1")]
 
 
 # -- file URLs ---------------------------------------------------------------------------------
