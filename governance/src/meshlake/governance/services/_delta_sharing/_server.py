@@ -159,7 +159,7 @@ class SharingServer:
         if before_build is not None:
             before_build()
         table = nullable_masks(read(port, version), port.grant.masked)
-        return self.snapshots.write(folder, table, version)
+        return self.snapshots.write(folder, table, version, masked=port.grant.masked)
 
     def change_snapshots(self, shared: SharedTable, start: int, end: int) -> list[Snapshot]:
         """Per version from ``start`` to ``end``, the masked and filtered change rows; each
@@ -190,7 +190,7 @@ class SharingServer:
                 # A version with no row the share lets through is kept as an empty snapshot.
                 written = pa.table({}) if table is None else nullable_masks(table, masked)
                 done[version] = self.snapshots.write(
-                    folders[version], written, version, times.get(version)
+                    folders[version], written, version, times.get(version), masked
                 )
         return [snapshot for _, snapshot in sorted(done.items()) if snapshot is not None]
 
