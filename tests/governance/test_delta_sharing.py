@@ -537,6 +537,13 @@ def test_the_share_serves_a_snapshot_never_a_raw_table_file(shared: Shared) -> N
     served = {Path(urlsplit(url).path).name for url in urls}
     assert served and not served & raw
     assert all("/delta-sharing/files/" + SHARE + "/" in url for url in urls)
+    with shared.mesh.as_("admin") as admin:
+        audit = admin.get(
+            "/api/v1/audit", params={"principal": RECIPIENT, "action": "sharing.query", "limit": 1}
+        ).json()
+    assert audit[0]["target"] == EMPLOYEES
+    assert audit[0]["after"]["share"] == SHARE and audit[0]["after"]["files"] == len(urls)
+    assert audit[0]["after"]["rows"] == len(_expected_ids(range(14), {2}))
     table = pq.read_table(shared.snapshots / SHARE / EMPLOYEES)
     assert "email" not in table.column_names and isinstance(table, pa.Table)
 

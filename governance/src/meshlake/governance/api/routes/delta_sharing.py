@@ -237,6 +237,7 @@ def query_table(
             before_build=lambda: server.sweep(session, today),
         )
     )
+    server.record_read(session, caller.name, shared, "query", (version, version), files)
     lines = [server.protocol_line(), server.metadata_line(shared, version), *files]
     return _ndjson(lines, version)
 
@@ -273,6 +274,7 @@ def table_changes(
     elif ending_timestamp is not None:
         end = server.version(shared, timestamp=ending_timestamp)
     actions = list(server.change_lines(shared, start, end, _base(request), now))
+    server.record_read(session, caller.name, shared, "changes", (start, end), actions)
     lines = [server.protocol_line(), server.metadata_line(shared, end), *actions]
     return _ndjson(lines, start)
 

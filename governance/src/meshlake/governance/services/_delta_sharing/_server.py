@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from meshlake.governance._errors import ForbiddenError, NotFoundError
 from meshlake.governance.db._tables import Agreement
+from meshlake.governance.services import _audit
 from meshlake.governance.services._agreements import advance
 from meshlake.governance.services._delta_sharing import _delta
 from meshlake.governance.services._delta_sharing._errors import SharingRequestError
@@ -193,6 +194,35 @@ class SharingServer:
                     folders[version], written, version, times.get(version), masked
                 )
         return [snapshot for _, snapshot in sorted(done.items()) if snapshot is not None]
+
+    # -- audit -----------------------------------------------------------------------------------
+
+    def record_read(
+        self,
+        session: Session,
+        reader: str,
+        shared: SharedTable,
+        action: str,
+        versions: tuple[int, int],
+        lines: list[dict[str, Any]],
+    ) -> None:
+        """Audit one read of a share (a query or a change feed): who, which port, which
+        versions, how many files and rows were handed out."""
+        actions = [next(iter(line.values())) for line in lines]
+        rows = sum(json.loads(item["stats"])["numRecords"] for item in actions if "stats" in item)
+        _audit.record(
+            session,
+            principal=reader,
+            action=f"sharing.{action}",
+            target=shared.port.port,
+            after={
+                "share": shared.share,
+                "table": f"{shared.schema}.{shared.name}",
+                "versions": list(versions),
+                "files": len(actions),
+                **({"rows": rows} if action == "query" else {}),
+            },
+        )
 
     # -- files -------------------------------------------------------------------------------
 
