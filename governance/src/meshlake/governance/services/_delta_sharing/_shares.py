@@ -58,8 +58,9 @@ def share(session: Session, caller: Caller, name: str, today: date) -> Agreement
     advance(session, agreement, today)
     if agreement.state != "active":
         raise ForbiddenError(
-            f"share {name}: agreement {name} is {agreement.state}, so its share is closed; ask "
-            f"the providing domain ({agreement.provider_domain}) to renew or grant it again"
+            f"share {name}: agreement {name} is {agreement.state}, and a share is open only while "
+            f"its agreement is active; ask the providing domain ({agreement.provider_domain}) "
+            "about its dates, a renewal or a new agreement"
         )
     return agreement
 

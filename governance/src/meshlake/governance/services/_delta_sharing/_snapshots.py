@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from meshlake.governance._errors import ConflictError
 from meshlake.governance.services._sql import TableGrant
 
 FORMAT = 1
@@ -147,7 +148,12 @@ class Snapshots:
         except OSError:
             shutil.rmtree(temporary, ignore_errors=True)  # written meanwhile by another request
         found = self.cached(folder)
-        assert found is not None, f"snapshot {folder} vanished while being written"
+        if found is None:
+            # The agreement closed (and its folder was deleted) while this snapshot was written.
+            raise ConflictError(
+                f"snapshot {folder.relative_to(self.root)} could not be kept: its share closed "
+                "meanwhile; ask again (a closed share answers 403)"
+            )
         return found
 
     def path(self, relative: str) -> Path | None:
