@@ -6,6 +6,9 @@ row scope applied (``_snapshots``), behind a signed, expiring URL served by the 
 (``_signing``); the snapshots are deleted when the agreement closes.
 """
 
+from pathlib import Path
+
+from meshlake.governance._errors import ConflictError
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.services._agreements import CLOSED_HOOKS
 from meshlake.governance.services._delta_sharing._errors import (
@@ -31,6 +34,7 @@ from meshlake.governance.services._delta_sharing._snapshots import Snapshots as 
 from meshlake.governance.services._delta_sharing._snapshots import (
     drop_everywhere as drop_everywhere,
 )
+from meshlake.platform import MeshlakeError
 
 
 def sharing_server(settings: GovernanceSettings) -> SharingServer:
@@ -44,4 +48,14 @@ def sharing_server(settings: GovernanceSettings) -> SharingServer:
         if secret is not None
         else UrlSigner(settings.sharing_url_ttl_seconds)
     )
-    return SharingServer(Snapshots(settings.resolved_snapshot_dir()), signer)
+    return SharingServer(Snapshots(lambda: _snapshot_dir(settings)), signer)
+
+
+def _snapshot_dir(settings: GovernanceSettings) -> Path:
+    try:
+        return settings.resolved_snapshot_dir()
+    except MeshlakeError as exc:
+        raise ConflictError(
+            f"the Delta Sharing server has no snapshot folder ({exc}); set "
+            "MESHLAKE_SHARING_SNAPSHOT_DIR"
+        ) from None

@@ -101,10 +101,20 @@ def drop_everywhere(agreement: str) -> None:
 class Snapshots:
     """The snapshot folders under one root."""
 
-    def __init__(self, root: Path, rows_per_file: int = 1_000_000) -> None:
-        self.root = root
+    def __init__(self, root: Path | Callable[[], Path], rows_per_file: int = 1_000_000) -> None:
+        self._root = root
         self.rows_per_file = rows_per_file
-        _ROOTS.add(root)
+        if isinstance(root, Path):
+            _ROOTS.add(root)
+
+    @property
+    def root(self) -> Path:
+        """The root folder; a callable given for it is called on first use (the default folder
+        lies in the project's state folder, which a service run outside a project lacks)."""
+        if not isinstance(self._root, Path):
+            self._root = self._root()
+            _ROOTS.add(self._root)
+        return self._root
 
     def folder(self, agreement: str, port: str, name: str) -> Path:
         return self.root / agreement / port / name
