@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -35,10 +36,14 @@ def test_run_publishes_every_product_with_passing_checks_and_lineage(
     mini_project: Path, spark: object, openlineage_schemas: OpenLineageSchemas
 ) -> None:
     settings = _settings(mini_project)
+    environment = dict(os.environ)
 
     run = run_mesh(settings)
 
     assert run.success
+    assert (
+        dict(os.environ) == environment
+    )  # Settings carry everything; the process env is not written
     outcomes = {product.product: product for product in run.products}
     assert {name: outcome.status for name, outcome in outcomes.items()} == {
         "alpha.things": "published",

@@ -6,7 +6,6 @@ checks and freshness of the last run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -25,9 +24,9 @@ def dagster_home(settings: Settings) -> Path:
 
 
 def persistent_instance(settings: Settings) -> dg.DagsterInstance:
-    home = dagster_home(settings)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    """The instance in the state folder, opened from its directory: the process's environment
+    (DAGSTER_HOME) is left as it was."""
+    return dg.DagsterInstance.from_config(str(dagster_home(settings)))
 
 
 def write_workspace(settings: Settings) -> Path:

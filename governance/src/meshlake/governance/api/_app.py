@@ -58,6 +58,7 @@ from meshlake.governance.api.routes import policies as policy_routes
 from meshlake.governance.api.routes.delta_sharing import router as delta_sharing_router
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
+from meshlake.governance.api.routes.query import router as query_router
 from meshlake.governance.api.routes.recipients import router as recipients_router
 from meshlake.governance.api.routes.tokens import router as tokens_router
 from meshlake.governance.api.routes.webhooks import router as webhooks_router
@@ -65,6 +66,7 @@ from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
 from meshlake.governance.services._delta_sharing import sharing_server
+from meshlake.governance.services._query import QueryBounds
 from meshlake.governance.services._sla_schedule import sla_lifespan
 from meshlake.governance.services._webhooks import lifespan as webhook_lifespan
 
@@ -90,6 +92,7 @@ ROUTERS = [
     agreements.router,
     incidents.router,
     webhooks_router,
+    query_router,
     recipients_router,
     delta_sharing_router,
 ]
@@ -115,6 +118,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     )
     app.state.max_request_bytes = settings.max_request_bytes
     app.state.max_batch_request_bytes = settings.max_batch_request_bytes
+    app.state.query_bounds = QueryBounds.from_settings(settings)
     app.state.delta_sharing = sharing_server(settings)
     app.state.load = Load(limit=settings.max_in_flight or default_limit(engine))
     for router in ROUTERS:

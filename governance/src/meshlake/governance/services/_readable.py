@@ -114,6 +114,16 @@ def read(port: ReadablePort, version: int | None = None) -> pa.Table:
     Read with delta-rs from the table's own log; a version past the published one is refused, so
     no reader sees what the catalog has not recorded.
     """
+    return filtered(scan(port, version), port.grant)
+
+
+def scan(port: ReadablePort, version: int | None = None) -> pa.Table:
+    """The columns ``port``'s grant needs (visible and row-scope ones), before masks and filters.
+
+    For governed SQL, whose ``run`` applies the grant itself on the locked connection: applying it
+    twice would hash masked values again and miss the row-scope columns. Same version rule as
+    :func:`read`.
+    """
     at = port.version if version is None else version
     if at > port.version:
         raise NotFoundError(
@@ -126,7 +136,7 @@ def read(port: ReadablePort, version: int | None = None) -> pa.Table:
         raise ConflictError(f"{port.port}: no Delta table at {port.location}") from None
     except DeltaError as exc:
         raise ConflictError(f"{port.port}: version {at} cannot be read: {exc}") from None
-    return filtered(raw, port.grant)
+    return raw
 
 
 def _agreements_of(session: Session, caller: Caller, today: date) -> list[Agreement]:

@@ -8,7 +8,6 @@ off so ``meshlake run`` shows meshlake's own summary, not GE's internals.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from functools import cache
 from pathlib import Path
@@ -19,7 +18,6 @@ _LOCK = threading.Lock()
 
 @cache
 def gx_module() -> Any:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     for name in ("great_expectations", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
     import great_expectations
@@ -34,6 +32,7 @@ def context(docs_folder: Path | None = None) -> Any:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     ctx = gx.get_context(mode="ephemeral")
+    ctx.enable_analytics(False)  # on the context, not through the process's environment
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     if docs_folder is not None:
         ctx.add_data_docs_site(
