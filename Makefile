@@ -67,5 +67,9 @@ bench: setup
 bench-query: setup
 	$(RUN) python benchmarks/governed_query.py
 
+.PHONY: bench-sharing
+bench-sharing: setup  ## the Delta Sharing server: client read and masked snapshot build, 1M rows
+	$(RUN) python benchmarks/delta_sharing_server.py
+
 clean:
 	rm -rf .meshlake

@@ -74,3 +74,17 @@ class GovernanceSettings(BaseSettings):
     query_max_bytes_read: int = Field(default=1024 * 1024 * 1024, gt=0)
     """The largest total size of the Delta files one query may read (all its ports at their
     versions); a query over it is refused with a 422 before anything is read."""
+
+    # Delta Sharing (services/_delta_sharing): snapshots, and the signed file URLs.
+    sharing_snapshot_dir: Path | None = None
+    """Where per-agreement snapshots of shared tables are written; default: ``sharing-snapshots``
+    in the project's state folder."""
+    sharing_url_secret: SecretStr | None = None
+    """The HMAC-SHA256 key that signs file URLs. Unset (the embedded default), a random key is made
+    per process, so URLs die with the process; set it when several processes serve one share."""
+    sharing_url_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
+    """How long a signed file URL stays valid (15 minutes by default)."""
+
+    def resolved_snapshot_dir(self) -> Path:
+        """MESHLAKE_SHARING_SNAPSHOT_DIR, else ``sharing-snapshots`` in the project's state folder."""
+        return self.sharing_snapshot_dir or Settings().state_home() / "sharing-snapshots"
