@@ -26,6 +26,7 @@ from meshlake.platform.specs._agreements import (
     sla_item_problem,
     sla_looser,
 )
+from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
     TIERS,
@@ -43,7 +44,14 @@ from meshlake.platform.specs._problems import (
     problems_from_validation,
 )
 from meshlake.platform.specs._sla import DURATION_UNITS
-from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
+from meshlake.platform.specs._transform_check import transform_sql_problems
+from meshlake.platform.specs._yaml import (
+    LocatedYaml,
+    YamlSyntaxError,
+    load_located_text,
+    load_located_yaml,
+    read_spec_text,
+)
 
 ZONES_DIR = Path("infra") / "landing-zones"
 DOMAINS_DIR = Path("domains")
@@ -63,7 +71,9 @@ class ValidationReport:
     port. ``agreement_problems`` (a bad agreement file, a cross-domain input port with no agreement
     in force on ``today``) fail validation but not loading: they concern who may read, not how
     products build, so one domain's agreement (or the calendar) never stops the whole mesh; the
-    platform refuses the one product that reads without an agreement when it runs."""
+    platform refuses the one product that reads without an agreement when it runs.
+    ``check_problems`` (transform SQL reading a table or column no input has, a bad glossary file)
+    fail validation but not loading either: they would fail a run or a sync, not the mesh's shape."""
 
     mesh: Mesh | None
     problems: list[Problem] = field(default_factory=list)
@@ -71,10 +81,11 @@ class ValidationReport:
     notes: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     agreement_problems: list[Problem] = field(default_factory=list)
+    check_problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.agreement_problems
+        return not self.problems and not self.agreement_problems and not self.check_problems
 
 
 def load_mesh(root: Path) -> Mesh:
@@ -121,6 +132,7 @@ class _Loader:
         self.notes: list[Problem] = []
         self.warnings: list[Problem] = []
         self.agreement_problems: list[Problem] = []
+        self.check_problems: list[Problem] = []
         self.files_checked = 0
         # Contract ids declared by specs that failed to load: readers of them are not reported
         # again, so one mistake gives one problem.
@@ -148,12 +160,12 @@ class _Loader:
 
     def parse(self, file: Path, model: type[M]) -> _Parsed | None:
         self.files_checked += 1
-        text = file.read_text(encoding="utf-8")
-        cached = _PARSED.get((model, text))
-        if cached is not None:
-            return _Parsed(file, cached[0], cached[1])
         try:
-            document = load_located_yaml(file)
+            text = read_spec_text(file)
+            cached = _PARSED.get((model, text))
+            if cached is not None:
+                return _Parsed(file, cached[0], cached[1])
+            document = load_located_text(text)
         except YamlSyntaxError as exc:
             self.problems.append(Problem(self.rel(file), exc.line, "", str(exc)))
             return None
@@ -197,6 +209,10 @@ class _Loader:
             )
             self.check_coverage(mesh, products)
             self.check_columns_read(mesh)
+            self.check_problems += transform_sql_problems(mesh, self.rel)
+        glossary_files, glossary = glossary_problems(self.root, mesh)
+        self.files_checked += glossary_files
+        self.check_problems += glossary
         return ValidationReport(
             mesh,
             sorted(self.problems),
@@ -204,6 +220,7 @@ class _Loader:
             sorted(self.notes),
             sorted(self.warnings),
             sorted(self.agreement_problems),
+            sorted(self.check_problems),
         )
 
     def load_zones(self) -> dict[str, _Parsed]:

@@ -1,0 +1,34 @@
+"""Transform SQL checked against the input contracts, without running it.
+
+A transform reads only its input ports (and its own CTEs), and only columns they have. Spark would
+say so at run time, after the upstream products ran; sqlglot says so at ``meshlake validate``, with
+the SQL file and line. The parsing is the column-lineage parser's: one reading of the SQL, one set
+of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from meshlake.platform.specs._mesh import Mesh
+from meshlake.platform.specs._problems import Problem
+
+
+def transform_sql_problems(mesh: Mesh, rel: Callable[[Path], str]) -> list[Problem]:
+    """One problem per SQL transform that reads a table no input port is, or a column none has.
+
+    ``rel`` turns a file into the path the report shows. Python transforms are not parsed."""
+    from meshlake.platform.lineage import LineageError, port_column_lineage
+
+    problems: dict[Path, Problem] = {}
+    for product in mesh.products.values():
+        for port in product.ports.values():
+            file = port.transform_file
+            if file.suffix != ".sql" or file in problems:
+                continue
+            try:
+                port_column_lineage(mesh, product, port)
+            except LineageError as exc:
+                problems[file] = Problem(rel(file), exc.line or 1, "", str(exc))
+    return list(problems.values())
