@@ -26,6 +26,7 @@ from meshlake.platform.specs._agreements import (
     sla_item_problem,
     sla_looser,
 )
+from meshlake.platform.specs._contract_loader import load_contract, port_table, raw_source_ddl
 from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
@@ -36,6 +37,7 @@ from meshlake.platform.specs._models import (
     Domain,
     LandingZone,
     ProductDescriptor,
+    RawSource,
 )
 from meshlake.platform.specs._problems import (
     Problem,
@@ -295,6 +297,12 @@ class _Loader:
                     self.problem(
                         parsed, (*path, "id"), f"raw source id {source.id!r} is declared twice"
                     )
+                if source.contract is not None:
+                    described = self.raw_source_contract(parsed, path, source)
+                    if described is None:
+                        self.broken_contract_ids.add(source.id)
+                        continue
+                    source = described
                 spec = RawSourceSpec(domain, source, file)
                 generator = spec.generator_file
                 if generator is not None and not generator.is_file():
@@ -310,6 +318,41 @@ class _Loader:
                 if hosted not in domains:
                     self.problem(zone, ("domains", index), _unknown("domain", hosted, domains))
         return domains, raw_sources
+
+    def raw_source_contract(
+        self, parsed: _Parsed, path: tuple[str | int, ...], source: RawSource
+    ) -> RawSource | None:
+        """``source`` with the Spark schema of the ODCS contract that describes it, or None.
+
+        The contract describes the drop as the source system holds it: another platform's
+        physical types are mapped to Spark through each column's logicalType."""
+        file = parsed.file.parent / str(source.contract)
+        if not file.is_file():
+            self.problem(
+                parsed, (*path, "contract"), f"contract file {self.rel(file)} does not exist"
+            )
+            return None
+        self.files_checked += 1
+        try:
+            contract = load_contract(file, self.rel(file))
+        except SpecError as exc:
+            self.problems += exc.problems
+            return None
+        if contract.id != source.id:
+            self.problem(
+                parsed,
+                (*path, "contract"),
+                f"{self.rel(file)} is contract {contract.id!r}; the raw source's contract has its id {source.id!r}",
+            )
+            return None
+        if len(contract.schema_) != 1 or not contract.schema_[0].properties:
+            self.problem(
+                parsed,
+                (*path, "contract"),
+                f"{self.rel(file)} must describe one table with its columns (a raw source is one drop)",
+            )
+            return None
+        return source.model_copy(update={"schema_ddl": raw_source_ddl(contract)})
 
     def load_products(
         self, zones: dict[str, _Parsed], domains: dict[str, _Parsed]
@@ -434,7 +477,18 @@ class _Loader:
             if contract_parsed is None:
                 self.broken_contract_ids.add(port.contract_id)
                 continue
-            contract: Contract = contract_parsed.model
+            bound, table_problems = port_table(
+                contract_parsed.model,
+                port.name,
+                contract_parsed.document,
+                self.rel(contract_file),
+            )
+            self.problems += table_problems
+            if bound is None:
+                self.broken_contract_ids.add(port.contract_id)
+                continue
+            contract_parsed = _Parsed(contract_file, contract_parsed.document, bound)
+            contract: Contract = bound
             if contract.id != port.contract_id:
                 self.problem(
                     contract_parsed,
@@ -468,7 +522,7 @@ class _Loader:
             if prop.primary_key and not prop.required:
                 self.problem(
                     parsed,
-                    ("schema", 0, "properties", index, "required"),
+                    ("schema", contract.table_index, "properties", index, "required"),
                     f"primary key column {prop.name!r} must be required: true",
                 )
 
