@@ -308,3 +308,15 @@ def test_an_event_of_no_kind_is_422_naming_what_is_missing(service: Service, bot
 def test_reading_events_needs_a_token(service: Service) -> None:
     with service.client(None) as anonymous:
         assert anonymous.get("/api/v1/lineage/events").status_code == 401
+
+
+def test_a_dataset_event_with_a_stray_job_is_a_dataset_event(service: Service, bot: str) -> None:
+    # OpenLineage.json is a oneOf: with a job that is no Job (no name) this is not a JobEvent,
+    # and a DatasetEvent only may not carry both job and run. So it is a valid DatasetEvent.
+    event = _dataset_event("ops/stray", "operations.stray.things") | {"job": {"namespace": "x"}}
+    assert _spec_errors(event) == []
+
+    _send(service, bot, event)
+
+    [stored] = _events(service, bot, dataset="operations.stray.things")["events"]
+    assert (stored["shape"], stored["job_name"]) == ("DatasetEvent", None)

@@ -227,7 +227,7 @@ DATASET_EVENT_SCHEMA: dict[str, Any] = {
     "description": "An OpenLineage DatasetEvent: a dataset's static metadata (its logical name "
     "from the symlinks facet is recorded).",
     "required": ["eventTime", "dataset"],
-    "not": {"anyOf": [{"required": ["run"]}, {"required": ["job"]}]},
+    "not": {"required": ["job", "run"]},
     "properties": {"eventTime": _EVENT_TIME, "dataset": _DATASET_SCHEMA},
 }
 EVENT_SCHEMA: dict[str, Any] = {

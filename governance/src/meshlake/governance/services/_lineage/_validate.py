@@ -8,7 +8,7 @@ microsecond (nanoseconds) are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,7 +118,8 @@ def _event_time(value: Any, path: str) -> datetime:
 
 
 def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event:
-    """One RunEvent's lineage; InvalidRequestError naming the first field that does not fit.
+    """One event's lineage (RunEvent, JobEvent or DatasetEvent); InvalidRequestError naming the
+    first field that does not fit.
 
     Only what the store reads is checked (and facets it does not read are ignored), so producers
     with extra or custom facets are welcome. ``path`` prefixes the field names (a batch's index).
@@ -139,18 +140,29 @@ def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event
 
 def _parse_explained(value: Any, path: str) -> _Event:
     event = _object(value, path)
-    # OpenLineage 2-0-2 tells its three events apart by what they carry: a RunEvent has a run,
-    # a JobEvent a job and no run, a DatasetEvent a dataset and neither.
+    # OpenLineage 2-0-2 tells its three events apart by what they carry: a RunEvent has run and
+    # job, a JobEvent a job and no run, a DatasetEvent a dataset (and not both run and job). The
+    # first shape the event fits is taken; when it fits none, the problem of the first it tried.
+    shapes: list[Callable[[dict[str, Any], str], _Event]] = []
     if "run" in event:
-        return _run_event(event, path)
-    if "job" in event:
-        return _job_event(event, path)
-    if "dataset" in event:
-        return _dataset_event(event, path)
-    raise _invalid(
-        _at(path, "run"),
-        "required: a RunEvent has run and job, a JobEvent job, a DatasetEvent dataset",
-    )
+        shapes.append(_run_event)
+    elif "job" in event:
+        shapes.append(_job_event)
+    if "dataset" in event and not ("run" in event and "job" in event):
+        shapes.append(_dataset_event)
+    if not shapes:
+        raise _invalid(
+            _at(path, "run"),
+            "required: a RunEvent has run and job, a JobEvent job, a DatasetEvent dataset",
+        )
+    problem: InvalidRequestError | None = None
+    for shape in shapes:
+        try:
+            return shape(event, path)
+        except InvalidRequestError as exc:
+            problem = problem or exc
+    assert problem is not None
+    raise problem
 
 
 def _run_event(event: dict[str, Any], path: str) -> _Event:
