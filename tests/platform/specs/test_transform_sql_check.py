@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,36 @@ SQL_CASES = {
 }
 
 
+_SELECT = "SELECT thing_id, label, weight, kind FROM things_raw WHERE "
+# Hostile SQL files: refused within seconds with file and line, never a traceback.
+SQL_CASES |= {
+    "binary": ("SELECT 1\n\x00\x89PNG", 2, "not a text file (a NUL byte); a SQL file is"),
+    "deep_parentheses": (
+        _SELECT + "\n" + "(" * 500 + "1 = 1" + ")" * 500,
+        2,
+        "nests parentheses deeper than 100 levels",
+    ),
+    "too_many_tokens": (
+        _SELECT + "\n" + " OR ".join(f"thing_id = 'x{i}'" for i in range(20_000)),
+        2,
+        "has more than 10000 tokens",
+    ),
+    "long_or_chain": (
+        _SELECT + " OR ".join(f"thing_id = 'x{i}'" for i in range(1_500)),
+        1,
+        "nests or chains too deeply for meshlake to follow",
+    ),
+}
+
+
 @pytest.mark.parametrize("case", sorted(SQL_CASES))
 def test_transform_sql_is_checked_against_the_inputs(case: str, tmp_path: Path) -> None:
     sql, line, words = SQL_CASES[case]
 
+    started = time.perf_counter()
     report = validate_mesh(_mesh(tmp_path, sql=sql))
 
+    assert time.perf_counter() - started < 5
     assert not report.ok
     assert report.problems == []  # the mesh's shape is fine: it still loads
     assert report.mesh is not None
