@@ -79,6 +79,39 @@ def test_hostile_file_is_refused_quickly_with_its_line(case: str, tmp_path: Path
     assert words in problem.message
 
 
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("zero_device", "larger than 10 MB"),
+        ("folder", "cannot be read"),
+        ("huge", "larger than 10 MB"),
+    ],
+)
+def test_a_spec_that_is_no_ordinary_file_is_refused(kind: str, words: str, tmp_path: Path) -> None:
+    project = _mesh_with_contract(tmp_path, b"")
+    contract = project / CONTRACT
+    contract.unlink()
+    if kind == "zero_device":
+        # Globbed like the real domain.yaml; read whole, it would never end.
+        contract.write_bytes((MINI_MESH / CONTRACT).read_bytes())
+        (project / "domains/alpha/domain.yaml").unlink()
+        (project / "domains/alpha/domain.yaml").symlink_to("/dev/zero")
+    elif kind == "folder":
+        # A folder named domain.yaml is found by the loader's glob like the real one.
+        shutil.move(project / "domains/alpha/domain.yaml", tmp_path / "domain.yaml")
+        (project / "domains/alpha/domain.yaml").mkdir()
+        contract.write_bytes((MINI_MESH / CONTRACT).read_bytes())
+    else:
+        contract.write_bytes(b"# " + b"x" * 10_000_001 + b"\n")
+
+    started = time.perf_counter()
+    report = validate_mesh(project)
+
+    assert time.perf_counter() - started < 5
+    assert report.mesh is None
+    assert any(words in problem.message for problem in report.problems), report.problems
+
+
 def test_a_large_but_honest_alias_use_still_loads(tmp_path: Path) -> None:
     # Aliases are YAML; only their runaway expansion is refused.
     project = tmp_path / "mesh"

@@ -49,9 +49,24 @@ MAX_DEPTH = 64
 MAX_VALUES = 200_000
 
 
+MAX_BYTES = 10_000_000
+
+
 def read_spec_text(path: Path) -> str:
-    """The text of a spec file; YamlSyntaxError if it is binary or not UTF-8 (with the line)."""
-    data = path.read_bytes()
+    """The text of a spec file; YamlSyntaxError if it is binary or not UTF-8 (with the line).
+
+    At most MAX_BYTES are read: a spec linked to /dev/zero or a runaway generated file is refused
+    instead of filling memory."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except OSError as exc:  # a folder named like a spec, no permission, a broken link
+        raise YamlSyntaxError(f"cannot be read: {exc.strerror or exc}", 1) from None
+    if len(data) > MAX_BYTES:
+        raise YamlSyntaxError(
+            f"larger than {MAX_BYTES // 1_000_000} MB; a spec file is never this large",
+            _line_at(data, MAX_BYTES),
+        )
     nul = data.find(b"\0")
     if nul >= 0:
         raise YamlSyntaxError(
