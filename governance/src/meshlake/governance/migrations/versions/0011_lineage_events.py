@@ -1,13 +1,12 @@
 """lineage events: every OpenLineage event kept as received, and the datasets it names
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-04 13:00:00.000000
 
 ``lineage_events``: one row per distinct event (RunEvent, JobEvent or DatasetEvent), its body as
 sent; ``digest`` (sha256 of the body) keeps a retried event once. ``lineage_event_datasets``: the
-datasets each event names, so events are found by dataset. (Revises 0009: on a branch that has a
-0010, point ``down_revision`` at it.)
+datasets each event names, so events are found by dataset.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
