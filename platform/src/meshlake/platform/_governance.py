@@ -22,7 +22,7 @@ from meshlake.platform._errors import MeshlakeError
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location, zone_root
 from meshlake.platform.quality._quarantine_table import quarantine_description
-from meshlake.platform.specs import InputBinding, Mesh, ProductSpec
+from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
 if TYPE_CHECKING:
     from meshlake.platform._materialize import PortResult, PreparedProduct
@@ -314,7 +314,7 @@ def product_payload(product: ProductSpec, state_home: Path) -> dict[str, Any]:
                 "description": port.port.description,
                 "location": port_location(product.zone, port.ref, state_home),
                 # The contract as written (a YAML date becomes its ISO text, as in JSON).
-                "contract": yaml.safe_load(port.contract_file.read_text(encoding="utf-8")),
+                "contract": _published_contract(port),
                 "quarantine": quarantine_description(
                     port, port_location(product.zone, port.ref, state_home)
                 ),
@@ -322,6 +322,18 @@ def product_payload(product: ProductSpec, state_home: Path) -> dict[str, Any]:
             for name, port in product.ports.items()
         ],
     }
+
+
+def _published_contract(port: PortSpec) -> dict[str, Any]:
+    """The port's contract as written, describing only the table the port publishes (a contract
+    may describe several; the catalog keeps one per dataset)."""
+    document: dict[str, Any] = yaml.safe_load(port.contract_file.read_text(encoding="utf-8"))
+    tables = document.get("schema") or []
+    if len(tables) > 1:
+        document["schema"] = [
+            item for item in tables if item.get("name") == port.contract.table.name
+        ]
+    return document
 
 
 def _input_payload(binding: InputBinding) -> dict[str, Any]:

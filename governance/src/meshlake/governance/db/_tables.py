@@ -453,6 +453,42 @@ class ColumnEdgeRow(Base):
     retired_at: Mapped[datetime | None]
 
 
+class LineageEvent(Base):
+    """An OpenLineage event as received (migration 0011), read back by run, job or dataset.
+
+    ``digest`` (sha256 of the body) keeps an event sent twice (HTTP transports retry) once."""
+
+    __tablename__ = "lineage_events"
+    __table_args__ = (
+        Index("ix_lineage_events_run", "run_id"),
+        Index("ix_lineage_events_job", "job_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    shape: Mapped[str] = mapped_column(String(20))  # RunEvent | JobEvent | DatasetEvent
+    event_type: Mapped[str | None] = mapped_column(String(20))
+    event_time: Mapped[datetime]
+    run_id: Mapped[str | None] = mapped_column(String(64))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("lineage_jobs.id"))
+    received_at: Mapped[datetime]
+    body: Mapped[str] = mapped_column(Text)
+
+
+class LineageEventDataset(Base):
+    """A dataset an event names (input, output, or a DatasetEvent's dataset)."""
+
+    __tablename__ = "lineage_event_datasets"
+    __table_args__ = (
+        UniqueConstraint("event_id", "dataset_id"),
+        Index("ix_lineage_event_datasets_dataset", "dataset_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("lineage_events.id"))
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("lineage_datasets.id"))
+
+
 # -- policies -----------------------------------------------------------------------------------
 
 

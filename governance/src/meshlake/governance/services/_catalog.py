@@ -344,11 +344,17 @@ def get_dataset(session: Session, ref: str) -> Dataset:
 
 def _contract(document: dict[str, Any], where: str) -> Contract:
     try:
-        return Contract.model_validate(document)
+        contract = Contract.model_validate(document)
     except ValidationError as exc:
         first = exc.errors()[0]
         path = field_path(tuple(first["loc"]))
         raise InvalidRequestError(f"{where}.{path}: {first['msg']}") from None
+    if len(contract.schema_) != 1:  # ODCS allows any number; a dataset is one table
+        raise InvalidRequestError(
+            f"{where}.schema: a port's contract describes the one table it publishes "
+            f"(found {len(contract.schema_)} schema objects)"
+        )
+    return contract
 
 
 def _put_dataset(

@@ -11,14 +11,14 @@ from meshlake.platform.cli._output import fail, say, table
 def validate() -> None:
     """Check every spec (zones, domains, products, contracts) and report each problem as file:line."""
     report = Platform().validate()
-    for problem in [*report.problems, *report.agreement_problems]:
+    for problem in [*report.problems, *report.agreement_problems, *report.check_problems]:
         say(str(problem))
     for item in report.notes:  # rules meshlake cannot run: reported, never dropped, never failing
         say(f"note: {item}")
     for item in report.warnings:  # e.g. an expired sharing agreement: worth fixing, not failing
         say(f"warning: {item}")
     if not report.ok:
-        count = len(report.problems) + len(report.agreement_problems)
+        count = len(report.problems) + len(report.agreement_problems) + len(report.check_problems)
         fail(f"{count} problem(s) in {report.files_checked} spec files")
     assert report.mesh is not None
     mesh = report.mesh

@@ -121,7 +121,7 @@ class _Compiler:
     def run(self) -> CompiledContract:
         table = self.contract.table
         for index, prop in enumerate(table.properties):
-            base: Path_ = ("schema", 0, "properties", index)
+            base: Path_ = ("schema", self.contract.table_index, "properties", index)
             before = len(self.problems)
             self.constraints(prop, base)
             self.problems[before:] = [
@@ -132,7 +132,7 @@ class _Compiler:
                 self.quality_rule(rule, (*base, "quality", number), prop)
         self.primary_key()
         for number, rule in enumerate(table.quality):
-            self.quality_rule(rule, ("schema", 0, "quality", number), None)
+            self.quality_rule(rule, ("schema", self.contract.table_index, "quality", number), None)
         return CompiledContract(self.rules, self.problems, self.not_evaluated)
 
     # -- naming and reporting ----------------------------------------------------------------
@@ -310,7 +310,7 @@ class _Compiler:
         if not key:
             return
         index = next(i for i, prop in enumerate(self.contract.columns) if prop.name == key[0])
-        path: Path_ = ("schema", 0, "properties", index, "primaryKey")
+        path: Path_ = ("schema", self.contract.table_index, "properties", index, "primaryKey")
         single = len(key) == 1
         self.add(
             CompiledRule(

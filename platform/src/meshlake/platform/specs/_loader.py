@@ -26,6 +26,8 @@ from meshlake.platform.specs._agreements import (
     sla_item_problem,
     sla_looser,
 )
+from meshlake.platform.specs._contract_loader import load_contract, port_table, raw_source_ddl
+from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
     TIERS,
@@ -35,6 +37,7 @@ from meshlake.platform.specs._models import (
     Domain,
     LandingZone,
     ProductDescriptor,
+    RawSource,
 )
 from meshlake.platform.specs._problems import (
     Problem,
@@ -43,7 +46,14 @@ from meshlake.platform.specs._problems import (
     problems_from_validation,
 )
 from meshlake.platform.specs._sla import DURATION_UNITS
-from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
+from meshlake.platform.specs._transform_check import transform_sql_problems
+from meshlake.platform.specs._yaml import (
+    LocatedYaml,
+    YamlSyntaxError,
+    load_located_text,
+    load_located_yaml,
+    read_spec_text,
+)
 
 ZONES_DIR = Path("infra") / "landing-zones"
 DOMAINS_DIR = Path("domains")
@@ -63,7 +73,9 @@ class ValidationReport:
     port. ``agreement_problems`` (a bad agreement file, a cross-domain input port with no agreement
     in force on ``today``) fail validation but not loading: they concern who may read, not how
     products build, so one domain's agreement (or the calendar) never stops the whole mesh; the
-    platform refuses the one product that reads without an agreement when it runs."""
+    platform refuses the one product that reads without an agreement when it runs.
+    ``check_problems`` (transform SQL reading a table or column no input has, a bad glossary file)
+    fail validation but not loading either: they would fail a run or a sync, not the mesh's shape."""
 
     mesh: Mesh | None
     problems: list[Problem] = field(default_factory=list)
@@ -71,10 +83,11 @@ class ValidationReport:
     notes: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     agreement_problems: list[Problem] = field(default_factory=list)
+    check_problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems and not self.agreement_problems
+        return not self.problems and not self.agreement_problems and not self.check_problems
 
 
 def load_mesh(root: Path) -> Mesh:
@@ -121,6 +134,7 @@ class _Loader:
         self.notes: list[Problem] = []
         self.warnings: list[Problem] = []
         self.agreement_problems: list[Problem] = []
+        self.check_problems: list[Problem] = []
         self.files_checked = 0
         # Contract ids declared by specs that failed to load: readers of them are not reported
         # again, so one mistake gives one problem.
@@ -148,12 +162,12 @@ class _Loader:
 
     def parse(self, file: Path, model: type[M]) -> _Parsed | None:
         self.files_checked += 1
-        text = file.read_text(encoding="utf-8")
-        cached = _PARSED.get((model, text))
-        if cached is not None:
-            return _Parsed(file, cached[0], cached[1])
         try:
-            document = load_located_yaml(file)
+            text = read_spec_text(file)
+            cached = _PARSED.get((model, text))
+            if cached is not None:
+                return _Parsed(file, cached[0], cached[1])
+            document = load_located_text(text)
         except YamlSyntaxError as exc:
             self.problems.append(Problem(self.rel(file), exc.line, "", str(exc)))
             return None
@@ -197,6 +211,10 @@ class _Loader:
             )
             self.check_coverage(mesh, products)
             self.check_columns_read(mesh)
+            self.check_problems += transform_sql_problems(mesh, self.rel)
+        glossary_files, glossary = glossary_problems(self.root, mesh)
+        self.files_checked += glossary_files
+        self.check_problems += glossary
         return ValidationReport(
             mesh,
             sorted(self.problems),
@@ -204,6 +222,7 @@ class _Loader:
             sorted(self.notes),
             sorted(self.warnings),
             sorted(self.agreement_problems),
+            sorted(self.check_problems),
         )
 
     def load_zones(self) -> dict[str, _Parsed]:
@@ -278,6 +297,12 @@ class _Loader:
                     self.problem(
                         parsed, (*path, "id"), f"raw source id {source.id!r} is declared twice"
                     )
+                if source.contract is not None:
+                    described = self.raw_source_contract(parsed, path, source)
+                    if described is None:
+                        self.broken_contract_ids.add(source.id)
+                        continue
+                    source = described
                 spec = RawSourceSpec(domain, source, file)
                 generator = spec.generator_file
                 if generator is not None and not generator.is_file():
@@ -293,6 +318,41 @@ class _Loader:
                 if hosted not in domains:
                     self.problem(zone, ("domains", index), _unknown("domain", hosted, domains))
         return domains, raw_sources
+
+    def raw_source_contract(
+        self, parsed: _Parsed, path: tuple[str | int, ...], source: RawSource
+    ) -> RawSource | None:
+        """``source`` with the Spark schema of the ODCS contract that describes it, or None.
+
+        The contract describes the drop as the source system holds it: another platform's
+        physical types are mapped to Spark through each column's logicalType."""
+        file = parsed.file.parent / str(source.contract)
+        if not file.is_file():
+            self.problem(
+                parsed, (*path, "contract"), f"contract file {self.rel(file)} does not exist"
+            )
+            return None
+        self.files_checked += 1
+        try:
+            contract = load_contract(file, self.rel(file))
+        except SpecError as exc:
+            self.problems += exc.problems
+            return None
+        if contract.id != source.id:
+            self.problem(
+                parsed,
+                (*path, "contract"),
+                f"{self.rel(file)} is contract {contract.id!r}; the raw source's contract has its id {source.id!r}",
+            )
+            return None
+        if len(contract.schema_) != 1 or not contract.schema_[0].properties:
+            self.problem(
+                parsed,
+                (*path, "contract"),
+                f"{self.rel(file)} must describe one table with its columns (a raw source is one drop)",
+            )
+            return None
+        return source.model_copy(update={"schema_ddl": raw_source_ddl(contract)})
 
     def load_products(
         self, zones: dict[str, _Parsed], domains: dict[str, _Parsed]
@@ -417,7 +477,18 @@ class _Loader:
             if contract_parsed is None:
                 self.broken_contract_ids.add(port.contract_id)
                 continue
-            contract: Contract = contract_parsed.model
+            bound, table_problems = port_table(
+                contract_parsed.model,
+                port.name,
+                contract_parsed.document,
+                self.rel(contract_file),
+            )
+            self.problems += table_problems
+            if bound is None:
+                self.broken_contract_ids.add(port.contract_id)
+                continue
+            contract_parsed = _Parsed(contract_file, contract_parsed.document, bound)
+            contract: Contract = bound
             if contract.id != port.contract_id:
                 self.problem(
                     contract_parsed,
@@ -451,7 +522,7 @@ class _Loader:
             if prop.primary_key and not prop.required:
                 self.problem(
                     parsed,
-                    ("schema", 0, "properties", index, "required"),
+                    ("schema", contract.table_index, "properties", index, "required"),
                     f"primary key column {prop.name!r} must be required: true",
                 )
 

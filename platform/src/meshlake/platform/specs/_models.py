@@ -13,12 +13,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
-
-from meshlake.platform.specs._types import physical_type_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"
@@ -112,8 +110,21 @@ class RawSource(_Strict):
     version: str = Field(pattern=SEMVER_PATTERN)
     format: Literal["csv", "jsonl"]
     description: str | None = None
-    schema_ddl: str = Field(alias="schema")
+    # Either a Spark DDL schema, or an ODCS contract file (beside domain.yaml) describing the drop
+    # as the source system does; the loader fills schema_ddl from the contract's columns.
+    schema_ddl: str = Field(default="", alias="schema")
+    contract: str | None = None
     generator: str | None = None
+
+    @model_validator(mode="after")
+    def _schema_or_contract(self) -> RawSource:
+        if bool(self.schema_ddl) == bool(self.contract):
+            raise ValueError(
+                "give either schema (Spark DDL) or contract (an ODCS contract file), not both"
+                if self.contract
+                else "give schema (Spark DDL) or contract (an ODCS contract file)"
+            )
+        return self
 
 
 class Domain(_Strict):
@@ -263,23 +274,6 @@ class SchemaProperty(_Strict):
     items: dict[str, Any] | None = None
     properties: list[dict[str, Any]] = []
 
-    @field_validator("physical_type")
-    @classmethod
-    def _physical_type_fits(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None:
-            problem = physical_type_problem(info.data.get("logical_type"), value)
-            if problem:
-                raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _complex_types_are_explicit(self) -> SchemaProperty:
-        if self.physical_type is None and self.logical_type in ("object", "array"):
-            raise ValueError(
-                f"logicalType {self.logical_type!r} needs a physicalType (a Spark SQL type)"
-            )
-        return self
-
 
 class SchemaObject(_Strict):
     name: str
@@ -292,7 +286,7 @@ class SchemaObject(_Strict):
     data_granularity_description: str | None = Field(
         default=None, alias="dataGranularityDescription"
     )
-    properties: list[SchemaProperty] = Field(min_length=1)
+    properties: list[SchemaProperty] = []
     relationships: list[dict[str, Any]] = []
     quality: list[QualityRule] = []
     tags: list[str] = []
@@ -334,20 +328,27 @@ class ContractDescription(_Strict):
     custom_properties: list[CustomProperty] = Field(default=[], alias="customProperties")
 
 
-class Contract(_Strict):
-    """An ODCS v3.1.0 data contract: the promise an output port makes."""
+ODCS_VERSIONS = ("v3.1.0", "v3.0.2", "v3.0.1", "v3.0.0")
 
-    api_version: Literal["v3.1.0", "v3.0.2"] = Field(alias="apiVersion")
+
+class Contract(_Strict):
+    """An ODCS v3.x data contract: the promise an output port makes, or a description of data.
+
+    Any contract the standard's JSON Schema accepts validates here. It may describe several tables
+    (schema objects) or none; an output port publishes one of them, bound by the port's name
+    (:meth:`bound_to`). ``status`` is free text, as in the standard."""
+
+    api_version: Literal["v3.1.0", "v3.0.2", "v3.0.1", "v3.0.0"] = Field(alias="apiVersion")
     kind: Literal["DataContract"]
     id: str
     version: str = Field(pattern=SEMVER_PATTERN)
-    status: Literal["proposed", "draft", "active", "deprecated", "retired"]
+    status: str
     name: str | None = None
     tenant: str | None = None
     domain: str | None = None
     data_product: str | None = Field(default=None, alias="dataProduct")
     description: ContractDescription | None = None
-    schema_: list[SchemaObject] = Field(alias="schema", min_length=1, max_length=1)
+    schema_: list[SchemaObject] = Field(default=[], alias="schema")
     servers: list[_Open] = []
     support: list[_Open] = []
     price: _Open | None = None
@@ -367,10 +368,31 @@ class Contract(_Strict):
     def _timestamp_as_text(cls, value: Any) -> Any:
         return value.isoformat() if hasattr(value, "isoformat") else value
 
+    _bound: str | None = PrivateAttr(default=None)
+
+    def bound_to(self, table: str) -> Contract:
+        """This contract with ``table`` (a schema object's name) as the table its port publishes."""
+        if table not in [item.name for item in self.schema_]:
+            raise ValueError(f"contract {self.id!r} has no schema object {table!r}")
+        bound = self.model_copy()
+        bound._bound = table
+        return bound
+
+    @property
+    def table_index(self) -> int:
+        """The position in ``schema`` of the table an output port publishes."""
+        if self._bound is not None:
+            return [item.name for item in self.schema_].index(self._bound)
+        if len(self.schema_) != 1:
+            raise ValueError(
+                f"contract {self.id!r} has {len(self.schema_)} schema objects; bind one by name"
+            )
+        return 0
+
     @property
     def table(self) -> SchemaObject:
-        """The one schema object of an output port's contract (one port publishes one table)."""
-        return self.schema_[0]
+        """The schema object an output port publishes (one port publishes one table)."""
+        return self.schema_[self.table_index]
 
     @property
     def columns(self) -> list[SchemaProperty]:

@@ -57,12 +57,50 @@ def physical_type_problem(logical_type: str | None, physical_type: str) -> str |
     if logical_type is None:
         return None
     family = _PHYSICAL_FAMILIES.get(logical_type, ())
+    # ODCS lets an integer physical type carry logicalType number (a number that is whole).
+    if logical_type == "number" and name in _PHYSICAL_FAMILIES["integer"]:
+        return None
     if name not in family:
         return (
             f"{physical_type!r} cannot carry logicalType {logical_type!r}; "
             f"use one of {', '.join(family)}"
         )
     return None
+
+
+def is_spark_type(physical_type: str) -> bool:
+    """Whether ``physical_type`` reads as a Spark SQL type meshlake writes."""
+    match = _PHYSICAL.match(physical_type)
+    known = {name for names in _PHYSICAL_FAMILIES.values() for name in names}
+    return match is not None and match.group(1).upper() in known
+
+
+# ``NUMBER(10,2)``, ``numeric(12, 4)``: another platform's exact decimal, kept exact in Spark.
+_PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
+
+
+def mapped_spark_type(logical_type: str | None, physical_type: str | None) -> str | None:
+    """The Spark type of a column described for another platform, or None when there is none.
+
+    A Spark physical type that fits the logical type is kept. Any other physical type
+    (``VARCHAR(20)`` of a database, ``NUMBER(10,2)`` of Snowflake, ``text``) describes the source
+    platform, not Spark: the column is mapped through its logicalType instead, keeping a decimal's
+    precision and scale. Object and array columns need a Spark physical type (STRUCT<...>,
+    ARRAY<...>), since meshlake does not derive one from nested properties.
+    """
+    # CHAR(n) and VARCHAR(n) are table-only types in Spark: a file read needs STRING.
+    if (
+        physical_type
+        and is_spark_type(physical_type)
+        and "CHAR" not in physical_type.upper()
+        and physical_type_problem(logical_type, physical_type) is None
+    ):
+        return physical_type.strip().upper()
+    if logical_type == "number" and physical_type:
+        precision = _PRECISION.search(physical_type)
+        if precision is not None and precision.group(2) is not None:
+            return f"DECIMAL({precision.group(1)},{precision.group(2)})"
+    return _DEFAULT_PHYSICAL.get(logical_type or "")
 
 
 def spark_type(logical_type: str | None, physical_type: str | None) -> str:

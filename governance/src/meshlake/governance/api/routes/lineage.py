@@ -173,13 +173,29 @@ _DATASET_SCHEMA: dict[str, Any] = {
         },
     },
 }
+_EVENT_TIME: dict[str, Any] = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601. Also taken, as other lineage backends take them: a time without an "
+    "offset (read as UTC) and digits past the microsecond (nanoseconds; dropped).",
+}
+_JOB_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["namespace", "name"],
+    "properties": {
+        "namespace": _text(300),
+        "name": _text(300),
+        "facets": {"description": "The job's facets (not read)."},
+    },
+}
 RUN_EVENT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "An OpenLineage RunEvent (https://openlineage.io/spec/2-0-2/OpenLineage.json).",
-    "required": ["eventType", "eventTime", "run", "job"],
+    "description": "An OpenLineage RunEvent (https://openlineage.io/spec/2-0-2/OpenLineage.json); "
+    "without eventType the run is recorded in state OTHER.",
+    "required": ["eventTime", "run", "job"],
     "properties": {
         "eventType": {"type": "string", "enum": list(_lineage.EVENT_TYPES)},
-        "eventTime": {"type": "string", "format": "date-time"},
+        "eventTime": _EVENT_TIME,
         # Taken as they come and not read: any JSON value is accepted.
         "producer": {"description": "The producer's URI (not read)."},
         "schemaURL": {"description": "The event's schema URL (not read)."},
@@ -188,18 +204,35 @@ RUN_EVENT_SCHEMA: dict[str, Any] = {
             "required": ["runId"],
             "properties": {"runId": _text(64), "facets": {"type": "object"}},
         },
-        "job": {
-            "type": "object",
-            "required": ["namespace", "name"],
-            "properties": {
-                "namespace": _text(300),
-                "name": _text(300),
-                "facets": {"description": "The job's facets (not read)."},
-            },
-        },
+        "job": _JOB_SCHEMA,
         "inputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
         "outputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
     },
+}
+JOB_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An OpenLineage JobEvent: static lineage of a job (its datasets and column "
+    "lineage), recorded without a run.",
+    "required": ["eventTime", "job"],
+    "not": {"required": ["run"]},
+    "properties": {
+        "eventTime": _EVENT_TIME,
+        "job": _JOB_SCHEMA,
+        "inputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
+        "outputs": {"type": ["array", "null"], "items": _DATASET_SCHEMA},
+    },
+}
+DATASET_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An OpenLineage DatasetEvent: a dataset's static metadata (its logical name "
+    "from the symlinks facet is recorded).",
+    "required": ["eventTime", "dataset"],
+    "not": {"required": ["job", "run"]},
+    "properties": {"eventTime": _EVENT_TIME, "dataset": _DATASET_SCHEMA},
+}
+EVENT_SCHEMA: dict[str, Any] = {
+    "description": "Any OpenLineage 2-0-2 event: a RunEvent, a JobEvent or a DatasetEvent.",
+    "anyOf": [RUN_EVENT_SCHEMA, JOB_EVENT_SCHEMA, DATASET_EVENT_SCHEMA],
 }
 
 
@@ -214,10 +247,11 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
 @router.post(
     "",
     status_code=201,
-    summary="Record one OpenLineage RunEvent (a service account's token)",
+    summary="Record one OpenLineage event (a service account's token)",
     description="The OpenLineage HTTP endpoint: point a producer's OPENLINEAGE_URL at the service "
-    "and its api key at a service token. Recording an event again changes nothing.",
-    openapi_extra=_body_doc(RUN_EVENT_SCHEMA),
+    "and its api key at a service token. A RunEvent, JobEvent or DatasetEvent; the event is kept "
+    "as sent (GET /api/v1/lineage/events). Recording an event again changes nothing.",
+    openapi_extra=_body_doc(EVENT_SCHEMA),
 )
 def record_event(
     request: Request, session: SessionDep, caller: CallerDep, raw: RawBody
@@ -228,10 +262,10 @@ def record_event(
 @router.post(
     "/batch",
     status_code=201,
-    summary="Record a batch of OpenLineage RunEvents in one transaction (a service account's token)",
-    description=f"A JSON array of at most {MAX_BATCH} RunEvents; all are recorded or none. A "
+    summary="Record a batch of OpenLineage events in one transaction (a service account's token)",
+    description=f"A JSON array of at most {MAX_BATCH} events; all are recorded or none. A "
     "problem is named by the event's index and field, such as `[3].run.runId: required`.",
-    openapi_extra=_body_doc({"type": "array", "items": RUN_EVENT_SCHEMA}),
+    openapi_extra=_body_doc({"type": "array", "items": EVENT_SCHEMA}),
 )
 def record_batch(
     request: Request, session: SessionDep, caller: CallerDep, raw: RawBody
@@ -335,3 +369,68 @@ def lineage_runs(
 ) -> list[RunOut]:
     ref = JobRef(job, namespace) if job is not None else None
     return [RunOut.model_validate(run) for run in _lineage.runs(session, ref, limit)]
+
+
+class StoredEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="The event's place in the order received.")
+    shape: Literal["RunEvent", "JobEvent", "DatasetEvent"]
+    event_type: str | None = Field(description="The eventType as sent; null when left out.")
+    event_time: datetime = Field(description="The eventTime, in UTC.")
+    run_id: str | None = Field(description="The run's id; null for static lineage.")
+    job_namespace: str | None
+    job_name: str | None = Field(description="The job; null for a DatasetEvent.")
+    received_at: datetime
+    event: dict[str, Any] = Field(description="The event exactly as it was sent (every facet).")
+
+
+class EventPageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    events: list[StoredEventOut]
+    next_after: int | None = Field(
+        description="Pass as `after` for the next page; null on the last page."
+    )
+
+
+@router.get(
+    "/events",
+    response_model=EventPageOut,
+    summary="The events as received, by run, job or dataset, oldest first, a page at a time",
+)
+def lineage_events(
+    session: SessionDep,
+    _caller: CallerDep,
+    run: Annotated[
+        str | None, Query(max_length=64, description="Only this run's events (its runId).")
+    ] = None,
+    job: Annotated[
+        str | None, Query(max_length=300, description="Only this job's events (domain.product).")
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="Only the events naming this dataset: a logical name "
+            "(domain.product.port), or a physical name (with namespace).",
+        ),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        Query(max_length=300, description="The namespace of the job or dataset named."),
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="The next_after of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventPageOut:
+    page = _lineage.stored_events(
+        session,
+        run=run,
+        job=JobRef(job, namespace) if job is not None else None,
+        dataset=DatasetRef(dataset, namespace) if dataset is not None else None,
+        after=after,
+        limit=limit,
+    )
+    return EventPageOut.model_validate(page)

@@ -1,4 +1,5 @@
-"""The lineage store: OpenLineage RunEvents in; table graphs, column graphs, impact and runs out.
+"""The lineage store: OpenLineage events in; table graphs, column graphs, impact, runs and the
+events as received out.
 
 Ingest is set-based so that a batch of thousands of events costs a handful of statements: the events
 are validated and folded in Python first (jobs, datasets, runs, IO and column edges, each once), the
@@ -11,6 +12,9 @@ Graph queries walk a frontier: one set-based query per hop (never one per node),
 set kept in Python so cycles and diamonds cost nothing extra.
 """
 
+from meshlake.governance.services._lineage._events import EventPage as EventPage
+from meshlake.governance.services._lineage._events import StoredEvent as StoredEvent
+from meshlake.governance.services._lineage._events import stored_events as stored_events
 from meshlake.governance.services._lineage._gc import gc_paused as gc_paused
 from meshlake.governance.services._lineage._graph import graph as graph
 from meshlake.governance.services._lineage._graph import resolve_datasets as resolve_datasets

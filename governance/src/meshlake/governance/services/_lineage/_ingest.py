@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import orjson
 from sqlalchemy import (
     ColumnElement,
@@ -29,6 +31,8 @@ from meshlake.governance._errors import InvalidRequestError
 from meshlake.governance.db._tables import (
     ColumnEdgeRow,
     LineageDataset,
+    LineageEvent,
+    LineageEventDataset,
     LineageIO,
     LineageJob,
     LineageRun,
@@ -72,6 +76,7 @@ class _Run:
     @classmethod
     def of(cls, event: _Event) -> _Run:
         terminal = _RANK[event.kind] == _TERMINAL_RANK
+        assert event.job is not None  # a run event names its job
         return cls(
             job=event.job,
             state=event.kind,
@@ -118,34 +123,40 @@ class _Batch:
 
     def add(self, event: _Event) -> None:
         self.events += 1
-        self.jobs.add(event.job)
-        run = _Run.of(event)
-        known = self.runs.get(event.run_id)
-        if known is None:
-            self.runs[event.run_id] = run
-        else:
-            known.merge(run)
+        job = event.job
+        if job is None:  # a DatasetEvent: the dataset alone
+            for key, logical in event.inputs:
+                self._note_dataset(key, logical)
+            return
+        self.jobs.add(job)
+        if event.run_id is not None:  # a JobEvent is static lineage: no run
+            run = _Run.of(event)
+            known = self.runs.get(event.run_id)
+            if known is None:
+                self.runs[event.run_id] = run
+            else:
+                known.merge(run)
         for direction, datasets in (("input", event.inputs), ("output", event.outputs)):
             for key, logical in datasets:
                 self._note_dataset(key, logical)
-                self.io.add((event.job, key, direction))
+                self.io.add((job, key, direction))
         if event.kind == "COMPLETE":
             for found in event.edges:
                 if found:
-                    output = (event.job, found[0][0][0])
+                    output = (job, found[0][0][0])
                     newest = self.latest.get(output)
                     if newest is None or newest[0] < event.time:
                         self.latest[output] = (event.time, found)
         for found in event.edges:
             # A facet list shared with an earlier event of the same job adds nothing new.
-            folded = (event.job, id(found))
+            folded = (job, id(found))
             if folded in self._folded:
                 continue
             self._folded.add(folded)
             edges, noted = self.edges, self.datasets
             for edge, (kind, provenance) in found:
                 if edge not in edges:
-                    edges[edge] = (event.job, kind, provenance, event.time)
+                    edges[edge] = (job, kind, provenance, event.time)
                     # The output is one of the event's outputs, noted above; the input may be new.
                     if edge[2] not in noted:
                         noted[edge[2]] = None
@@ -181,7 +192,8 @@ def ingest(session: Session, caller: Caller, payload: Any) -> IngestResult:
             parse_event(item, f"[{index}]" if prefix else "", memo)
             for index, item in enumerate(items)
         ]
-    return _record(session, caller, events)
+        raws = [orjson.dumps(item) for item in items]
+    return _record(session, caller, events, raws)
 
 
 def ingest_body(session: Session, caller: Caller, raw: bytes, *, batch: bool) -> IngestResult:
@@ -195,7 +207,8 @@ def ingest_body(session: Session, caller: Caller, raw: bytes, *, batch: bool) ->
     with gc_paused:
         events = read_events(raw, batch=batch)
         if events is not None:
-            return _record(session, caller, events)
+            raws = _RAW_ITEMS.decode(raw) if batch else [raw]
+            return _record(session, caller, events, [bytes(item) for item in raws])
         payload = _decode(raw)
         if batch and not isinstance(payload, list):
             raise InvalidRequestError(
@@ -213,6 +226,10 @@ def ingest_body(session: Session, caller: Caller, raw: bytes, *, batch: bool) ->
             del payload
 
 
+_RAW_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+"""A batch body as the bytes of each event, for keeping them as sent (no event is built)."""
+
+
 def _decode(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
@@ -221,7 +238,9 @@ def _decode(raw: bytes) -> Any:
         raise InvalidRequestError(f"body: not valid JSON ({reason})") from None
 
 
-def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestResult:
+def _record(
+    session: Session, caller: Caller, events: list[_Event], raws: list[bytes]
+) -> IngestResult:
     with gc_paused:
         batch = _Batch()
         for event in events:
@@ -229,7 +248,7 @@ def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestRes
         # Scope by job only (namespace, name), once per distinct job: nothing else to look up.
         caller.require_jobs(batch.jobs, "record lineage")
         if batch.events:
-            _store(session, caller, batch, events)
+            _store(session, caller, batch, events, raws)
     return IngestResult(
         events=batch.events,
         runs=len(batch.runs),
@@ -240,15 +259,17 @@ def _record(session: Session, caller: Caller, events: list[_Event]) -> IngestRes
     )
 
 
-def _store(session: Session, caller: Caller, batch: _Batch, events: list[_Event]) -> None:
+def _store(
+    session: Session, caller: Caller, batch: _Batch, events: list[_Event], raws: list[bytes]
+) -> None:
     with writer_turn(session):
-        _write(session, batch)
+        _write(session, batch, events, raws)
         _audit.record(
             session,
             principal=caller.name,
             action="lineage.ingest",
             target=(
-                f"{events[0].job.namespace}/{events[0].job.name}"
+                f"{next(iter(batch.jobs)).namespace}/{next(iter(batch.jobs)).name}"
                 if len(batch.jobs) == 1
                 else f"{len(batch.jobs)} jobs"
             ),
@@ -261,7 +282,7 @@ def _store(session: Session, caller: Caller, batch: _Batch, events: list[_Event]
         session.commit()
 
 
-def _write(session: Session, batch: _Batch) -> None:
+def _write(session: Session, batch: _Batch, events: list[_Event], raws: list[bytes]) -> None:
     # Known rows are looked up first and only what is new is written: jobs, datasets, IO and column
     # edges recur in every run of a job, so a steady stream of events mostly writes runs. Inserts
     # still say ON CONFLICT DO NOTHING, as a concurrent request may have written the same row since
@@ -296,13 +317,14 @@ def _write(session: Session, batch: _Batch) -> None:
         known.update(_lookup(connection, sql.datasets_by_key, missing))
     dataset_ids = {key: row[0] for key, row in known.items()}
 
-    sql.upsert_runs.execute(
-        connection,
-        [
-            (run_id, job_ids[run.job], run.state, run.started_at, run.ended_at, run.error)
-            for run_id, run in sorted(batch.runs.items())
-        ],
-    )
+    if batch.runs:  # static events (JobEvent, DatasetEvent) have none
+        sql.upsert_runs.execute(
+            connection,
+            [
+                (run_id, job_ids[run.job], run.state, run.started_at, run.ended_at, run.error)
+                for run_id, run in sorted(batch.runs.items())
+            ],
+        )
 
     wanted_io = {(job_ids[job], dataset_ids[key], way) for job, key, way in batch.io}
     known_io = _existing(connection, sql.io_of_jobs, {row[0] for row in wanted_io})
@@ -339,6 +361,57 @@ def _write(session: Session, batch: _Batch) -> None:
             )
         sql.insert_edges.execute(connection, edge_rows)
     _update_currency(connection, sql, batch, job_ids, dataset_ids, known_edges)
+    _keep_events(connection, sql, events, raws, job_ids, dataset_ids)
+
+
+def _keep_events(
+    connection: Connection,
+    sql: _Statements,
+    events: list[_Event],
+    raws: list[bytes],
+    job_ids: dict[JobKey, int],
+    dataset_ids: dict[DatasetKey, int],
+) -> None:
+    """Keep each event as sent, once (by the digest of its body), with the datasets it names."""
+    received = datetime.now(UTC)
+    rows: dict[str, tuple[Any, ...]] = {}
+    named: dict[str, set[int]] = {}
+    for event, raw in zip(events, raws, strict=True):
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest in rows:
+            continue
+        job_id = None if event.job is None else job_ids[event.job]
+        rows[digest] = (
+            digest,
+            event.shape,
+            event.event_type,
+            event.time,
+            event.run_id,
+            job_id,
+            received,
+            raw.decode(),
+        )
+        named[digest] = {dataset_ids[key] for key, _logical in (*event.inputs, *event.outputs)}
+    known = _event_ids(connection, sql, sorted(rows))
+    # In the order received (ids are the order GET /lineage/events pages in).
+    new = [digest for digest in rows if digest not in known]
+    if not new:
+        return
+    sql.insert_events.execute(connection, [rows[digest] for digest in new])
+    ids = _event_ids(connection, sql, new)
+    links = sorted(
+        (ids[digest], dataset_id) for digest in new if digest in ids for dataset_id in named[digest]
+    )
+    if links:
+        sql.insert_event_datasets.execute(connection, links)
+
+
+def _event_ids(connection: Connection, sql: _Statements, digests: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(digests, _IN_CHUNK):
+        for row in connection.execute(sql.events_by_digest, {"digests": list(chunk)}):
+            found[row[1]] = row[0]
+    return found
 
 
 def _update_currency(
@@ -406,6 +479,9 @@ class _Statements:
     edges_of_outputs: Any  # -> the edge's key, job_id, seen_at, retired_at
     retire_edge: Any
     revive_edge: Any
+    insert_events: _Many  # digest, shape, event_type, event_time, run_id, job_id, received, body
+    insert_event_datasets: _Many  # event_id, dataset_id
+    events_by_digest: Any  # -> id, digest
 
 
 @functools.cache
@@ -413,6 +489,7 @@ def _statements(dialect: str) -> _Statements:
     insert: Any = sqlite.insert if dialect == "sqlite" else postgresql.insert
     jobs, datasets, runs = _table(LineageJob), _table(LineageDataset), _table(LineageRun)
     io, edges = _table(LineageIO), _table(ColumnEdgeRow)
+    events, event_datasets = _table(LineageEvent), _table(LineageEventDataset)
     upsert_datasets = insert(datasets)
     # A logical name, once known, is kept: a later event without symlinks does not erase it.
     upsert_datasets = upsert_datasets.on_conflict_do_update(
@@ -485,6 +562,28 @@ def _statements(dialect: str) -> _Statements:
         revive_edge=update(edges)
         .where(*edge_key)
         .values(retired_at=None, seen_at=bindparam("k_at")),
+        insert_events=_Many(
+            insert(events).on_conflict_do_nothing(),
+            events,
+            (
+                "digest",
+                "shape",
+                "event_type",
+                "event_time",
+                "run_id",
+                "job_id",
+                "received_at",
+                "body",
+            ),
+        ),
+        insert_event_datasets=_Many(
+            insert(event_datasets).on_conflict_do_nothing(),
+            event_datasets,
+            ("event_id", "dataset_id"),
+        ),
+        events_by_digest=select(events.c.id, events.c.digest).where(
+            events.c.digest.in_(bindparam("digests", expanding=True))
+        ),
     )
 
 

@@ -115,7 +115,7 @@ def _parse_lean(value: Any, memo: _Memo) -> _Event:
         _lean_edges(found, key, "", _list(facet.get("dataset")))
         memo[key] = (facet, found)
         edges.append(found)
-    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges)
+    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges, event_type=kind)
 
 
 def _lean_dataset(value: Any) -> tuple[DatasetKey, str | None, dict[str, Any]]:

@@ -161,15 +161,26 @@ _ColumnEdge = tuple[_EdgeKey, tuple[str, str]]
 """An edge with its type and provenance. Plain tuples: a batch holds hundreds of thousands."""
 
 
+EVENT_SHAPES = ("RunEvent", "JobEvent", "DatasetEvent")
+"""The OpenLineage 2-0-2 event kinds: a run's transition, and static lineage of a job or dataset."""
+
+
 @dataclass
 class _Event:
     kind: str
+    """The run state the event moves to: its eventType, OTHER for a RunEvent without one (the
+    spec lets it be left out), and OTHER (never stored as a run) for static events."""
     time: datetime
-    run_id: str
-    job: JobKey
+    run_id: str | None
+    """None for a JobEvent or DatasetEvent: static lineage, no run."""
+    job: JobKey | None
+    """None for a DatasetEvent."""
     error: str | None
     inputs: list[tuple[DatasetKey, str | None]]
     outputs: list[tuple[DatasetKey, str | None]]
     edges: list[list[_ColumnEdge]]
     """Per output with a columnLineage facet, its edges; events that carry the same facet share
     one list (see ``memo`` of :func:`parse_event`)."""
+    shape: str = "RunEvent"
+    event_type: str | None = None
+    """The eventType as sent (None when left out); ``kind`` is what the run store makes of it."""

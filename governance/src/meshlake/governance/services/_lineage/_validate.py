@@ -1,8 +1,14 @@
-"""Validation that explains: every problem in a RunEvent named by its path in the event."""
+"""Validation that explains: every problem in an event named by its path in the event.
+
+All three events of OpenLineage 2-0-2 are taken: RunEvent (eventType may be left out: the run is
+then in state OTHER), and the static JobEvent and DatasetEvent (lineage without a run). An
+``eventTime`` without an offset is taken as UTC, as other lineage backends do; digits past the
+microsecond (nanoseconds) are dropped.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,7 +118,8 @@ def _event_time(value: Any, path: str) -> datetime:
 
 
 def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event:
-    """One RunEvent's lineage; InvalidRequestError naming the first field that does not fit.
+    """One event's lineage (RunEvent, JobEvent or DatasetEvent); InvalidRequestError naming the
+    first field that does not fit.
 
     Only what the store reads is checked (and facets it does not read are ignored), so producers
     with extra or custom facets are welcome. ``path`` prefixes the field names (a batch's index).
@@ -133,14 +140,40 @@ def parse_event(value: Any, path: str = "", memo: _Memo | None = None) -> _Event
 
 def _parse_explained(value: Any, path: str) -> _Event:
     event = _object(value, path)
-    if "run" not in event and "eventType" not in event and "job" in event:
+    # OpenLineage 2-0-2 tells its three events apart by what they carry: a RunEvent has run and
+    # job, a JobEvent a job and no run, a DatasetEvent a dataset (and not both run and job). The
+    # first shape the event fits is taken; when it fits none, the problem of the first it tried.
+    shapes: list[Callable[[dict[str, Any], str], _Event]] = []
+    if "run" in event:
+        shapes.append(_run_event)
+    elif "job" in event:
+        shapes.append(_job_event)
+    if "dataset" in event and not ("run" in event and "job" in event):
+        shapes.append(_dataset_event)
+    if not shapes:
         raise _invalid(
             _at(path, "run"),
-            "required (this endpoint records RunEvents; DatasetEvent and JobEvent are not supported)",
+            "required: a RunEvent has run and job, a JobEvent job, a DatasetEvent dataset",
         )
-    kind = _required(event.get("eventType"), _at(path, "eventType"))
-    if kind not in EVENT_TYPES:
-        raise _invalid(_at(path, "eventType"), f"{kind!r} is not one of {', '.join(EVENT_TYPES)}")
+    problem: InvalidRequestError | None = None
+    for shape in shapes:
+        try:
+            return shape(event, path)
+        except InvalidRequestError as exc:
+            problem = problem or exc
+    assert problem is not None
+    raise problem
+
+
+def _run_event(event: dict[str, Any], path: str) -> _Event:
+    given = event.get("eventType")
+    kind = "OTHER"
+    if given is not None:  # the spec lets a RunEvent leave eventType out
+        kind = _required(given, _at(path, "eventType"))
+        if kind not in EVENT_TYPES:
+            raise _invalid(
+                _at(path, "eventType"), f"{kind!r} is not one of {', '.join(EVENT_TYPES)}"
+            )
     moment = _event_time(event.get("eventTime"), _at(path, "eventTime"))
     run_path = _at(path, "run")
     run = _object(event.get("run"), run_path)
@@ -151,12 +184,42 @@ def _parse_explained(value: Any, path: str) -> _Event:
         facet_path = _at(_at(run_path, "facets"), "errorMessage")
         facet = _object(run_facets["errorMessage"], facet_path)
         error = _required(facet.get("message"), _at(facet_path, "message"))
+    job_key = _job(event, path)
+    inputs, outputs, edges = _io(event, path)
+    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges, event_type=given)
+
+
+def _job_event(event: dict[str, Any], path: str) -> _Event:
+    """Static lineage of a job: its datasets and edges, with no run."""
+    moment = _event_time(event.get("eventTime"), _at(path, "eventTime"))
+    job_key = _job(event, path)
+    inputs, outputs, edges = _io(event, path)
+    return _Event("OTHER", moment, None, job_key, None, inputs, outputs, edges, shape="JobEvent")
+
+
+def _dataset_event(event: dict[str, Any], path: str) -> _Event:
+    """Static metadata of a dataset: the dataset (and its logical name) is recorded."""
+    moment = _event_time(event.get("eventTime"), _at(path, "eventTime"))
+    key, logical, _facets = _dataset(event.get("dataset"), _at(path, "dataset"))
+    return _Event("OTHER", moment, None, None, None, [(key, logical)], [], [], shape="DatasetEvent")
+
+
+def _job(event: dict[str, Any], path: str) -> JobKey:
     job_path = _at(path, "job")
     job = _object(event.get("job"), job_path)
-    job_key = JobKey(
+    return JobKey(
         _required(job.get("namespace"), _at(job_path, "namespace"), _JOB_PART),
         _required(job.get("name"), _at(job_path, "name"), _JOB_PART),
     )
+
+
+def _io(
+    event: dict[str, Any], path: str
+) -> tuple[
+    list[tuple[DatasetKey, str | None]],
+    list[tuple[DatasetKey, str | None]],
+    list[list[_ColumnEdge]],
+]:
     inputs = []
     for index, item in enumerate(_array(event.get("inputs"), _at(path, "inputs"))):
         key, logical, _facets = _dataset(item, _at(_at(path, "inputs"), index))
@@ -170,7 +233,7 @@ def _parse_explained(value: Any, path: str) -> _Event:
         if "columnLineage" in facets:
             facet_path = _at(_at(item_path, "facets"), "columnLineage")
             edges.append(list(_column_edges(key, facets["columnLineage"], facet_path)))
-    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges)
+    return inputs, outputs, edges
 
 
 def _dataset(value: Any, path: str) -> tuple[DatasetKey, str | None, dict[str, Any]]:

@@ -216,7 +216,7 @@ def _event(view: _EventView, memo: _ViewMemo) -> _Event:
         _edges(found, key, "", facet.dataset)
         memo[key] = (facet, found)
         edges.append(found)
-    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges)
+    return _Event(kind, moment, run_id, job_key, error, inputs, outputs, edges, event_type=kind)
 
 
 def _key(namespace: str | None, name: str | None) -> DatasetKey:
