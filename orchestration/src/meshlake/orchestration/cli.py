@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from meshlake.platform.cli import Products, Upstream
-from meshlake.platform.cli.output import fail, note, say, table
+from meshlake.platform.cli.output import fail, note, say, summary_table
 
 
 def materialize(products: Products = None, upstream: Upstream = False) -> None:
@@ -72,7 +72,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
                     f"{product.seconds:.1f}",
                 )
             )
-    table(
+    summary_table(
         f"dagster run {outcome.run_id}",
         ["product", "port", "status", "rows", "version", "checks", "seconds"],
         rows,

@@ -13,3 +13,5 @@ from meshlake.platform.cli._output import fail as fail
 from meshlake.platform.cli._output import note as note
 from meshlake.platform.cli._output import say as say
 from meshlake.platform.cli._output import table as table
+from meshlake.platform.cli._summary import render_summary as render_summary
+from meshlake.platform.cli._summary import summary_table as summary_table
