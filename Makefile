@@ -43,7 +43,7 @@ e2e: setup
 ## Long trials in full (the suite runs a small sample of each): kill -9 a publication 20 times;
 ## `make fuzz` is the other one: the governance API against its OpenAPI.
 reliability: setup
-	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q tests/reliability
+	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q --timeout 3600 tests/reliability
 
 ## Schemathesis over the governance API's whole OpenAPI, on SQLite and on PostgreSQL (when
 ## MESHLAKE_TEST_POSTGRES_URL is set): MESHLAKE_FUZZ_CASES per operation and generation mode
@@ -63,6 +63,15 @@ format: setup
 bench: setup
 	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
 	@for script in benchmarks/*.py; do echo "== $$script"; $(RUN) python $$script || exit 1; done
+
+## One benchmark: the governed SQL aggregate against plain DuckDB (benchmarks/governed_query.py).
+.PHONY: bench-query
+bench-query: setup
+	$(RUN) python benchmarks/governed_query.py
+
+.PHONY: bench-sharing
+bench-sharing: setup  ## the Delta Sharing server: client read and masked snapshot build, 1M rows
+	$(RUN) python benchmarks/delta_sharing_server.py
 
 clean:
 	rm -rf .meshlake

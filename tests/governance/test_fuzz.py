@@ -94,6 +94,9 @@ UNSTATABLE_RULES: list[tuple[str, re.Pattern[str]]] = [
             "POST /api/v1/tokens/{token_id}/rotate",
         )
     ],
+    # Governed SQL: whether a query is allowed, and a page cursor, are judged by the SQL checker
+    # and against the catalog (state and meaning, not shape).
+    ("POST /api/v1/query", re.compile(r"^(sql|page): ")),
     # A webhook's subscriber must be in the catalog (state, not shape).
     (
         "POST /api/v1/webhooks",

@@ -149,6 +149,8 @@ REFUSED_AT_CHECK = [
     ("SELECT $1", StatementRefused, "not allowed"),
     ("SELECT * FROM hr.employees.employees LIMIT (SELECT 5)", StatementRefused, "LIMIT"),
     ("SELEC * FROM hr.employees.employees", StatementRefused, "does not parse"),
+    # nesting deep enough to exhaust the parser's recursion
+    ("SELECT " + "(" * 3000 + "1" + ")" * 3000, StatementRefused, "nests too deeply"),
 ]
 
 

@@ -57,12 +57,15 @@ def refs(page: dict[str, Any]) -> list[str]:
 
 
 def document_count() -> int:
-    """Products, ports and columns of the sample mesh: what the catalog indexes."""
+    """Products, ports, columns and quarantine tables of the sample mesh: what the catalog
+    indexes."""
+    from meshlake.platform.quality._quarantine_table import quarantines
+
     count = 0
     for product in MESH.products.values():
         count += 1
         for port in product.ports.values():
-            count += 1 + len(port.contract.columns)
+            count += 1 + len(port.contract.columns) + (1 if quarantines(port) else 0)
     return count
 
 

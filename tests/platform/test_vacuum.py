@@ -206,8 +206,13 @@ def test_vacuum_products_covers_ports_and_quarantine_tables_with_their_retention
         "alpha.things.things quarantine",
     ]
     assert seen == results
+    port, quarantine = results
+    assert port.retention == timedelta(days=7 * 365)
+    # A quarantine table keeps rows for the retention (vacuum deletes older ones), not versions:
+    # its old files go after Delta's window.
+    assert quarantine.rows_retention == timedelta(days=7 * 365)
+    assert quarantine.retention == timedelta(days=7)
     for result in results:
-        assert result.retention == timedelta(days=7 * 365)
         assert _names(result) == {"part-00000-never-committed-c000.snappy.parquet"}
         assert result.bytes > 0 and not result.dry_run
         # Version 0 stays readable for the retention.

@@ -60,3 +60,31 @@ class GovernanceSettings(BaseSettings):
     sla_interval: float = Field(default=900.0, ge=0)
     """Seconds between two scheduled measurements of every active agreement's SLA (0: none; they
     are also measured on demand and after each recorded version)."""
+
+    # Governed SQL (POST /api/v1/query, `meshlake query`): the bounds of one query.
+    query_row_limit: int = Field(default=10_000, ge=1, le=1_000_000)
+    """The most rows one query returns over all its pages; more are cut and ``truncated`` is set."""
+    query_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds DuckDB may run one query (or one page of it) before it is stopped with a 422."""
+    query_memory_limit: str = Field(default="256MB", pattern=r"^\d+(\.\d+)?\s*[KMGT]i?B$")
+    """DuckDB's memory limit for one query (e.g. 256MB, 1GiB); a query needing more gets a 422."""
+    query_threads: int = Field(default=1, ge=1, le=64)
+    """DuckDB threads one query may use; with more than one, pages of a query without ORDER BY
+    may not follow one order."""
+    query_max_bytes_read: int = Field(default=1024 * 1024 * 1024, gt=0)
+    """The largest total size of the Delta files one query may read (all its ports at their
+    versions); a query over it is refused with a 422 before anything is read."""
+
+    # Delta Sharing (services/_delta_sharing): snapshots, and the signed file URLs.
+    sharing_snapshot_dir: Path | None = None
+    """Where per-agreement snapshots of shared tables are written; default: ``sharing-snapshots``
+    in the project's state folder."""
+    sharing_url_secret: SecretStr | None = None
+    """The HMAC-SHA256 key that signs file URLs. Unset (the embedded default), a random key is made
+    per process, so URLs die with the process; set it when several processes serve one share."""
+    sharing_url_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
+    """How long a signed file URL stays valid (15 minutes by default)."""
+
+    def resolved_snapshot_dir(self) -> Path:
+        """MESHLAKE_SHARING_SNAPSHOT_DIR, else ``sharing-snapshots`` in the project's state folder."""
+        return self.sharing_snapshot_dir or Settings().state_home() / "sharing-snapshots"

@@ -7,13 +7,16 @@ is judged and audited like any other client. Refusals print governance's reason.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from meshlake.platform import Settings
 from meshlake.platform.cli.output import fail, note, say, table
 
 sharing = typer.Typer(
@@ -155,6 +158,33 @@ def renew(
     with _client() as client:
         body = {"end": end, "reason": reason}
         _show(client.request("POST", f"/api/v1/agreements/{name}/renew", body))
+
+
+@sharing.command("profile")
+def profile(
+    name: Annotated[str, typer.Argument(help="The agreement whose recipient gets the profile.")],
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Write the profile here (default: <agreement>.share in this folder)."),
+    ] = None,
+) -> None:
+    """Issue the agreement's recipient a token and write its Delta Sharing profile file (the
+    providing domain's owner). Hand the file to the recipient over a safe channel: it holds the
+    token."""
+    target = output or Path(f"{name}.share")
+    with _client() as client:
+        issued = client.request("POST", f"/api/v1/agreements/{name}/recipient-token")
+    if Settings().governance_url is None:
+        note(
+            "the profile's endpoint is the embedded service of this command, gone when it ends; "
+            "set MESHLAKE_GOVERNANCE_URL to the service recipients reach"
+        )
+    target.write_text(json.dumps(issued["profile"], indent=2) + "\n")
+    target.chmod(0o600)
+    say(
+        f"{target}: profile for {issued['recipient']} on share {name}, token {issued['token_id']} "
+        f"expires {issued['expires_at']}"
+    )
 
 
 @sharing.command("list")

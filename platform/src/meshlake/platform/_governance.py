@@ -21,6 +21,7 @@ import yaml
 from meshlake.platform._errors import MeshlakeError
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location, zone_root
+from meshlake.platform.quality._quarantine_table import quarantine_description
 from meshlake.platform.specs import InputBinding, Mesh, ProductSpec
 
 if TYPE_CHECKING:
@@ -208,6 +209,24 @@ class GovernanceClient:
             raise
         return int(body["delta_version"])
 
+    def post_for_bytes(self, path: str, json: Any, accept: str) -> tuple[bytes, httpx.Headers]:
+        """POST ``json`` for a binary answer (e.g. an Arrow IPC stream): its body and headers.
+        Refusals and failures raise as in :meth:`request`."""
+        try:
+            response = self._http.post(path, json=json, headers={"Accept": accept})
+        except httpx.HTTPError as exc:
+            raise GovernanceUnavailable(
+                "POST", path, 0, f"{self.url} cannot be reached ({type(exc).__name__}: {exc})"
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            error = GovernanceUnavailable if response.status_code >= 500 else GovernanceError
+            raise error("POST", path, response.status_code, str(detail))
+        return response.content, response.headers
+
 
 @dataclass(frozen=True)
 class PublicationRecord:
@@ -227,6 +246,17 @@ class PublicationRecord:
                 "delta_version": result.version,
                 "contract_version": product.ports[result.ref.port].contract.version,
                 "row_count": result.rows,
+                # The version of its quarantine table the run committed, verified the same way.
+                **(
+                    {
+                        "quarantine": {
+                            "delta_version": result.quarantine.version,
+                            "row_count": result.quarantine.rows,
+                        }
+                    }
+                    if result.quarantine is not None
+                    else {}
+                ),
             }
             for result in results
         ]
@@ -285,6 +315,9 @@ def product_payload(product: ProductSpec, state_home: Path) -> dict[str, Any]:
                 "location": port_location(product.zone, port.ref, state_home),
                 # The contract as written (a YAML date becomes its ISO text, as in JSON).
                 "contract": yaml.safe_load(port.contract_file.read_text(encoding="utf-8")),
+                "quarantine": quarantine_description(
+                    port, port_location(product.zone, port.ref, state_home)
+                ),
             }
             for name, port in product.ports.items()
         ],

@@ -40,8 +40,9 @@ from meshlake.platform.quality import QualityError, QualityReport
 from meshlake.platform.quality._engine import (
     CheckedPort,
     QualityEngine,
+    QuarantineCommit,
     Validator,
-    write_quarantine,
+    commit_quarantine,
 )
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
 
@@ -57,6 +58,8 @@ class PortResult:
     write_mode: str
     quality: QualityReport | None = None  # None when the port has no rules
     schema_problems: tuple[str, ...] = ()
+    quarantine: QuarantineCommit | None = None
+    """The quarantine table's version this run committed (None: nothing quarantined)."""
 
 
 @dataclass
@@ -252,8 +255,6 @@ class Materializer:
         profile = None
         if checked is not None:
             profile = checked.profile.to_metadata() if checked.profile is not None else None
-            if checked.quarantine is not None:
-                write_quarantine(self.spark, checked.quarantine, checked.report.quarantine_location)
         try:
             if item.staged is not None:
                 commit: Commit = item.staged.commit(profile, run_id=run_id)
@@ -271,6 +272,15 @@ class Materializer:
             raise port_failure(
                 port, exc, f"writing output port {port.ref.port!r} to {location} failed"
             ) from exc
+        quarantine = None
+        if checked is not None:
+            # After the port: rows are quarantined only when the port's version exists.
+            try:
+                quarantine = commit_quarantine(checked, run_id)
+            except Exception as exc:
+                raise port_failure(
+                    port, exc, f"committing the quarantined rows of {port.ref.port!r} failed"
+                ) from exc
         return PortResult(
             port.ref,
             location,
@@ -279,6 +289,7 @@ class Materializer:
             port.write_mode,
             item.quality,
             item.schema_problems,
+            quarantine,
         )
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshlake.platform._errors import ConfigurationError
@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Who counts the quality rules before a commit: one Spark pass (default), or Great
     # Expectations running the compiled suite (slower; the same numbers).
     quality_validator: Literal["spark", "great_expectations"] = "spark"
+    # Days a quarantine table keeps its rows when the port's contract has no retention SLA.
+    quarantine_retention_days: float = Field(default=30.0, gt=0)
     # The governance service; without a URL, `meshlake run` starts the embedded one on 127.0.0.1.
     governance_url: str | None = None
     governance_token: SecretStr | None = None

@@ -268,13 +268,21 @@ class StagedWrite:
         )
 
 
-def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> StagedWrite | None:
+def stage(
+    spark: SparkSession,
+    frame: DataFrame,
+    location: str,
+    mode: str,
+    *,
+    merge_schema: bool = False,
+) -> StagedWrite | None:
     """Write ``frame``'s files for a ``mode`` commit to ``location`` (runs the job, commits nothing);
     None, before any work, when such a write cannot be staged.
 
     As ``write_delta``: an overwrite may change the table's schema (the contract is the truth), and
-    any mode creates a missing table by an overwrite. When writing fails, the files its tasks wrote
-    are deleted before the error is raised (see ``_remove_partial_files``).
+    any mode creates a missing table by an overwrite. ``merge_schema``: an append may add columns
+    (Delta's ``mergeSchema``; a quarantine table follows its port's contract). When writing fails,
+    the files its tasks wrote are deleted before the error is raised (see ``_remove_partial_files``).
     """
     jvm = spark._jvm
     assert jvm is not None
@@ -291,6 +299,8 @@ def stage(spark: SparkSession, frame: DataFrame, location: str, mode: str) -> St
     if str(transaction.metadata().columnMappingMode().name()).lower() != "none":
         return None
     options = {"overwriteSchema": "true"} if mode == "overwrite" else {}
+    if merge_schema and mode == "append":
+        options["mergeSchema"] = "true"
     save_mode = getattr(jvm.org.apache.spark.sql.SaveMode, STAGED_MODES[mode])
     command = delta.commands.WriteIntoDelta(
         deltas,

@@ -26,6 +26,11 @@ One ``RETAIN`` cannot say both rules, and delta-spark 4.4 ignores any ``RETAIN``
 vacuum's own). Nor does meshlake use Delta's deleting vacuum: it adds two commits (``VACUUM
 START``/``END``), versions that no run made, which freshness checks would take for a publication.
 
+A quarantine table keeps its rows, not its versions: rows quarantined longer ago than the port
+contract's ``retention`` SLA (else ``MESHLAKE_QUARANTINE_RETENTION_DAYS``) are deleted first, in one
+Delta commit, and the files that held them go once Delta's safety window has passed (no time travel
+is promised on a quarantine table, so it does not keep them for the retention again).
+
 A version whose log entry Delta's log cleanup removed (``delta.logRetentionDuration``, 30 days by
 default) cannot be read whatever vacuum keeps: a retention SLA longer than that needs the table
 property too.
@@ -33,11 +38,12 @@ property too.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
@@ -69,6 +75,10 @@ class VacuumResult:
     files: tuple[str, ...]
     bytes: int
     dry_run: bool
+    rows_retention: timedelta | None = None
+    """How long a quarantine table keeps its rows (None: an output port, whose rows stay)."""
+    rows: int = 0
+    """Quarantined rows deleted (in a dry run, to delete) for being older than that."""
 
 
 def vacuum_products(
@@ -79,26 +89,66 @@ def vacuum_products(
 ) -> list[VacuumResult]:
     """Vacuum the output ports (and quarantine tables) of ``products`` (all by default), each
     with its contract's retention; tables not written yet are left out."""
-    from meshlake.platform.quality._engine import quarantine_location
+    from meshlake.platform.quality._quarantine_table import (
+        quarantine_location,
+        quarantine_retention,
+    )
 
     spark = platform.spark()
+    default_days = platform.settings.quarantine_retention_days
     results: list[VacuumResult] = []
     for product in platform.plan(products):
         for port in product.ports.values():
-            retention = sla_duration(port.contract, "retention")
             location = platform.location(port.ref)
-            tables = (
-                (str(port.ref), location),
-                (f"{port.ref} quarantine", quarantine_location(location)),
+            retention = sla_duration(port.contract, "retention")
+            found = [vacuum_table(spark, location, retention, dry_run, str(port.ref))]
+            keep_rows = quarantine_retention(port.contract, default_days)
+            found.append(
+                vacuum_quarantine(
+                    spark,
+                    quarantine_location(location),
+                    keep_rows,
+                    dry_run,
+                    f"{port.ref} quarantine",
+                )
             )
-            for name, where in tables:
-                result = vacuum_table(spark, where, retention, dry_run, name)
+            for result in found:
                 if result is None:
                     continue
                 results.append(result)
                 if progress is not None:
                     progress(result)
     return results
+
+
+def vacuum_quarantine(
+    spark: SparkSession,
+    location: str,
+    keep_rows: timedelta,
+    dry_run: bool = False,
+    table: str | None = None,
+) -> VacuumResult | None:
+    """Delete the quarantined rows older than ``keep_rows`` (one Delta commit, none when no row
+    is that old), then the files no version needs; None when there is no quarantine table."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    from meshlake.platform.quality._quarantine_table import QUARANTINED_AT
+
+    if not DeltaTable.isDeltaTable(spark, location):
+        return None
+    frame = spark.read.format("delta").load(location)
+    expired = 0
+    if QUARANTINED_AT in frame.columns:
+        cutoff = datetime.now(UTC) - keep_rows
+        old = F.col(QUARANTINED_AT) < F.lit(cutoff)
+        expired = frame.filter(old).count()
+        if expired and not dry_run:
+            DeltaTable.forPath(spark, location).delete(old)
+    result = vacuum_table(spark, location, None, dry_run, table)
+    if result is None:
+        return None
+    return dataclasses.replace(result, rows_retention=keep_rows, rows=expired)
 
 
 def vacuum_table(

@@ -55,13 +55,18 @@ from meshlake.governance.api.routes import (
     search,
 )
 from meshlake.governance.api.routes import policies as policy_routes
+from meshlake.governance.api.routes.delta_sharing import router as delta_sharing_router
 from meshlake.governance.api.routes.freshness import router as freshness_router
 from meshlake.governance.api.routes.glossary import router as glossary_router
+from meshlake.governance.api.routes.query import router as query_router
+from meshlake.governance.api.routes.recipients import router as recipients_router
 from meshlake.governance.api.routes.tokens import router as tokens_router
 from meshlake.governance.api.routes.webhooks import router as webhooks_router
 from meshlake.governance.db._engine import make_engine, session_factory
 from meshlake.governance.db._tables import utcnow
 from meshlake.governance.services import _audit
+from meshlake.governance.services._delta_sharing import sharing_server
+from meshlake.governance.services._query import QueryBounds
 from meshlake.governance.services._sla_schedule import sla_lifespan
 from meshlake.governance.services._webhooks import lifespan as webhook_lifespan
 
@@ -87,6 +92,9 @@ ROUTERS = [
     agreements.router,
     incidents.router,
     webhooks_router,
+    query_router,
+    recipients_router,
+    delta_sharing_router,
 ]
 
 
@@ -110,6 +118,8 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     )
     app.state.max_request_bytes = settings.max_request_bytes
     app.state.max_batch_request_bytes = settings.max_batch_request_bytes
+    app.state.query_bounds = QueryBounds.from_settings(settings)
+    app.state.delta_sharing = sharing_server(settings)
     app.state.load = Load(limit=settings.max_in_flight or default_limit(engine))
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
@@ -248,7 +258,9 @@ def _audit_refusal(request: Request, exc: GovernanceError, status: int) -> None:
         _audit.record(
             session,
             principal=caller.name if caller else None,
-            action=f"{request.method} {request.url.path}",
+            # The action column holds 100 characters (PostgreSQL refuses more); the target
+            # keeps the whole path.
+            action=f"{request.method} {request.url.path}"[:100],
             target=request.url.path,
             outcome="refused",
             reason=f"{status}: {exc}",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -125,11 +125,26 @@ class DomainIn(BaseModel):
     owners: list[str] = []
 
 
+class QuarantineIn(BaseModel):
+    """A port's quarantine table: where it is, how long it keeps rows, which columns it masks."""
+
+    location: str = Field(max_length=2000)
+    retention_days: float = Field(
+        gt=0, le=36500, description="The contract's retention SLA, else the platform's default."
+    )
+    masked_columns: list[Annotated[str, Field(max_length=200)]] = Field(
+        default=[], max_length=1000, description="Columns held masked, as text."
+    )
+
+
 class PortIn(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)
     description: str | None = None
     location: str = Field(max_length=2000)
     contract: dict[str, Any] = Field(description="The port's ODCS v3.1 contract document.")
+    quarantine: QuarantineIn | None = Field(
+        default=None, description="Its quarantine table, when the contract has quarantine rules."
+    )
 
 
 _NAME = r"^[a-z][a-z0-9_]*$"
@@ -268,6 +283,13 @@ class PublicationDecisionOut(BaseModel):
     reasons: list[ReasonOut]
 
 
+class RecordedQuarantineIn(BaseModel):
+    """The version of the port's quarantine table that the same run committed."""
+
+    delta_version: Count
+    row_count: Count = Field(description="Rows at that version; refused unless the log agrees.")
+
+
 class RecordedPortIn(BaseModel):
     port: str = Field(max_length=100)
     delta_version: Count
@@ -275,6 +297,7 @@ class RecordedPortIn(BaseModel):
     row_count: Count | None = Field(
         default=None, description="The client's count; refused unless the log agrees."
     )
+    quarantine: RecordedQuarantineIn | None = None
 
 
 class PublicationIn(BaseModel):
@@ -314,6 +337,35 @@ class VersionOut(BaseModel):
     decision_id: int | None = Field(default=None, description="That publication decision.")
 
 
+class QuarantineColumnOut(BaseModel):
+    name: str
+    type: str
+    classification: str | None
+    masked: bool = Field(description="Held masked, as text, as the port's failing samples are.")
+
+
+class QuarantineVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    delta_version: int
+    row_count: int
+    run_id: str
+    recorded_at: datetime
+
+
+class QuarantineOut(BaseModel):
+    """A port's quarantine table: not an output port (no consumers), labelled ``kind``."""
+
+    kind: Literal["quarantine"] = "quarantine"
+    ref: str
+    port: str = Field(description="The output port whose rejected rows it holds.")
+    location: str
+    classification: str | None = Field(description="The port's.")
+    retention_days: float
+    columns: list[QuarantineColumnOut]
+    versions: list[QuarantineVersionOut]
+
+
 class DatasetOut(BaseModel):
     ref: str
     name: str
@@ -324,6 +376,7 @@ class DatasetOut(BaseModel):
     classification: str | None
     columns: list[ColumnOut]
     versions: list[VersionOut]
+    quarantine: QuarantineOut | None = None
 
 
 class ProductOut(BaseModel):

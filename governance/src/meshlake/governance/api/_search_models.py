@@ -12,10 +12,11 @@ from meshlake.governance.services._search import CANDIDATE_CAP, FACET_SAMPLE, TO
 class SearchHitOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    kind: Literal["product", "dataset", "column", "term"]
+    kind: Literal["product", "dataset", "column", "term", "quarantine"]
     ref: str = Field(
         description="The document's reference: domain.product, domain.product.port,"
-        " domain.product.port.column or term:<name>."
+        " domain.product.port.column, term:<name> or (a port's quarantine table)"
+        " domain.product._quarantine.port."
     )
     name: str
     domain: str | None

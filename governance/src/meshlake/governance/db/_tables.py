@@ -147,6 +147,56 @@ class Dataset(Base):
     versions: Mapped[list[DatasetVersion]] = relationship(
         back_populates="dataset", order_by="DatasetVersion.delta_version"
     )
+    # Migration 0010: the port's quarantine table, when its contract has quarantine rules.
+    quarantine: Mapped[QuarantineDataset | None] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan"
+    )
+
+
+class QuarantineDataset(Base):
+    """A port's quarantine table (``<product>/_quarantine/<port>``): the rows its quarantine rules
+    set aside, masked as the port masks them, kept for ``retention_days`` (migration 0010).
+
+    A table of its own, beside ``datasets``: it is no output port (no contract of its own, no
+    consumers, no agreements), so nothing that lists a product's ports should meet it."""
+
+    __tablename__ = "quarantine_datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), unique=True
+    )
+    ref: Mapped[str] = mapped_column(String(320), unique=True)  # domain.product._quarantine.port
+    location: Mapped[str] = mapped_column(Text)
+    retention_days: Mapped[float]
+    masked_columns: Mapped[list[str]] = mapped_column(default=list)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="quarantine")
+    versions: Mapped[list[QuarantineVersion]] = relationship(
+        back_populates="quarantine",
+        order_by="QuarantineVersion.delta_version",
+        cascade="all, delete-orphan",
+    )
+
+
+class QuarantineVersion(Base):
+    """One version of a quarantine table that a run committed, as governance read it in the log."""
+
+    __tablename__ = "quarantine_versions"
+    __table_args__ = (UniqueConstraint("quarantine_id", "delta_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarantine_id: Mapped[int] = mapped_column(
+        ForeignKey("quarantine_datasets.id", ondelete="CASCADE")
+    )
+    delta_version: Mapped[int]
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    run_id: Mapped[str] = mapped_column(String(100))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_decisions.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    quarantine: Mapped[QuarantineDataset] = relationship(back_populates="versions")
 
 
 class Column(Base):

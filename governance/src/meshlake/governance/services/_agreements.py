@@ -21,7 +21,7 @@ webhook outbox (``agreement.<state>``), in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -63,6 +63,11 @@ from meshlake.governance.services._webhooks import notify
 
 LIVE = ("approved", "active")
 OPEN = ("requested", "countered")
+CLOSED = ("revoked", "expired", "rejected")
+CLOSED_HOOKS: list[Callable[[str], None]] = []
+"""Called with an agreement's name when it closes: the Delta Sharing server deletes its snapshots
+(registered by ``services/_delta_sharing``). Deleting is safe even if the transaction rolls back:
+a snapshot is rebuilt on the next read."""
 # -- reading ------------------------------------------------------------------------------------
 
 
@@ -383,6 +388,9 @@ def _transition(
     before = None if action == "request" else agreement.state
     agreement.state = to
     agreement.updated_at = utcnow()
+    if to in CLOSED:
+        for hook in CLOSED_HOOKS:
+            hook(agreement.name)
     agreement.events.append(
         AgreementEvent(actor=actor, action=action, from_state=before, to_state=to, detail=detail)
     )

@@ -21,7 +21,7 @@ from meshlake.governance.db._tables import (
     ProductInput,
     Zone,
 )
-from meshlake.governance.services import _audit
+from meshlake.governance.services import _audit, _quarantine
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._delta_log import RUN_ID_KEY, VersionFacts, read_version
 from meshlake.governance.services._documents import reindex_product
@@ -111,7 +111,7 @@ def put_product(
     product.team, product.owners, product.tags = body.team, body.owners, body.tags
     session.flush()
     for port in body.ports:
-        _put_dataset(
+        dataset = _put_dataset(
             session,
             product,
             port.name,
@@ -120,6 +120,7 @@ def put_product(
             port.contract,
             contracts[port.name],
         )
+        _quarantine.put_quarantine(session, dataset, port.quarantine)
     # Declared inputs are replaced as a whole, in the order given.
     product.inputs.clear()
     session.flush()
@@ -207,10 +208,13 @@ def record_versions(
         found = _log_mismatches(session, dataset, item.row_count, body.run_id, facts)
         problems += [f"{where}: {line}" for line in found]
         new.append((dataset, facts, staged[item.port]))
+    quarantined, found = _quarantine.check_versions(session, datasets, body.ports, body.run_id)
+    problems += found
     if problems:
         raise ConflictError(
             "; ".join(problems) + "; nothing recorded: the Delta log is the evidence"
         )
+    _quarantine.record(session, quarantined, body.run_id, decision.id)
     for dataset, facts, staged_port in new:
         session.add(
             DatasetVersion(
@@ -229,7 +233,7 @@ def record_versions(
         )
     session.flush()
     session.refresh(product)
-    if new:
+    if new or quarantined:
         _audit.record(
             session,
             principal=caller.name,
@@ -242,9 +246,16 @@ def record_versions(
                     dataset.name: {"delta_version": facts.version, "row_count": facts.row_count}
                     for dataset, facts, _ in new
                 },
+                "quarantine": {
+                    item.quarantine.ref: {
+                        "delta_version": item.facts.version,
+                        "row_count": item.facts.row_count,
+                    }
+                    for item in quarantined
+                },
             },
         )
-    return product, bool(new)
+    return product, bool(new or quarantined)
 
 
 def _commit_decision(session: Session, product: Product, body: PublicationIn) -> PolicyDecision:
@@ -347,7 +358,7 @@ def _put_dataset(
     location: str,
     document: dict[str, Any],
     contract: Contract,
-) -> None:
+) -> Dataset:
     ref = f"{product.ref}.{name}"
     dataset = session.scalar(select(Dataset).where(Dataset.ref == ref))
     if dataset is None:
@@ -401,6 +412,7 @@ def _put_dataset(
         for position, prop in enumerate(contract.columns)
     )
     session.flush()
+    return dataset
 
 
 def _zone_state(zone: Zone | None) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from meshlake.governance.db._tables import GlossaryTerm, Product, SearchDocument
+from meshlake.governance.db._tables import Dataset, GlossaryTerm, Product, SearchDocument
 from meshlake.platform.specs import highest_classification
 
 
@@ -67,6 +67,8 @@ def reindex_product(session: Session, product: Product) -> None:
                 ),
             )
         )
+        if dataset.quarantine is not None:
+            _index_quarantine(session, dataset, domain, owner)
         for column in dataset.columns:
             reference = f"{dataset.ref}.{column.name}"
             session.add(
@@ -83,6 +85,31 @@ def reindex_product(session: Session, product: Product) -> None:
                 )
             )
     session.flush()
+
+
+def _index_quarantine(session: Session, dataset: Dataset, domain: str, owner: str | None) -> None:
+    """A port's quarantine table, found under its own kind (``quarantine``), never as a port."""
+    from meshlake.governance.services._quarantine import columns
+
+    quarantine = dataset.quarantine
+    assert quarantine is not None
+    masked = ", ".join(quarantine.masked_columns) or "none"
+    session.add(
+        SearchDocument(
+            kind="quarantine",
+            ref=quarantine.ref,
+            name=f"{dataset.name} quarantine",
+            domain=domain,
+            owner=owner,
+            classification=dataset.classification,
+            tags=["quarantine"],
+            description=(
+                f"Quarantine of {dataset.ref}: the rows its quarantine rules set aside, kept "
+                f"{quarantine.retention_days:g} days; masked columns: {masked}."
+            ),
+            body=" ".join(["quarantine", *(column["name"] for column in columns(quarantine))]),
+        )
+    )
 
 
 def reindex_term(session: Session, term: GlossaryTerm) -> None:

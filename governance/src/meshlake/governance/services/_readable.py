@@ -18,8 +18,8 @@ from datetime import date
 import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from meshlake.governance._errors import ConflictError, NotFoundError
 from meshlake.governance.db._tables import Agreement, Dataset, DatasetVersion, Domain, Product
@@ -64,22 +64,34 @@ def readable_ports(session: Session, caller: Caller, today: date) -> dict[str, R
         for port in agreement_ports(session, agreement):
             readable.setdefault(port.port, port)
     domains = None if caller.is_admin else own_domains(caller)
+    # One query whatever the catalog's size (columns loaded in a second): each port with its
+    # published version, the newest recorded; a port with none is not readable yet.
+    published = (
+        select(
+            DatasetVersion.dataset_id.label("dataset_id"),
+            func.max(DatasetVersion.delta_version).label("version"),
+        )
+        .group_by(DatasetVersion.dataset_id)
+        .subquery()
+    )
     query = (
-        select(Dataset, Domain.name).join(Product, Dataset.product_id == Product.id).join(Domain)
+        select(Dataset, published.c.version)
+        .join(published, published.c.dataset_id == Dataset.id)
+        .join(Product, Dataset.product_id == Product.id)
+        .join(Domain)
+        .options(selectinload(Dataset.columns))
     )
     if domains is not None:
         query = query.where(Domain.name.in_(sorted(domains)))
-    for dataset, _ in session.execute(query.order_by(Dataset.ref)):
-        version = _published_version(session, dataset)
-        if version is not None:
-            names = tuple(column.name for column in dataset.columns)
-            readable[dataset.ref] = ReadablePort(
-                dataset.ref,
-                dataset.location,
-                version,
-                TableGrant(relation_name(dataset.ref), names),
-                None,
-            )
+    for dataset, version in session.execute(query.order_by(Dataset.ref)):
+        names = tuple(column.name for column in dataset.columns)
+        readable[dataset.ref] = ReadablePort(
+            dataset.ref,
+            dataset.location,
+            version,
+            TableGrant(relation_name(dataset.ref), names),
+            None,
+        )
     return readable
 
 
@@ -114,6 +126,16 @@ def read(port: ReadablePort, version: int | None = None) -> pa.Table:
     Read with delta-rs from the table's own log; a version past the published one is refused, so
     no reader sees what the catalog has not recorded.
     """
+    return filtered(scan(port, version), port.grant)
+
+
+def scan(port: ReadablePort, version: int | None = None) -> pa.Table:
+    """The columns ``port``'s grant needs (visible and row-scope ones), before masks and filters.
+
+    For governed SQL, whose ``run`` applies the grant itself on the locked connection: applying it
+    twice would hash masked values again and miss the row-scope columns. Same version rule as
+    :func:`read`.
+    """
     at = port.version if version is None else version
     if at > port.version:
         raise NotFoundError(
@@ -126,7 +148,7 @@ def read(port: ReadablePort, version: int | None = None) -> pa.Table:
         raise ConflictError(f"{port.port}: no Delta table at {port.location}") from None
     except DeltaError as exc:
         raise ConflictError(f"{port.port}: version {at} cannot be read: {exc}") from None
-    return filtered(raw, port.grant)
+    return raw
 
 
 def _agreements_of(session: Session, caller: Caller, today: date) -> list[Agreement]:

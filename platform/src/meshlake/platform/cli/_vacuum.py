@@ -20,7 +20,8 @@ DryRun = Annotated[
 
 def vacuum(products: Products = None, dry_run: DryRun = False) -> None:
     """Remove files no version references from each port's Delta table and quarantine table,
-    keeping old versions for the contract's retention SLA (Delta's 7 days without one)."""
+    keeping old versions for the contract's retention SLA (Delta's 7 days without one); delete
+    quarantined rows older than that SLA (else MESHLAKE_QUARANTINE_RETENTION_DAYS, 30)."""
     from meshlake.platform._platform import Platform
     from meshlake.platform._spark import stop_spark
     from meshlake.platform._vacuum import vacuum_products
@@ -39,9 +40,16 @@ def summarize(results: list[VacuumResult]) -> None:
     verb = "would remove" if dry_run else "removed"
     table(
         "vacuum (dry run)" if dry_run else "vacuum",
-        ["table", "keeps versions", "files", "bytes"],
+        ["table", "keeps versions", "keeps rows", "rows", "files", "bytes"],
         [
-            (result.table, _duration(result.retention), len(result.files), f"{result.bytes:,}")
+            (
+                result.table,
+                _duration(result.retention),
+                "-" if result.rows_retention is None else _duration(result.rows_retention),
+                f"{result.rows:,}",
+                len(result.files),
+                f"{result.bytes:,}",
+            )
             for result in results
         ],
     )
@@ -51,6 +59,9 @@ def summarize(results: list[VacuumResult]) -> None:
                 say(f"{result.table}: {path}")
     files = sum(len(result.files) for result in results)
     size = sum(result.bytes for result in results)
+    rows = sum(result.rows for result in results)
+    if rows:
+        say(f"{verb} {rows:,} quarantined rows past their retention")
     say(f"{verb} {files:,} files, {size:,} bytes, from {len(results)} tables")
 
 

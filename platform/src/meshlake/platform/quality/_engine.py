@@ -22,7 +22,10 @@ files are deleted and the rows are persisted (memory, spilling to disk): one agg
 materializes them while counting the same things, and both the quarantine table and the port are
 written from the persisted rows, so they come from one computation. That costs the transform a
 second run, paid only by a run that quarantines. Quarantine rules are judged on all rows (exact
-counts); every other rule on the rows to be published.
+counts); every other rule on the rows to be published. The quarantined rows are staged too, into
+``_quarantine/<port>``, and committed after the port with the run's transaction identifier
+(``commit_quarantine``): a product that is not published quarantines nothing, and a retried run
+nothing twice.
 
 Why not persist always: at 5M rows, building the cache cost as much as the transform, and a Delta
 write from the cache was no faster (its per-file statistics dominate), so persisting doubled the
@@ -46,9 +49,11 @@ from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from meshlake.platform._conform import port_failure
 from meshlake.platform._delta import latest_commit_info
+from meshlake.platform._errors import MeshlakeError
 from meshlake.platform._staged import StagedWrite, stage
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._counts import (
@@ -63,6 +68,7 @@ from meshlake.platform.quality._drift import DriftPlan, profile_of
 from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._profile import Profile
 from meshlake.platform.quality._quarantine import masked_column, with_quarantine_limit
+from meshlake.platform.quality._quarantine_table import quarantine_location
 from meshlake.platform.quality._results import QualityReport, RuleResult
 from meshlake.platform.quality._rules import compile_port
 from meshlake.platform.quality._sql import as_aggregate, render
@@ -71,17 +77,6 @@ from meshlake.platform.quality._verdict import judged, judged_value
 Validator = Literal["spark", "great_expectations"]
 VALIDATORS: tuple[Validator, ...] = ("spark", "great_expectations")
 SAMPLE_SIZE = 5
-QUARANTINE_FOLDER = "_quarantine"
-QUARANTINE_COLUMNS = ("_quarantine_rules", "_run_id", "_quarantined_at")
-
-
-def quarantine_location(location: str) -> str:
-    """``<root>/<domain>/<product>/<port>`` -> ``<root>/<domain>/<product>/_quarantine/<port>``.
-
-    ``_quarantine`` cannot clash with a port, whose name starts with a letter.
-    """
-    parent, _, port = location.rstrip("/").rpartition("/")
-    return f"{parent}/{QUARANTINE_FOLDER}/{port}"
 
 
 @dataclass
@@ -98,11 +93,16 @@ class CheckedPort:
     profile: Profile | None = None
     """The distribution profile of the rows to publish, for the commit (None when the commit
     will not hold exactly these rows: an append or a merge into an existing table)."""
+    quarantine_staged: StagedWrite | None = None
+    """The rows to quarantine, written into the quarantine table and not committed: committed
+    with the port (``commit_quarantine``), deleted with it when the product is not published."""
 
     def release(self) -> None:
         """Free the persisted rows and delete staged files that were not committed."""
         if self.staged is not None:
             self.staged.abort()
+        if self.quarantine_staged is not None:
+            self.quarantine_staged.abort()
         for frame in self.persisted:
             frame.unpersist()
 
@@ -271,6 +271,10 @@ class QualityEngine:
             validator=self.validator,
             not_evaluated=checked.report.not_evaluated,
         )
+        if checked.quarantine is not None and not checked.report.blocked:
+            checked.quarantine_staged = _stage_quarantine(
+                self.spark, checked.quarantine, quarantine_location(location)
+            )
 
     def _previous(self, port: Any, location: str) -> tuple[int | None, Profile | None]:
         """The version about to be replaced and its profile (None, None for a first version)."""
@@ -406,10 +410,60 @@ class _TableKeys:
         return new.unionByName(self.frame), None if rows is None else rows + self.rows
 
 
-def write_quarantine(spark: SparkSession, rows: DataFrame, location: str | None) -> None:
-    """Append quarantined rows (one Delta commit) to the port's quarantine table."""
-    assert location is not None
-    rows.write.format("delta").mode("append").option("mergeSchema", "true").save(location)
+@dataclass(frozen=True)
+class QuarantineCommit:
+    """The version of a port's quarantine table that a run committed, and the rows it holds."""
+
+    location: str
+    version: int
+    rows: int
+    skipped: bool = False
+    """The run had committed its quarantined rows before (a retry): nothing was added."""
+
+
+def commit_quarantine(checked: CheckedPort, run_id: str) -> QuarantineCommit | None:
+    """Commit the staged quarantined rows of ``checked`` as run ``run_id`` (after its port's
+    commit); None when it quarantined nothing.
+
+    The commit carries the run's transaction identifier, as the port's does: a retried run
+    commits nothing (``skipped``) and its staged files are deleted, so rows are never
+    quarantined twice."""
+    staged = checked.quarantine_staged
+    if staged is None:
+        return None
+    commit = staged.commit(run_id=run_id)
+    return QuarantineCommit(staged.location, commit.version, commit.rows, commit.skipped)
+
+
+def _stage_quarantine(spark: SparkSession, rows: DataFrame, location: str) -> StagedWrite:
+    """Write the rows to quarantine into ``location`` without a commit (an append, adding the
+    columns a new contract version brings)."""
+    staged = stage(spark, rows, location, "append", merge_schema=True)
+    if staged is None:  # only a table with column mapping, which meshlake never creates
+        raise MeshlakeError(
+            f"the quarantine table {location} cannot be staged (column mapping is on); "
+            "delete it, it is rebuilt by the next run that quarantines rows"
+        )
+    # Quarantined rows are the ones that broke rules, nulls in required columns among them:
+    # the table declares no NOT NULL (as Delta's writer would store it), or a later stage fails.
+    staged.schema = _nullable(staged.schema)
+    return staged
+
+
+def _nullable(schema: StructType) -> StructType:
+    def loosen(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: True if key in _NULLABILITY else loosen(value) for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [loosen(item) for item in node]
+        return node
+
+    return StructType.fromJson(loosen(schema.jsonValue()))
+
+
+_NULLABILITY = frozenset({"nullable", "containsNull", "valueContainsNull"})
 
 
 def _aggregates(

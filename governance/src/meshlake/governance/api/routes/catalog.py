@@ -15,13 +15,16 @@ from meshlake.governance.api._models import (
     PublicationDecisionOut,
     PublicationIn,
     PublishedOut,
+    QuarantineColumnOut,
+    QuarantineOut,
+    QuarantineVersionOut,
     VersionOut,
     ZoneIn,
 )
 from meshlake.governance.api._policy_models import ReasonOut
 from meshlake.governance.api.deps import CallerDep, NowDep, SessionDep
 from meshlake.governance.db._tables import Dataset, Product
-from meshlake.governance.services import _catalog, _incidents, _policies
+from meshlake.governance.services import _catalog, _incidents, _policies, _quarantine
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -147,6 +150,22 @@ def dataset_out(dataset: Dataset) -> DatasetOut:
         classification=dataset.classification,
         columns=[ColumnOut.model_validate(column) for column in dataset.columns],
         versions=[VersionOut.model_validate(version) for version in dataset.versions],
+        quarantine=quarantine_out(dataset),
+    )
+
+
+def quarantine_out(dataset: Dataset) -> QuarantineOut | None:
+    quarantine = dataset.quarantine
+    if quarantine is None:
+        return None
+    return QuarantineOut(
+        ref=quarantine.ref,
+        port=dataset.ref,
+        location=quarantine.location,
+        classification=dataset.classification,
+        retention_days=quarantine.retention_days,
+        columns=[QuarantineColumnOut(**column) for column in _quarantine.columns(quarantine)],
+        versions=[QuarantineVersionOut.model_validate(item) for item in quarantine.versions],
     )
 
 

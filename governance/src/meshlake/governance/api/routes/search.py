@@ -32,7 +32,7 @@ def search(
     _caller: CallerDep,
     q: Annotated[str, Query(description="The words to find; empty lists everything.")] = "",
     type: Annotated[
-        Literal["product", "dataset", "column", "term"] | None,
+        Literal["product", "dataset", "column", "term", "quarantine"] | None,
         Query(description="Only documents of this kind."),
     ] = None,
     domain: Annotated[str | None, Query(description="Only this domain's documents.")] = None,

@@ -70,15 +70,20 @@ def check(
     """
     limits = limits or QueryLimits()
     grants = {name.lower(): grant for name, grant in tables.items()}
-    root = _parse_one(sql)
-    _refuse_nodes(root)
-    _refuse_shadowing(root, grants)
-    _rewrite_tables(root, grants)
-    _clamp_limit(root, limits.row_limit)
-    used = {grant.relation: grant for grant in grants.values() if _reads(root, grant.relation)}
-    return CheckedQuery(
-        sql=root.sql(dialect="duckdb", comments=False), grants=used, row_limit=limits.row_limit
-    )
+    try:
+        root = _parse_one(sql)
+        _refuse_nodes(root)
+        _refuse_shadowing(root, grants)
+        _rewrite_tables(root, grants)
+        _clamp_limit(root, limits.row_limit)
+        used = {grant.relation: grant for grant in grants.values() if _reads(root, grant.relation)}
+        rewritten = root.sql(dialect="duckdb", comments=False)
+    except RecursionError:
+        # sqlglot parses and prints recursively: deep enough nesting exhausts Python's stack.
+        raise StatementRefused(
+            "the SQL nests too deeply to check; use fewer nested parentheses or subqueries"
+        ) from None
+    return CheckedQuery(sql=rewritten, grants=used, row_limit=limits.row_limit)
 
 
 def _parse_one(sql: str) -> exp.Query:
