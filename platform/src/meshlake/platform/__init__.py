@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from meshlake.platform._errors import MeshlakeError as MeshlakeError
     from meshlake.platform._governance import GovernanceClient as GovernanceClient
     from meshlake.platform._governance import GovernanceError as GovernanceError
+    from meshlake.platform._governance import GovernanceUnavailable as GovernanceUnavailable
     from meshlake.platform._ids import PortRef as PortRef
     from meshlake.platform._ids import ProductRef as ProductRef
     from meshlake.platform._locations import is_uri as is_uri
@@ -51,6 +52,7 @@ _PUBLIC = {
     "port_location": "meshlake.platform._locations",
     "GovernanceClient": "meshlake.platform._governance",
     "GovernanceError": "meshlake.platform._governance",
+    "GovernanceUnavailable": "meshlake.platform._governance",
     "GovernanceUnreachable": "meshlake.platform._publish",
     "PortResult": "meshlake.platform._materialize",
     "Platform": "meshlake.platform._platform",
