@@ -11,10 +11,16 @@ import pytest
 
 from tests.helpers import MINI_MESH, REPO
 from tests.openlineage_schemas import OpenLineageSchemas
+from tests.postgres_server import stop_postgres
 
 SPECS = REPO / "tests" / "fixtures" / "specs"
 """A copy of the standards' JSON Schemas with their licences, so a fresh clone validates against
 them (MESHLAKE_SHARED_SPECS points at another copy, e.g. newer releases)."""
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stops the throwaway PostgreSQL server, if a governance test started one."""
+    stop_postgres()
 
 
 @pytest.fixture(scope="session")

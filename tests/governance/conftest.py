@@ -1,12 +1,12 @@
 """The governance service over real HTTP (uvicorn on 127.0.0.1), on SQLite and on PostgreSQL.
 
-PostgreSQL comes from MESHLAKE_TEST_POSTGRES_URL (``.ci/run`` starts the server and sets it); each
+PostgreSQL comes from MESHLAKE_TEST_POSTGRES_URL (``.ci/run`` starts the server and sets it) or, when
+that is unset, from a throwaway server the test run starts itself (tests/postgres_server.py); each
 test module gets a database of its own, dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from meshlake.governance import GovernanceSettings, create_app, serve_in_thread, upgrade
+from tests.postgres_server import INSTALL_HINT, postgres_url
 
 BOOTSTRAP = "mlk_bootstrap-token-for-tests-only"
 
@@ -43,7 +44,7 @@ class Service:
 
 
 def _postgres_server_url() -> str | None:
-    return os.environ.get("MESHLAKE_TEST_POSTGRES_URL")
+    return postgres_url()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -55,9 +56,7 @@ def database_url(
         return
     server = _postgres_server_url()
     if server is None:
-        pytest.skip(
-            "PostgreSQL tests need MESHLAKE_TEST_POSTGRES_URL (set by .ci/run, which starts the server)"
-        )
+        pytest.skip(INSTALL_HINT)
     import psycopg
 
     name = f"meshlake_test_{uuid.uuid4().hex[:12]}"

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from meshlake.platform import GovernanceError
 
 if TYPE_CHECKING:
-    from meshlake.platform import Mesh
-    from meshlake.platform._governance import GovernanceClient
+    from meshlake.platform import GovernanceClient, Mesh
     from meshlake.platform.specs import AgreementSpec
 
 

@@ -9,8 +9,7 @@ from meshlake.governance._agreement_sync import SyncedAgreement, sync_agreements
 from meshlake.governance._glossary_file import sync_glossary
 
 if TYPE_CHECKING:
-    from meshlake.platform import Mesh
-    from meshlake.platform._governance import GovernanceClient
+    from meshlake.platform import GovernanceClient, Mesh
 
 
 class CatalogSync(NamedTuple):

@@ -24,8 +24,7 @@ from meshlake.governance.api._app import create_app
 from meshlake.governance.db._migrate import upgrade
 
 if TYPE_CHECKING:
-    from meshlake.platform import Settings
-    from meshlake.platform._governance import GovernanceClient
+    from meshlake.platform import GovernanceClient, Settings
 
 
 @dataclass
@@ -92,7 +91,7 @@ def governance_client(settings: Settings) -> Iterator[GovernanceClient]:
     """A client of the service the CLI commands talk to: MESHLAKE_GOVERNANCE_URL with
     MESHLAKE_GOVERNANCE_TOKEN, else the embedded service on this project's database (started for
     the length of the block, as the admin)."""
-    from meshlake.platform._governance import GovernanceClient
+    from meshlake.platform import GovernanceClient
 
     embedded = None
     url, token = settings.governance_url, settings.governance_token

@@ -14,9 +14,13 @@ from urllib.parse import quote
 from pydantic import BaseModel, Field, ValidationError
 
 from meshlake.governance.api._glossary_models import ColumnRef
-from meshlake.platform.specs import Problem, SpecError
-from meshlake.platform.specs._problems import problems_from_validation
-from meshlake.platform.specs._yaml import YamlSyntaxError, load_located_yaml
+from meshlake.platform.specs import (
+    Problem,
+    SpecError,
+    YamlSyntaxError,
+    load_located_yaml,
+    problems_from_validation,
+)
 
 GLOSSARY_FILE = Path("infra") / "landing-zones" / "governance" / "glossary.yaml"
 

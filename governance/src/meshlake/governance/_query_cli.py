@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from meshlake.platform.cli._output import document, fail, note, table
+from meshlake.platform.cli.output import document, fail, note, table
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 _PAGE = 1000
@@ -46,8 +46,7 @@ def query_command(
             "an Arrow stream is binary: give --output FILE", param_hint="--output"
         )
     from meshlake.governance._embedded import governance_client
-    from meshlake.platform import GovernanceError, Settings
-    from meshlake.platform._governance import GovernanceUnavailable
+    from meshlake.platform import GovernanceError, GovernanceUnavailable, Settings
 
     settings = Settings()
     if settings.governance_url is None:

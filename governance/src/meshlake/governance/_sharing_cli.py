@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from meshlake.platform import Settings
-from meshlake.platform.cli._output import fail, note, say, table
+from meshlake.platform.cli.output import fail, note, say, table
 
 sharing = typer.Typer(
     help="Sharing agreements: request access to another domain's ports, decide, revoke, renew.",

@@ -11,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from meshlake.governance.services._access import Caller
-from meshlake.platform.cli._output import fail, note, say, table
+from meshlake.platform.cli.output import fail, note, say, table
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -15,8 +15,7 @@ import dagster as dg
 
 from meshlake.orchestration._keys import port_key
 from meshlake.orchestration._resources import MeshlakeResource
-from meshlake.platform import GovernanceError, PortRef
-from meshlake.platform._governance import GovernanceClient
+from meshlake.platform import GovernanceClient, GovernanceError, PortRef
 from meshlake.platform.specs import AgreementSpec, Mesh
 
 CHECK_PREFIX = "sla_"

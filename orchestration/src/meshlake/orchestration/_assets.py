@@ -16,8 +16,7 @@ from meshlake.orchestration._freshness import freshness_policy
 from meshlake.orchestration._keys import input_key, port_key, raw_key
 from meshlake.orchestration._metadata import column_schema, owners, port_description, tags, uri
 from meshlake.orchestration._resources import MeshlakeResource
-from meshlake.platform import Settings
-from meshlake.platform._locations import port_location
+from meshlake.platform import Settings, port_location
 from meshlake.platform.specs import Mesh, ProductSpec, RawSourceSpec
 
 

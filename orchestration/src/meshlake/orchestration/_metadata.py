@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from meshlake.platform._locations import is_uri
+from meshlake.platform import is_uri
 from meshlake.platform.specs import (
     Contract,
     PortSpec,

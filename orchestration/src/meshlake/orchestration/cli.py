@@ -12,15 +12,15 @@ from typing import Annotated
 
 import typer
 
-from meshlake.platform.cli._arguments import Products, Upstream
-from meshlake.platform.cli._output import fail, note, say, table
+from meshlake.platform.cli import Products, Upstream
+from meshlake.platform.cli.output import fail, note, say, summary_table
 
 
 def materialize(products: Products = None, upstream: Upstream = False) -> None:
     """Publish products directly (no Dagster) in dependency order, with progress and a summary."""
     from meshlake.orchestration._governed import governed
     from meshlake.platform import Platform, Settings, stop_spark
-    from meshlake.platform.cli._materialize import dropped, finished, starting, summarize
+    from meshlake.platform.cli.output import dropped, finished, starting, summarize
 
     settings = Settings()
     platform = Platform(settings)
@@ -72,7 +72,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
                     f"{product.seconds:.1f}",
                 )
             )
-    table(
+    summary_table(
         f"dagster run {outcome.run_id}",
         ["product", "port", "status", "rows", "version", "checks", "seconds"],
         rows,

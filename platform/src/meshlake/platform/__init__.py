@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from meshlake.platform._errors import MeshlakeError as MeshlakeError
     from meshlake.platform._governance import GovernanceClient as GovernanceClient
     from meshlake.platform._governance import GovernanceError as GovernanceError
+    from meshlake.platform._governance import GovernanceUnavailable as GovernanceUnavailable
     from meshlake.platform._ids import PortRef as PortRef
     from meshlake.platform._ids import ProductRef as ProductRef
+    from meshlake.platform._locations import is_uri as is_uri
+    from meshlake.platform._locations import port_location as port_location
     from meshlake.platform._materialize import PortResult as PortResult
     from meshlake.platform._platform import Platform as Platform
     from meshlake.platform._publish import GovernanceUnreachable as GovernanceUnreachable
@@ -45,8 +48,11 @@ _PUBLIC = {
     "MeshlakeError": "meshlake.platform._errors",
     "PortRef": "meshlake.platform._ids",
     "ProductRef": "meshlake.platform._ids",
+    "is_uri": "meshlake.platform._locations",
+    "port_location": "meshlake.platform._locations",
     "GovernanceClient": "meshlake.platform._governance",
     "GovernanceError": "meshlake.platform._governance",
+    "GovernanceUnavailable": "meshlake.platform._governance",
     "GovernanceUnreachable": "meshlake.platform._publish",
     "PortResult": "meshlake.platform._materialize",
     "Platform": "meshlake.platform._platform",

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshlake.platform.specs import Contract, Mesh, ProductSpec, sla_duration, spark_type
-from meshlake.platform.specs._models import custom_property
+from meshlake.platform.specs import (
+    Contract,
+    Mesh,
+    ProductSpec,
+    custom_property,
+    sla_duration,
+    spark_type,
+)
 
 SLA_DURATIONS = ("latency", "frequency", "retention")
 

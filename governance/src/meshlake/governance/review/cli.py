@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from meshlake.platform.cli._output import document, fail
+from meshlake.platform.cli.output import document, fail
 
 
 class Format(StrEnum):

@@ -27,8 +27,7 @@ from meshlake.governance.services._delta_log import RUN_ID_KEY, VersionFacts, re
 from meshlake.governance.services._documents import reindex_product
 from meshlake.governance.services._schemas import schema_mismatches
 from meshlake.governance.services._staged import check_port_names, registered_contract
-from meshlake.platform.specs import Contract, highest_classification, spark_type
-from meshlake.platform.specs._problems import field_path
+from meshlake.platform.specs import Contract, field_path, highest_classification, spark_type
 
 
 def put_zone(session: Session, caller: Caller, name: str, body: ZoneIn) -> Zone:

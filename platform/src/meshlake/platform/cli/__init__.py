@@ -12,7 +12,9 @@ from importlib.metadata import entry_points
 
 import typer
 
-from meshlake.platform.cli._output import fail
+from meshlake.platform.cli._arguments import Products as Products
+from meshlake.platform.cli._arguments import Upstream as Upstream
+from meshlake.platform.cli._output import errors, fail
 
 _BUILTIN = (
     "meshlake.platform.cli._specs",
@@ -45,3 +47,18 @@ def main() -> None:
         app()
     except MeshlakeError as exc:
         fail(str(exc))
+    except ModuleNotFoundError as exc:
+        # A governance-only install has the platform without its `spark` extra.
+        if (exc.name or "").split(".")[0] not in _SPARK_EXTRA:
+            raise
+        # Outside app(), typer.Exit (what fail raises) would end in a traceback.
+        errors.print(
+            f"error: this command runs on Spark, and {exc.name} is not installed here: install "
+            "meshlake-platform[spark] (or `uv sync` in the meshlake workspace)",
+            markup=False,
+            style="red",
+        )
+        raise SystemExit(1) from None
+
+
+_SPARK_EXTRA = {"pyspark", "delta", "great_expectations", "py4j"}

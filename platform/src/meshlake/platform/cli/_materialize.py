@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from meshlake.platform.cli._output import note, say, table
+from meshlake.platform.cli._output import note, say
+from meshlake.platform.cli._summary import summary_table
 
 if TYPE_CHECKING:
     from meshlake.platform._publish import ProductResult
@@ -54,7 +55,7 @@ def summarize(results: list[ProductResult]) -> None:
                 )
             )
     columns = ["product", "port", "status", "rows", "version", "checks", "gate", "seconds"]
-    table("published", columns, rows)
+    summary_table("published", columns, rows)
     for result in results:
         for warning in result.warnings:
             say(

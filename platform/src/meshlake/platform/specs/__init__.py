@@ -24,7 +24,13 @@ from meshlake.platform.specs._models import LandingZone as LandingZone
 from meshlake.platform.specs._models import ProductDescriptor as ProductDescriptor
 from meshlake.platform.specs._models import SchemaProperty as SchemaProperty
 from meshlake.platform.specs._models import SlaProperty as SlaProperty
+from meshlake.platform.specs._models import custom_property as custom_property
 from meshlake.platform.specs._problems import Problem as Problem
 from meshlake.platform.specs._problems import SpecError as SpecError
+from meshlake.platform.specs._problems import field_path as field_path
+from meshlake.platform.specs._problems import problems_from_validation as problems_from_validation
+from meshlake.platform.specs._sla import DURATION_UNITS as DURATION_UNITS
 from meshlake.platform.specs._sla import sla_duration as sla_duration
 from meshlake.platform.specs._types import spark_type as spark_type
+from meshlake.platform.specs._yaml import YamlSyntaxError as YamlSyntaxError
+from meshlake.platform.specs._yaml import load_located_yaml as load_located_yaml

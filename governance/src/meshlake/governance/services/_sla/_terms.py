@@ -29,9 +29,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from meshlake.governance._errors import InvalidRequestError
-from meshlake.platform.specs import Contract, sla_duration
-from meshlake.platform.specs._models import SlaProperty
-from meshlake.platform.specs._sla import DURATION_UNITS
+from meshlake.platform.specs import DURATION_UNITS, Contract, SlaProperty, sla_duration
 
 DURATIONS = ("latency", "frequency", "retention")
 MEASURED = (*DURATIONS, "availability", "completeness")
