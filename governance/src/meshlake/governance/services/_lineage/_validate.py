@@ -150,6 +150,8 @@ def _parse_explained(value: Any, path: str) -> _Event:
         shapes.append(_job_event)
     if "dataset" in event and not ("run" in event and "job" in event):
         shapes.append(_dataset_event)
+    if not shapes and "eventType" in event:
+        shapes.append(_run_event)  # only a RunEvent has an eventType: name what it lacks
     if not shapes:
         raise _invalid(
             _at(path, "run"),
