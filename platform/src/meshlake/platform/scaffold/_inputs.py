@@ -70,12 +70,12 @@ def resolve_inputs(mesh: Mesh, domain: str, ports: list[str]) -> list[Input]:
     inputs: list[Input] = []
     for text in ports:
         found = _resolve(mesh, domain, text)
+        if any(item.contract_id == found.contract_id for item in inputs):
+            raise ScaffoldError("--from", f"{text!r} is named twice")
         if any(item.name == found.name for item in inputs):
             raise ScaffoldError(
                 "--from", f"two ports are both named {found.name!r}; read them in two products"
             )
-        if any(item.contract_id == found.contract_id for item in inputs):
-            raise ScaffoldError("--from", f"{text!r} is named twice")
         inputs.append(found)
     return inputs
 

@@ -29,7 +29,7 @@ from meshlake.platform.scaffold._transform import (
     python_transform,
     sql_transform,
 )
-from meshlake.platform.specs import Mesh, SpecError, load_mesh, validate_mesh
+from meshlake.platform.specs import Mesh, SpecError, load_mesh, spark_type, validate_mesh
 
 AGREEMENT_DAYS = 365  # within the sharing policies' limit for internal data
 DEFAULT_PURPOSE = "analytics"
@@ -77,7 +77,9 @@ def new_product(root: Path, request: ProductRequest, *, today: date | None = Non
         else python_transform(ref, inputs, selected)
     )
     files = {
-        folder / "product.yaml": _descriptor(ref, mesh, inputs, transform_name),
+        folder / "product.yaml": _descriptor(
+            ref, mesh, inputs, transform_name, _version(contract_text)
+        ),
         folder / "contract.yaml": contract_text,
         folder / transform_name: transform,
     }
@@ -175,7 +177,7 @@ def _match_imported(
             column = Column(
                 name=prop["name"],
                 logical_type=prop.get("logicalType"),
-                physical_type=prop.get("physicalType") or "STRING",
+                physical_type=spark_type(prop.get("logicalType"), prop.get("physicalType")),
                 description=prop.get("description"),
                 classification=prop.get("classification"),
                 required=bool(prop.get("required")),
@@ -191,7 +193,16 @@ def _match_imported(
     return wanted
 
 
-def _descriptor(ref: ProductRef, mesh: Mesh, inputs: list[Input], transform: str) -> str:
+def _version(contract_text: str) -> str:
+    """The contract's version: the output port's version must equal it."""
+    import yaml
+
+    return str(yaml.safe_load(contract_text)["version"])
+
+
+def _descriptor(
+    ref: ProductRef, mesh: Mesh, inputs: list[Input], transform: str, version: str
+) -> str:
     domain = mesh.domains[ref.domain]
     source_aligned = all(item.raw for item in inputs)
     owners = [member for member in domain.team.members if member.role == "owner"]
@@ -224,7 +235,7 @@ def _descriptor(ref: ProductRef, mesh: Mesh, inputs: list[Input], transform: str
         "outputPorts": [
             {
                 "name": ref.name,
-                "version": "1.0.0",
+                "version": version,
                 "type": "delta",
                 "description": f"The {ref.name} table.",
                 "contractId": f"{ref}.{ref.name}",

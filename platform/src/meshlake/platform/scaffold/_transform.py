@@ -59,23 +59,24 @@ def python_transform(ref: ProductRef, inputs: list[Input], selected: Selected) -
     frame = variables[first.name]
     for item in joined:
         taken = [column.name for owner, column in selected if owner is item]
-        columns = ", ".join(repr(name) for name in [*first.primary_key, *taken])
-        keys = ", ".join(repr(key) for key in first.primary_key)
-        body.append(
-            f"    {frame} = {frame}.join({variables[item.name]}.select({columns}), "
-            f'on=[{keys}], how="left")'
-        )
+        keys = ", ".join(_quoted(key) for key in first.primary_key)
+        body.append(f"    {frame} = {frame}.join(")
+        body.append(f"        {variables[item.name]}.select(")
+        body += [f"            {_quoted(name)}," for name in [*first.primary_key, *taken]]
+        body.append("        ),")
+        body.append(f"        on=[{keys}],")
+        body.append('        how="left",')
+        body.append("    )")
     unused = [item.name for item in inputs[1:] if item not in joined]
     if unused:
         body.append(f"    # Also declared as inputs, to join here: {', '.join(unused)}.")
     body.append(f"    return {frame}.select(")
     for owner, column in selected:
         if owner is MISSING:
-            body.append(
-                f"        F.lit(None).cast({column.physical_type!r}).alias({column.name!r}),"
-            )
+            cast = f"F.lit(None).cast({_quoted(column.physical_type)})"
+            body.append(f"        {cast}.alias({_quoted(column.name)}),")
         else:
-            body.append(f"        F.col({column.name!r}),")
+            body.append(f"        F.col({_quoted(column.name)}),")
     body.append("    )")
     docstring = (
         f'"""{ref}: created by `meshlake product new`.\n\n'
