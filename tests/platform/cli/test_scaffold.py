@@ -261,6 +261,7 @@ def test_personal_columns_of_another_domain_are_left_out(sample: Path) -> None:
     assert set(columns).isdisjoint({"full_name", "email", "birth_date", "annual_salary"})
     assert columns["employee_id"]["primaryKey"] is True
     assert columns["department"]["description"] == "Department name."
+    assert columns["country"]["logicalTypeOptions"] == {"pattern": "^[A-Z]{2}$"}
     assert {p["classification"] for p in columns.values()} == {"internal"}
     agreement = read(
         sample / "domains/field_service/agreements/field-service-staff-reads-hr-employees.yaml"

@@ -80,6 +80,8 @@ def _property(item: Input, column: Column, first: bool, key: list[str]) -> dict[
     if column.logical_type:
         data["logicalType"] = column.logical_type
     data["physicalType"] = column.physical_type
+    if column.options:
+        data["logicalTypeOptions"] = column.options
     data["description"] = column.description or f"{column.name} of {item.name}."
     # A column joined from a later input is empty where the join finds nothing.
     if first and (column.required or column.name in key):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from meshlake.platform._ids import PortRef
 from meshlake.platform.scaffold._common import ScaffoldError
@@ -41,6 +42,8 @@ class Column:
     classification: str | None
     required: bool
     unique: bool
+    # Constraints the input promises (pattern, minimum, ...): a column taken as is keeps them.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def personal(self) -> bool:
@@ -133,6 +136,7 @@ def _port_column(prop: SchemaProperty) -> Column:
         classification=prop.classification,
         required=prop.required or prop.primary_key,
         unique=prop.unique,
+        options=dict(prop.logical_type_options),
     )
 
 

@@ -91,7 +91,7 @@ def new_product(root: Path, request: ProductRequest, *, today: date | None = Non
             result.notes.append(
                 f"{file.relative_to(root)} is a request: an owner of {item.domain} "
                 f"({', '.join(item.owners) or 'see its domain.yaml'}) approves it by adding "
-                "approvedBy in review; until then the product cannot run"
+                "approvedBy in review; until then governance holds it as requested"
             )
     _write_checked(root, ref, files)
     result.written.extend(files)
