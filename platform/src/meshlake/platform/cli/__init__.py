@@ -21,6 +21,7 @@ _BUILTIN = (
     "meshlake.platform.cli._materialize",
     "meshlake.platform.cli._quality",
     "meshlake.platform.cli._vacuum",
+    "meshlake.platform.cli._scaffold",
 )
 
 app = typer.Typer(
