@@ -253,13 +253,16 @@ class _Loader:
         return zones
 
     def check_zone_names(self, zones: dict[str, _Parsed]) -> None:
-        """Two zones never share a Dagster code location or a service principal."""
+        """Two data zones never share a Dagster code location or a service principal (a
+        governance zone has neither)."""
         for field_name, attribute in (
             ("codeLocation", "location_name"),
             ("servicePrincipal", "principal"),
         ):
             seen: dict[str, str] = {}
             for name, parsed in zones.items():
+                if parsed.model.kind != "data":
+                    continue
                 value = getattr(parsed.model, attribute)
                 if value in seen:
                     self.problem(

@@ -8,9 +8,10 @@ silently ignored. meshlake's own settings live in ``customProperties``, as the s
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -99,6 +100,16 @@ COMPUTE_PATTERN = r"^(local(\[(\*|[1-9][0-9]*)\])?|spark://[A-Za-z0-9.-]+:[0-9]{
 POLICY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
 """A decision (``publication``) or one policy package of it (``publication.residency``)."""
 
+
+def _policy_name(name: str) -> str:
+    if not re.match(POLICY_PATTERN, name):
+        raise ValueError(
+            f"{name!r} is no policy name: write a decision (publication) or a policy package of "
+            "it (publication.residency); leave policies out for all"
+        )
+    return name
+
+
 ZONE_SERVICE_PREFIX = "zone-service-"
 """The default service principal of a zone is ``zone-service-<zone>``, the name governed runs
 have always used, so that an existing catalog keeps its principals."""
@@ -124,19 +135,10 @@ class LandingZone(_Strict):
     service_principal: str | None = Field(
         default=None, alias="servicePrincipal", pattern=r"^[a-z][a-z0-9_.-]*$", max_length=200
     )
-    policies: list[str] | None = Field(default=None, min_length=1)
+    policies: list[Annotated[str, AfterValidator(_policy_name)]] | None = Field(
+        default=None, min_length=1
+    )
     domains: list[str] = []
-
-    @field_validator("policies")
-    @classmethod
-    def _policy_names(cls, value: list[str] | None) -> list[str] | None:
-        for name in value or []:
-            if not re.match(POLICY_PATTERN, name):
-                raise ValueError(
-                    f"{name!r} is no policy name: write a decision (publication) or a policy "
-                    "package of it (publication.residency); leave policies out for all"
-                )
-        return value
 
     @field_validator("compute")
     @classmethod
