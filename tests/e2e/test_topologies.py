@@ -59,7 +59,8 @@ def test_the_committed_topologies_are_what_the_generator_writes() -> None:
         on_disk = {
             str(path.relative_to(folder)): path.read_text()
             for path in folder.rglob("*")
-            if path.is_file() and "__pycache__" not in path.parts
+            if path.is_file()
+            and not any(part.startswith((".", "__")) for part in path.relative_to(folder).parts)
         }
         assert on_disk == expected, f"run python infra/topologies/generate.py ({topology.name})"
 

@@ -178,25 +178,30 @@ def test_only_an_admin_removes_a_zone(service: Service) -> None:
         assert admin.delete("/api/v1/zones/no_such_zone").status_code == 404
 
 
-def test_plan_exit_codes_follow_detailed_exitcode(service: Service, tmp_path: Path) -> None:
-    root = _copy("one-zone", tmp_path)
+def _meshlake(service: Service, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``meshlake`` command in a process of its own, against ``service``."""
     env = {
         **os.environ,
         "MESHLAKE_GOVERNANCE_URL": service.url,
         "MESHLAKE_GOVERNANCE_TOKEN": BOOTSTRAP,
-        "MESHLAKE_HOME": str(tmp_path / "home"),
+        "MESHLAKE_HOME": str(home),
     }
+    code = "from meshlake.platform.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_plan_exit_codes_follow_detailed_exitcode(service: Service, tmp_path: Path) -> None:
+    root = _copy("one-zone", tmp_path)
 
     def meshlake(*args: str) -> subprocess.CompletedProcess[str]:
-        code = "from meshlake.platform.cli import main; main()"
-        return subprocess.run(
-            [sys.executable, "-c", code, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return _meshlake(service, tmp_path / "home", *args)
 
     planned = meshlake("zones", "plan", "--root", str(root))
     assert planned.returncode == 2, planned.stderr
@@ -295,6 +300,10 @@ def test_removing_a_zone_that_holds_products_is_refused_naming_them(
         with pytest.raises(ZonesError, match=r"still holds products: support\.staff_by_region"):
             apply_zones(client, smaller, home)
     assert "apac" in _zones(service), "a refused apply changes nothing"
+    planned = _meshlake(service, home, "zones", "plan", "--root", str(root))
+    assert planned.returncode == 1
+    assert "still holds products: support.staff_by_region" in " ".join(planned.stdout.split())
+    assert "remove grant" not in planned.stdout
     with service.client() as admin:
         response = admin.delete("/api/v1/zones/apac")
     assert response.status_code == 409

@@ -312,6 +312,8 @@ def _plan_principals(
                 )
             )
     for name in sorted(set(catalog) - set(mesh.zones)):
+        if any(ref for refs in catalog[name]["domains"].values() for ref in refs):
+            continue  # its removal is refused: the zone keeps its principal
         principal_name = ZONE_SERVICE_PREFIX + name
         principal = _principal(client, principal_name)
         if principal is not None and {"role": "zone_service", "zone": name} in _grants(principal):

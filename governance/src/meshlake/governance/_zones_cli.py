@@ -75,11 +75,15 @@ def _session(root: Path | None) -> Iterator[tuple[GovernanceClient, Mesh, Path]]
     """The mesh under ``root`` and a governance client (see ``governance_client``); governance's
     refusals end the command with its reason."""
     from meshlake.governance._embedded import governance_client
-    from meshlake.platform import GovernanceError, Settings
+    from meshlake.governance._zones import ZonesError
+    from meshlake.platform import GovernanceError, MeshlakeError, Settings
     from meshlake.platform.specs import load_mesh
 
     settings = Settings(project=root) if root is not None else Settings()
-    mesh = load_mesh(settings.project_root())
+    try:
+        mesh = load_mesh(settings.project_root())
+    except MeshlakeError as exc:
+        fail(str(exc))
     if settings.governance_url is None:
         note(f"embedded governance on {settings.state_home()}")
     with governance_client(settings) as client:
@@ -87,6 +91,8 @@ def _session(root: Path | None) -> Iterator[tuple[GovernanceClient, Mesh, Path]]
             yield client, mesh, settings.state_home()
         except GovernanceError as exc:
             fail(exc.detail)
+        except ZonesError as exc:
+            fail(str(exc))
 
 
 def _show(result: ZonePlan, *, applied: bool = False) -> None:
