@@ -145,6 +145,29 @@ def test_a_token_close_to_expiry_is_rotated_and_the_old_one_stops(
         assert fresh.get("/api/v1/principals/zone-service-lake").status_code == 200
 
 
+def test_a_cloud_storage_root_is_registered_but_not_created(
+    service: Service, tmp_path: Path
+) -> None:
+    root = _copy("one-zone", tmp_path)
+    lake = root / "infra" / "landing-zones" / "lake.yaml"
+    lake.write_text(
+        lake.read_text().replace("storageRoot: lake/lake", "storageRoot: s3a://bucket/lake")
+    )
+    home = tmp_path / "home"
+    mesh = load_mesh(root)
+    with GovernanceClient(service.url, BOOTSTRAP) as client:
+        plan = plan_zones(client, mesh, home)
+        assert [c.target for c in plan.changes if c.group == "storage"] == [
+            str(home / "lake" / "governance")
+        ]
+        assert plan.notes == [
+            "zone lake: storage s3a://bucket/lake is a URI, created by its cloud set-up"
+        ]
+        apply_zones(client, mesh, home)
+        assert plan_zones(client, mesh, home).changes == []
+    assert _zones(service)["lake"]["storage_root"] == "s3a://bucket/lake"
+
+
 def test_a_zone_gone_from_the_files_is_removed_with_its_grant(
     service: Service, tmp_path: Path
 ) -> None:
