@@ -242,7 +242,10 @@ def _contract(
                 ],
             }
         ],
-        "slaProperties": [{"property": "latency", "value": 1, "unit": "d"}],
+        "slaProperties": [
+            {"property": "latency", "value": 1, "unit": "d"},
+            {"property": "retention", "value": 1, "unit": "y"},
+        ],
     }
 
 

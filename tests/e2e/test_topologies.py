@@ -131,10 +131,11 @@ def test_the_one_zone_topology_materializes_end_to_end(tmp_path: Path) -> None:
 
     started = time.monotonic()
     with governed_platform(root, home) as platform:
-        results = platform.materialize()
+        platform.ingest(scale=1.0)
+        results = platform.publish()
     seconds = time.monotonic() - started
 
-    assert [(r.ref, r.status) for r in results] == [
+    assert [(r.product, r.status) for r in results] == [
         ("sales.orders", "published"),
         ("finance.revenue_by_region", "published"),
     ], [r.error for r in results]
