@@ -38,7 +38,7 @@ def zone_service_tokens(
 
     ``database`` is the governance database's URL (``EmbeddedService.database_url``) or a session
     factory on it; it must be migrated (``start_embedded`` and ``upgrade`` do that). Each zone gets
-    the service principal ``zone-service-<zone>`` (created once) with the grant
+    its service principal (``servicePrincipal``, by default ``zone-service-<zone>``; created once) with the grant
     ``zone_service:<zone>``; every call issues fresh tokens (only their hashes are stored) and
     audits them as ``issuer``; each expires after ``lifetime``. The zones need not be registered yet: a grant's domains are read
     from the catalog at each request, so call it before or after ``sync_catalog``.
@@ -52,6 +52,7 @@ def zone_service_tokens(
         token_for_product = tokens[product.zone.name]
     """
     zones = sorted(zone.name for zone in mesh.zones.values() if zone.kind == "data")
+    principals = {zone: mesh.zones[zone].principal for zone in zones}
     engine = None
     if isinstance(database, str):
         engine = make_engine(database)
@@ -62,7 +63,7 @@ def zone_service_tokens(
     try:
         with sessions() as session, session.begin():
             for zone in zones:
-                name = ZONE_SERVICE_PREFIX + zone
+                name = principals[zone]
                 principal = _access.ensure_principal(
                     session, name, "service", [("zone_service", zone)]
                 )

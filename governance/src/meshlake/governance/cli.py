@@ -291,6 +291,9 @@ def register(app: typer.Typer) -> None:
     from meshlake.governance._query_cli import register as register_query
 
     register_query(app)
+    from meshlake.governance._zones_cli import register as register_zones
+
+    register_zones(app)
     from meshlake.governance.review.cli import review_command
 
     app.command("review")(review_command)

@@ -12,6 +12,7 @@ import dagster as dg
 import yaml
 
 from meshlake.platform import Settings, load_mesh
+from meshlake.platform.specs import code_locations
 
 
 def dagster_home(settings: Settings) -> Path:
@@ -33,18 +34,7 @@ def write_workspace(settings: Settings) -> Path:
     """A Dagster workspace file with one code location per data landing zone."""
     root = settings.project_root()
     mesh = load_mesh(root)
-    locations = [
-        {
-            "python_module": {
-                "module_name": "meshlake.orchestration.locations",
-                "attribute": zone.name,
-                "location_name": zone.name,
-                "working_directory": str(root),
-            }
-        }
-        for zone in sorted(mesh.zones.values(), key=lambda zone: zone.name)
-        if zone.kind == "data"
-    ]
+    locations = code_locations(mesh, root)
     path = dagster_home(settings) / "workspace.yaml"
     path.write_text(yaml.safe_dump({"load_from": locations}, sort_keys=False))
     return path

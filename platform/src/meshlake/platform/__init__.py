@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     from meshlake.platform._governance import GovernanceClient as GovernanceClient
     from meshlake.platform._governance import GovernanceError as GovernanceError
     from meshlake.platform._governance import GovernanceUnavailable as GovernanceUnavailable
+    from meshlake.platform._governance import zone_payload as zone_payload
     from meshlake.platform._ids import PortRef as PortRef
     from meshlake.platform._ids import ProductRef as ProductRef
     from meshlake.platform._locations import is_uri as is_uri
     from meshlake.platform._locations import port_location as port_location
+    from meshlake.platform._locations import zone_root as zone_root
     from meshlake.platform._materialize import PortResult as PortResult
     from meshlake.platform._platform import Platform as Platform
     from meshlake.platform._publish import GovernanceUnreachable as GovernanceUnreachable
@@ -50,8 +52,10 @@ _PUBLIC = {
     "ProductRef": "meshlake.platform._ids",
     "is_uri": "meshlake.platform._locations",
     "port_location": "meshlake.platform._locations",
+    "zone_root": "meshlake.platform._locations",
     "GovernanceClient": "meshlake.platform._governance",
     "GovernanceError": "meshlake.platform._governance",
+    "zone_payload": "meshlake.platform._governance",
     "GovernanceUnavailable": "meshlake.platform._governance",
     "GovernanceUnreachable": "meshlake.platform._publish",
     "PortResult": "meshlake.platform._materialize",

@@ -118,6 +118,17 @@ class ZoneIn(BaseModel):
     description: str | None = None
 
 
+class ZoneOut(BaseModel):
+    name: str
+    kind: str
+    region: str
+    storage_root: str
+    description: str | None = None
+    domains: dict[str, list[str]] = Field(
+        default={}, description="Each domain of the zone with its products' refs."
+    )
+
+
 class DomainIn(BaseModel):
     zone: str = Field(max_length=100)
     description: str | None = None

@@ -55,6 +55,52 @@ def put_zone(session: Session, caller: Caller, name: str, body: ZoneIn) -> Zone:
     return zone
 
 
+def list_zones(session: Session) -> list[tuple[Zone, dict[str, list[str]]]]:
+    """Every zone with the products of each of its domains (``{domain: [product refs]}``)."""
+    zones = list(session.scalars(select(Zone).order_by(Zone.name)))
+    hosted: dict[int, dict[str, list[str]]] = {zone.id: {} for zone in zones}
+    by_id: dict[int, list[str]] = {}
+    for domain in session.scalars(select(Domain).order_by(Domain.name)):
+        by_id[domain.id] = hosted.setdefault(domain.zone_id, {}).setdefault(domain.name, [])
+    for product in session.scalars(select(Product).order_by(Product.ref)):
+        by_id.setdefault(product.domain_id, []).append(product.ref)
+    return [(zone, hosted[zone.id]) for zone in zones]
+
+
+def remove_zone(session: Session, caller: Caller, name: str) -> None:
+    """Remove a zone and its domains; refused (409) while a domain of it has products, naming
+    them, because their tables and versions would lose their zone."""
+    caller.require_admin("remove landing zones")
+    zone = session.scalar(select(Zone).where(Zone.name == name))
+    if zone is None:
+        raise NotFoundError(f"no landing zone {name!r}")
+    domains = list(session.scalars(select(Domain).where(Domain.zone_id == zone.id)))
+    held = sorted(
+        product.ref
+        for product in session.scalars(
+            select(Product).where(Product.domain_id.in_([domain.id for domain in domains]))
+        )
+    )
+    if held:
+        raise ConflictError(
+            f"landing zone {name!r} still holds products: {', '.join(held)}; move their domains "
+            "to another zone (landingZone in domain.yaml) or retire the products first"
+        )
+    before = _zone_state(zone)
+    for domain in domains:
+        session.delete(domain)
+    session.delete(zone)
+    session.flush()
+    _audit.record(
+        session,
+        principal=caller.name,
+        action="zone.remove",
+        target=name,
+        before={**(before or {}), "domains": sorted(domain.name for domain in domains)},
+        after=None,
+    )
+
+
 def put_domain(session: Session, caller: Caller, name: str, body: DomainIn) -> Domain:
     caller.require_admin("register domains")
     zone = session.scalar(select(Zone).where(Zone.name == body.zone))

@@ -18,6 +18,7 @@ from meshlake.platform.specs._mesh import PortSpec as PortSpec
 from meshlake.platform.specs._mesh import ProductSpec as ProductSpec
 from meshlake.platform.specs._mesh import RawSourceSpec as RawSourceSpec
 from meshlake.platform.specs._mesh import UnknownProductError as UnknownProductError
+from meshlake.platform.specs._models import ZONE_SERVICE_PREFIX as ZONE_SERVICE_PREFIX
 from meshlake.platform.specs._models import Contract as Contract
 from meshlake.platform.specs._models import Domain as Domain
 from meshlake.platform.specs._models import LandingZone as LandingZone
@@ -34,3 +35,5 @@ from meshlake.platform.specs._sla import sla_duration as sla_duration
 from meshlake.platform.specs._types import spark_type as spark_type
 from meshlake.platform.specs._yaml import YamlSyntaxError as YamlSyntaxError
 from meshlake.platform.specs._yaml import load_located_yaml as load_located_yaml
+from meshlake.platform.specs._zone_locations import code_locations as code_locations
+from meshlake.platform.specs._zone_locations import workspace_file as workspace_file

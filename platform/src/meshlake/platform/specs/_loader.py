@@ -245,11 +245,33 @@ class _Loader:
                     parsed, ("name",), f"{zone.name!r} must match the file name {file.stem!r}"
                 )
             zones[zone.name] = parsed
+        self.check_zone_names(zones)
         if zones and not any(parsed.model.kind == "governance" for parsed in zones.values()):
             self.problems.append(
                 Problem(str(ZONES_DIR), 1, "", "no zone has kind: governance; the mesh needs one")
             )
         return zones
+
+    def check_zone_names(self, zones: dict[str, _Parsed]) -> None:
+        """Two data zones never share a Dagster code location or a service principal (a
+        governance zone has neither)."""
+        for field_name, attribute in (
+            ("codeLocation", "location_name"),
+            ("servicePrincipal", "principal"),
+        ):
+            seen: dict[str, str] = {}
+            for name, parsed in zones.items():
+                if parsed.model.kind != "data":
+                    continue
+                value = getattr(parsed.model, attribute)
+                if value in seen:
+                    self.problem(
+                        parsed,
+                        (field_name,),
+                        f"{value!r} is also zone {seen[value]!r}'s {field_name}; give each zone "
+                        "its own",
+                    )
+                seen.setdefault(value, name)
 
     def load_domains(
         self, zones: dict[str, _Parsed]

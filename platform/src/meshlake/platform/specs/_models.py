@@ -7,13 +7,16 @@ silently ignored. meshlake's own settings live in ``customProperties``, as the s
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -90,16 +93,101 @@ class Team(_Strict):
 # Landing zones and domains (meshlake's own files)
 
 
+COMPUTE_PATTERN = r"^(local(\[(\*|[1-9][0-9]*)\])?|spark://[A-Za-z0-9.-]+:[0-9]{1,5}|sc://[A-Za-z0-9.-]+:[0-9]{1,5}(/.*)?)$"
+"""Local Spark (``local[*]``), a standalone cluster (``spark://host:port``) or Spark Connect
+(``sc://host:port``): the three kinds of compute a zone declares."""
+
+POLICY_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
+"""A decision (``publication``) or one policy package of it (``publication.residency``)."""
+
+
+def _policy_name(name: str) -> str:
+    if not re.match(POLICY_PATTERN, name):
+        raise ValueError(
+            f"{name!r} is no policy name: write a decision (publication) or a policy package of "
+            "it (publication.residency); leave policies out for all"
+        )
+    return name
+
+
+ZONE_SERVICE_PREFIX = "zone-service-"
+"""The default service principal of a zone is ``zone-service-<zone>``, the name governed runs
+have always used, so that an existing catalog keeps its principals."""
+
+
 class LandingZone(_Strict):
-    """A deployment unit: where a set of domains store data and run compute."""
+    """A deployment unit: where a set of domains store data and run compute.
+
+    ``compute`` is the newer name of ``sparkMaster`` (files may keep the old one); the Dagster code
+    location, the service principal and the policies default to the zone's name, its
+    ``zone-service-<name>`` principal and every policy."""
 
     name: str = Field(pattern=NAME_PATTERN)
     kind: Literal["governance", "data"]
-    region: str
+    region: str = Field(min_length=1)
     description: str | None = None
-    storage_root: str = Field(alias="storageRoot")
+    storage_root: str = Field(alias="storageRoot", min_length=1)
     spark_master: str = Field(default="local[*]", alias="sparkMaster")
+    compute: str | None = None
+    code_location: str | None = Field(
+        default=None, alias="codeLocation", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$"
+    )
+    service_principal: str | None = Field(
+        default=None, alias="servicePrincipal", pattern=r"^[a-z][a-z0-9_.-]*$", max_length=200
+    )
+    policies: list[Annotated[str, AfterValidator(_policy_name)]] | None = Field(
+        default=None, min_length=1
+    )
     domains: list[str] = []
+
+    @field_validator("compute")
+    @classmethod
+    def _compute_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if not re.match(COMPUTE_PATTERN, value):
+            raise ValueError(
+                f"{value!r} is no compute this zone can use: write local[*] (local Spark), "
+                "spark://host:port (a standalone cluster) or sc://host:port (Spark Connect)"
+            )
+        # sparkMaster is the older name; written beside compute (other than its default), the two
+        # must agree.
+        master = info.data.get("spark_master", value)
+        if master not in (value, "local[*]"):
+            raise ValueError(
+                f"compute ({value}) and sparkMaster ({master}) disagree: keep compute and drop "
+                "sparkMaster"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _compute_is_spark_master(self) -> LandingZone:
+        if self.compute is not None:
+            # Frozen model: the one place spark_master is derived, before anyone reads it.
+            self.__dict__["spark_master"] = self.compute
+        return self
+
+    @property
+    def location_name(self) -> str:
+        """The Dagster code location of the zone's products."""
+        return self.code_location or self.name
+
+    @property
+    def principal(self) -> str:
+        """The service principal the zone's products publish as."""
+        return self.service_principal or ZONE_SERVICE_PREFIX + self.name
+
+    @property
+    def compute_kind(self) -> str:
+        """``local``, ``standalone`` or ``connect``; ``other`` for a master outside the three."""
+        master = self.spark_master
+        if master.startswith("local"):
+            return "local"
+        if master.startswith("spark://"):
+            return "standalone"
+        if master.startswith("sc://"):
+            return "connect"
+        return "other"
 
 
 class RawSource(_Strict):

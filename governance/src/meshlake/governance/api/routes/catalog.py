@@ -20,6 +20,7 @@ from meshlake.governance.api._models import (
     QuarantineVersionOut,
     VersionOut,
     ZoneIn,
+    ZoneOut,
 )
 from meshlake.governance.api._policy_models import ReasonOut
 from meshlake.governance.api.deps import CallerDep, NowDep, SessionDep
@@ -32,6 +33,30 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"])
 @router.put("/zones/{name}", status_code=204, summary="Register or update a landing zone (admin)")
 def put_zone(name: str, body: ZoneIn, session: SessionDep, caller: CallerDep) -> None:
     _catalog.put_zone(session, caller, name, body)
+
+
+@router.get("/zones", summary="Every landing zone with its domains and their products")
+def list_zones(session: SessionDep, _caller: CallerDep) -> list[ZoneOut]:
+    return [
+        ZoneOut(
+            name=zone.name,
+            kind=zone.kind,
+            region=zone.region,
+            storage_root=zone.storage_root,
+            description=zone.description,
+            domains=domains,
+        )
+        for zone, domains in _catalog.list_zones(session)
+    ]
+
+
+@router.delete(
+    "/zones/{name}",
+    status_code=204,
+    summary="Remove a landing zone and its domains (admin); refused while they hold products",
+)
+def remove_zone(name: str, session: SessionDep, caller: CallerDep) -> None:
+    _catalog.remove_zone(session, caller, name)
 
 
 @router.put("/domains/{name}", status_code=204, summary="Register or update a domain (admin)")

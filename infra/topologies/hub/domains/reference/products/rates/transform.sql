@@ -1,0 +1,1 @@
+SELECT id, region, CAST(amount AS DOUBLE) AS amount FROM rates_raw

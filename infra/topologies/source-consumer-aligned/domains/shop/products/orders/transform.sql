@@ -1,0 +1,1 @@
+SELECT id, region, CAST(amount AS DOUBLE) AS amount FROM orders_raw
