@@ -33,7 +33,7 @@ from meshlake.platform import GovernanceClient, Platform, PortRef, Settings
 
 pytestmark = pytest.mark.integration
 
-TRIALS = int(os.environ.get("MESHLAKE_CRASH_TRIALS", "2"))
+TRIALS = int(os.environ.get("MESHLAKE_CRASH_TRIALS", "1"))
 SEED = int(os.environ.get("MESHLAKE_CRASH_SEED", "14"))
 THINGS = PortRef("alpha", "things", "things")
 TOKEN = "mlk_crash-trials-admin"
