@@ -11,18 +11,12 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from meshlake.governance.api._glossary_models import ColumnRef
-from meshlake.platform.specs import (
-    Problem,
-    SpecError,
-    YamlSyntaxError,
-    load_located_yaml,
-    problems_from_validation,
-)
+from meshlake.platform.specs import GLOSSARY_FILE, SpecError, read_glossary
 
-GLOSSARY_FILE = Path("infra") / "landing-zones" / "governance" / "glossary.yaml"
+__all__ = ["GLOSSARY_FILE", "GlossaryEntry", "load_glossary", "sync_glossary"]
 
 
 class GlossaryEntry(BaseModel):
@@ -43,31 +37,10 @@ class _Client(Protocol):
 
 def load_glossary(path: Path) -> list[GlossaryEntry]:
     """The terms in ``path``; raises SpecError listing every problem, each with its line."""
-    try:
-        document = load_located_yaml(path)
-    except YamlSyntaxError as exc:
-        raise SpecError([Problem(str(path), exc.line, "", str(exc))]) from None
-    try:
-        terms = GlossaryFile.model_validate(document.data).terms
-    except ValidationError as exc:
-        raise SpecError(problems_from_validation(exc, document, str(path), GlossaryFile)) from None
-    seen: dict[str, int] = {}
-    problems = []
-    for index, term in enumerate(terms):
-        if term.name in seen:
-            line = document.line_of(("terms", index, "name"))
-            problems.append(
-                Problem(
-                    str(path),
-                    line,
-                    f"terms[{index}].name",
-                    f"{term.name!r} is already defined by terms[{seen[term.name]}]",
-                )
-            )
-        seen.setdefault(term.name, index)
-    if problems:
+    glossary, _, problems = read_glossary(path, str(path), GlossaryFile)
+    if problems or glossary is None:
         raise SpecError(problems)
-    return terms
+    return glossary.terms
 
 
 def sync_glossary(client: _Client, project: Path) -> list[str]:

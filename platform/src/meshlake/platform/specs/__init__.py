@@ -9,6 +9,8 @@ from meshlake.platform.specs._agreements import Term as Term
 from meshlake.platform.specs._agreements import sla_looser as sla_looser
 from meshlake.platform.specs._classification import highest_classification as highest_classification
 from meshlake.platform.specs._contract_loader import load_contract as load_contract
+from meshlake.platform.specs._glossary import GLOSSARY_FILE as GLOSSARY_FILE
+from meshlake.platform.specs._glossary import read_glossary as read_glossary
 from meshlake.platform.specs._loader import ValidationReport as ValidationReport
 from meshlake.platform.specs._loader import load_mesh as load_mesh
 from meshlake.platform.specs._loader import validate_mesh as validate_mesh

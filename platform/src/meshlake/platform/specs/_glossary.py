@@ -9,12 +9,13 @@ is found by ``meshlake validate``, not by a failed sync after the products were 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshlake.platform.specs._mesh import Mesh
 from meshlake.platform.specs._problems import Problem, problems_from_validation
-from meshlake.platform.specs._yaml import YamlSyntaxError, load_located_yaml
+from meshlake.platform.specs._yaml import LocatedYaml, YamlSyntaxError, load_located_yaml
 
 GLOSSARY_FILE = Path("infra") / "landing-zones" / "governance" / "glossary.yaml"
 
@@ -33,6 +34,40 @@ class _Glossary(BaseModel):
     terms: list[_Term]
 
 
+GlossaryModel = TypeVar("GlossaryModel", bound=BaseModel)
+
+
+def read_glossary(
+    path: Path, where: str, model: type[GlossaryModel]
+) -> tuple[GlossaryModel | None, LocatedYaml | None, list[Problem]]:
+    """The glossary file at ``path`` read into ``model`` (a pydantic model with a ``terms`` list
+    of items with a ``name``), its located document, and the problems named with ``where``: YAML
+    syntax, shape, and a term defined twice. One reading for ``meshlake validate`` and for the
+    governance sync, which brings its own model (its column references are checked there)."""
+    try:
+        document = load_located_yaml(path)
+    except YamlSyntaxError as exc:
+        return None, None, [Problem(where, exc.line, "", str(exc))]
+    try:
+        glossary = model.model_validate(document.data)
+    except ValidationError as exc:
+        return None, document, problems_from_validation(exc, document, where, model)
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for index, term in enumerate(glossary.terms):  # type: ignore[attr-defined]
+        if term.name in seen:
+            problems.append(
+                Problem(
+                    where,
+                    document.line_of(("terms", index, "name")),
+                    f"terms[{index}].name",
+                    f"{term.name!r} is already defined by terms[{seen[term.name]}]",
+                )
+            )
+        seen.setdefault(term.name, index)
+    return glossary, document, problems
+
+
 def glossary_problems(root: Path, mesh: Mesh | None) -> tuple[int, list[Problem]]:
     """(files checked, problems) of the project's glossary file; (0, []) when it has none.
 
@@ -42,37 +77,17 @@ def glossary_problems(root: Path, mesh: Mesh | None) -> tuple[int, list[Problem]
     if not path.is_file():
         return 0, []
     rel = str(GLOSSARY_FILE)
-    try:
-        document = load_located_yaml(path)
-    except YamlSyntaxError as exc:
-        return 1, [Problem(rel, exc.line, "", str(exc))]
-    try:
-        glossary = _Glossary.model_validate(document.data)
-    except ValidationError as exc:
-        return 1, problems_from_validation(exc, document, rel, _Glossary)
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    glossary, document, problems = read_glossary(path, rel, _Glossary)
+    if glossary is None or document is None or mesh is None:
+        return 1, problems
     for index, term in enumerate(glossary.terms):
-        if term.name in seen:
-            problems.append(
-                Problem(
-                    rel,
-                    document.line_of(("terms", index, "name")),
-                    f"terms[{index}].name",
-                    f"{term.name!r} is already defined by terms[{seen[term.name]}]",
-                )
-            )
-        seen.setdefault(term.name, index)
-        if mesh is None:
-            continue
         for position, ref in enumerate(term.columns):
             message = _column_problem(mesh, ref)
             if message:
-                path_ = ("terms", index, "columns", position)
                 problems.append(
                     Problem(
                         rel,
-                        document.line_of(path_),
+                        document.line_of(("terms", index, "columns", position)),
                         f"terms[{index}].columns[{position}]",
                         message,
                     )
