@@ -359,6 +359,10 @@ def test_every_query_and_refusal_is_audited(mesh: Mesh, agreement: str) -> None:
         assert _query(sales, refused).status_code == 403
     with mesh.as_("admin") as admin:
         log = admin.get("/api/v1/audit", params={"action": "query", "limit": 50}).json()
+        generic = admin.get(
+            "/api/v1/audit", params={"action": "POST /api/v1/query", "limit": 50}
+        ).json()
+    assert generic == []  # the refusal is recorded once, by the query's own entry
     mine = {entry["after"]["sql"]: entry for entry in log if marker in entry["after"]["sql"]}
     ok, no = mine[answered], mine[refused]
     assert ok["principal"] == "sales-dev" and ok["outcome"] == "ok"

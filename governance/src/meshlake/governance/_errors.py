@@ -8,6 +8,10 @@ from meshlake.platform import MeshlakeError
 class GovernanceError(MeshlakeError):
     """Root of the governance service's errors."""
 
+    audited = False
+    """True once the service recorded this refusal in the audit log with its own detail, so the
+    app-wide refusal entry is not written a second time."""
+
 
 class NotFoundError(GovernanceError):
     """The thing asked for does not exist (404)."""

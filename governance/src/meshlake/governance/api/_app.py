@@ -156,7 +156,7 @@ def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(GovernanceError)
     async def governance_error(request: Request, exc: GovernanceError) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
-        if status in (401, 403):
+        if status in (401, 403) and not exc.audited:
             _audit_refusal(request, exc, status)
         if status == 422:
             body = {"detail": str(exc), "problems": [problem_from_message(str(exc))]}

@@ -137,6 +137,7 @@ def governed_query(
         result = _ran(checked, data, bounds)
     except GovernanceError as refusal:
         _record(sessions, caller, sql, ports, outcome="refused", reason=str(refusal))
+        refusal.audited = True
         raise
     truncated = result.num_rows > bounds.row_limit
     total = min(result.num_rows, bounds.row_limit)
