@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,3 +89,8 @@ class GovernanceSettings(BaseSettings):
     def resolved_snapshot_dir(self) -> Path:
         """MESHLAKE_SHARING_SNAPSHOT_DIR, else ``sharing-snapshots`` in the project's state folder."""
         return self.sharing_snapshot_dir or Settings().state_home() / "sharing-snapshots"
+
+    # Serving (`meshlake governance serve`): how it logs.
+    log_format: Literal["text", "json"] = "text"
+    """``text`` (the default: warnings and errors, for people) or ``json`` (one JSON object per
+    line on stderr, with an access line per request: for log collectors)."""
