@@ -25,7 +25,7 @@ _access = logging.getLogger(ACCESS_LOGGER)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC, ISO 8601, ms), level, logger, message, and the
+    """One JSON object per record: time (UTC, ISO 8601, ms), level, logger, message, pid, and the
     request fields the record carries; an exception's traceback as ``exception``."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -35,6 +35,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which worker, when there are several
         }
         for field in _REQUEST_FIELDS:
             value = record.__dict__.get(field)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
 from sqlalchemy import Engine
+from starlette.requests import ClientDisconnect
 
 from meshlake.governance._logging import log_request
 from meshlake.governance.api._load import EXEMPT_PATHS, Load
@@ -34,6 +36,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Ingest endpoints whose answer says how many events were recorded (``{"events": n, ...}``).
 _LINEAGE_PATHS = frozenset({"/api/v1/lineage", "/api/v1/lineage/batch"})
+
+# nginx's "client closed request": the client went away before it was answered (not a failure of
+# the service, so not a 5xx in the metrics).
+CLIENT_GONE = 499
 
 # A path no route matched is counted under one label, so random paths cannot grow the series.
 _UNMATCHED = "unmatched"
@@ -126,7 +132,7 @@ def instrument(app: FastAPI, load: Load) -> Metrics:
     """Give ``app`` its metrics (``app.state.metrics``) and the middleware that records them."""
     metrics = Metrics(app.state.engine)
     app.state.metrics = metrics
-    app.add_middleware(RequestObserver, metrics=metrics, load=load)
+    app.add_middleware(RequestObserver, metrics=metrics, load=load, templates=RouteTemplates(app))
     return metrics
 
 
@@ -138,8 +144,8 @@ class RequestObserver:
     which has set the request id and turns a raised exception into the 500 recorded here.
     """
 
-    def __init__(self, app: Any, metrics: Metrics, load: Load) -> None:
-        self.app, self.metrics, self.load = app, metrics, load
+    def __init__(self, app: Any, metrics: Metrics, load: Load, templates: RouteTemplates) -> None:
+        self.app, self.metrics, self.load, self.templates = app, metrics, load, templates
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -149,7 +155,7 @@ class RequestObserver:
         path: str = scope["path"]
         # No await lies between this check and the bound's own: it predicts the refusal exactly.
         shed_by_bound = path not in EXEMPT_PATHS and self.load.saturated
-        status = 500
+        status: int | None = None
         body: list[bytes] = []
         watch_body = path in _LINEAGE_PATHS and scope["method"] == "POST"
 
@@ -161,10 +167,18 @@ class RequestObserver:
                 body.append(message.get("body", b""))
             await send(message)
 
+        outcome = CLIENT_GONE  # no answer sent and nothing raised: the client left
         try:
             await self.app(scope, receive, observed)
+        except ClientDisconnect:
+            outcome = CLIENT_GONE
+            raise
+        except BaseException:
+            outcome = 500  # the crash guard outside answers 500
+            raise
         finally:
-            self._record(scope, status, time.perf_counter() - started, shed_by_bound, body)
+            seconds = time.perf_counter() - started
+            self._record(scope, status or outcome, seconds, shed_by_bound, body)
 
     def _record(
         self,
@@ -174,7 +188,7 @@ class RequestObserver:
         shed_by_bound: bool,
         body: list[bytes],
     ) -> None:
-        route = _route_template(scope)
+        route = _route_template(scope, self.templates)
         method: str = scope["method"]
         self.metrics.requests.labels(route=route, method=method, status=str(status)).observe(
             seconds
@@ -199,10 +213,39 @@ class RequestObserver:
         )
 
 
-def _route_template(scope: dict[str, Any]) -> str:
-    """The matched route's path template (``/api/v1/products/{domain}/{name}``), not the path."""
+class RouteTemplates:
+    """The path templates of the app's documented routes, to name a request never routed.
+
+    A request answered before routing (shed, too large, its client gone) has no route in its
+    scope; its path is matched against the templates instead, so its series names the route it
+    was for. Built on first use, from the OpenAPI document the app builds (and caches) anyway.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def find(self, path: str) -> str | None:
+        if self._patterns is None:
+            templates = sorted(self._app.openapi().get("paths", {}))
+            # Literal templates first: /agreements/requests before /agreements/{name}.
+            templates.sort(key=lambda template: template.count("{"))
+            self._patterns = [(_pattern(template), template) for template in templates]
+        return next((template for regex, template in self._patterns if regex.match(path)), None)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    body = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    return re.compile(f"^{body}$")
+
+
+def _route_template(scope: dict[str, Any], templates: RouteTemplates) -> str:
+    """The matched route's path template (``/api/v1/principals/{name}``), not the path."""
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if route is None:
+        template = templates.find(scope["path"])
     return str(template) if template else _UNMATCHED
 
 
