@@ -26,6 +26,11 @@ from meshlake.governance.db._head import upgrade_once
 
 _log = logging.getLogger("meshlake.governance")
 
+# uvicorn kills a worker that does not answer its supervisor's ping within this time, and starts
+# another. Its default (5 s) is shorter than a worker's start on a busy 2-core machine (importing
+# the service takes longer), which then restarted workers forever without serving.
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def check_workers(url: str, workers: int) -> None:
     """Refuse several workers on anything but PostgreSQL, saying what to do instead."""
@@ -75,6 +80,7 @@ def serve(
             port=port,
             log_config=config,
             log_level=None,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 
