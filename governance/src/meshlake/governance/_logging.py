@@ -90,12 +90,12 @@ def log_request(
     duration_ms: float,
     principal: str | None,
 ) -> None:
-    """The access line of one request (at INFO; a 5xx at WARNING)."""
-    level = logging.WARNING if status >= 500 else logging.INFO
-    if not _access.isEnabledFor(level):
+    """The access line of one request, at INFO whatever its status: a 5xx is the service's
+    failure only sometimes (a shed request is the service working), and an embedded service with
+    no logging set up must print nothing."""
+    if not _access.isEnabledFor(logging.INFO):
         return
-    _access.log(
-        level,
+    _access.info(
         "%s %s %d %.1f ms",
         method,
         path,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import re
 import time
 from typing import Any
 
@@ -43,6 +42,9 @@ CLIENT_GONE = 499
 
 # A path no route matched is counted under one label, so random paths cannot grow the series.
 _UNMATCHED = "unmatched"
+# A request answered before routing (shed, body too large, client gone before it started). Matching
+# its path against the routes here would cost most when the service can least afford it.
+_UNROUTED = "unrouted"
 
 
 def multiprocess_dir() -> str | None:
@@ -132,7 +134,7 @@ def instrument(app: FastAPI, load: Load) -> Metrics:
     """Give ``app`` its metrics (``app.state.metrics``) and the middleware that records them."""
     metrics = Metrics(app.state.engine)
     app.state.metrics = metrics
-    app.add_middleware(RequestObserver, metrics=metrics, load=load, templates=RouteTemplates(app))
+    app.add_middleware(RequestObserver, metrics=metrics, load=load)
     return metrics
 
 
@@ -144,8 +146,8 @@ class RequestObserver:
     which has set the request id and turns a raised exception into the 500 recorded here.
     """
 
-    def __init__(self, app: Any, metrics: Metrics, load: Load, templates: RouteTemplates) -> None:
-        self.app, self.metrics, self.load, self.templates = app, metrics, load, templates
+    def __init__(self, app: Any, metrics: Metrics, load: Load) -> None:
+        self.app, self.metrics, self.load = app, metrics, load
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -188,7 +190,7 @@ class RequestObserver:
         shed_by_bound: bool,
         body: list[bytes],
     ) -> None:
-        route = _route_template(scope, self.templates)
+        route = _route_template(scope, status)
         method: str = scope["method"]
         self.metrics.requests.labels(route=route, method=method, status=str(status)).observe(
             seconds
@@ -213,40 +215,14 @@ class RequestObserver:
         )
 
 
-class RouteTemplates:
-    """The path templates of the app's documented routes, to name a request never routed.
-
-    A request answered before routing (shed, too large, its client gone) has no route in its
-    scope; its path is matched against the templates instead, so its series names the route it
-    was for. Built on first use, from the OpenAPI document the app builds (and caches) anyway.
-    """
-
-    def __init__(self, app: FastAPI) -> None:
-        self._app = app
-        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
-
-    def find(self, path: str) -> str | None:
-        if self._patterns is None:
-            templates = sorted(self._app.openapi().get("paths", {}))
-            # Literal templates first: /agreements/requests before /agreements/{name}.
-            templates.sort(key=lambda template: template.count("{"))
-            self._patterns = [(_pattern(template), template) for template in templates]
-        return next((template for regex, template in self._patterns if regex.match(path)), None)
-
-
-def _pattern(template: str) -> re.Pattern[str]:
-    parts = re.split(r"(\{[^}]+\})", template)
-    body = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
-    return re.compile(f"^{body}$")
-
-
-def _route_template(scope: dict[str, Any], templates: RouteTemplates) -> str:
+def _route_template(scope: dict[str, Any], status: int) -> str:
     """The matched route's path template (``/api/v1/principals/{name}``), not the path."""
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if route is None:
-        template = templates.find(scope["path"])
-    return str(template) if template else _UNMATCHED
+    if template:
+        return str(template)
+    # No route in the scope: the router found none (its 404), or the request never reached it.
+    return _UNMATCHED if status == 404 else _UNROUTED
 
 
 def _events_recorded(body: bytes) -> int:
