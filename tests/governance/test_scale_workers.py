@@ -11,8 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +30,6 @@ from meshlake.governance.services._webhooks import notify
 from tests.governance._serve_process import environment, run_serve, serving
 from tests.governance._webhook_receiver import Receiver, wait_for
 from tests.governance.test_scale_probes_metrics import LATENCY, scrape, value
-from tests.postgres_server import INSTALL_HINT, postgres_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.scale]
 
@@ -39,17 +37,8 @@ TOKEN = "mlk_scale_workers_token"
 
 
 @pytest.fixture
-def postgres() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database (dropped afterwards)."""
-    server = postgres_url()
-    if server is None:
-        pytest.skip(INSTALL_HINT)
-    name = f"meshlake_scale_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    yield server.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def postgres(postgres_database: str) -> str:
+    return postgres_database
 
 
 def test_several_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
