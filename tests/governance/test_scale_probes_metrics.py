@@ -180,6 +180,8 @@ def test_shed_requests_are_counted_and_the_probes_still_answer(
     assert unready.status_code == 503 and "saturated" in unready.json()["detail"]
     assert unready.headers["retry-after"] == "1"
     assert value(during, "meshlake_governance_shed_requests_total", reason="saturated") == 1
+    # The probe's own 503 reports the saturation; it is not a shed request.
+    assert value(during, "meshlake_governance_shed_requests_total", reason="database") == 0
     # A shed request never reached the routes: its latency is counted apart from routed ones.
     assert value(during, f"{LATENCY}_count", route="unrouted", method="GET", status="503") == 1
     # The client that went away freed its place: the service takes work again, nothing leaked.

@@ -14,6 +14,7 @@ holds what that line says: the request id, the route template, the status and th
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -172,7 +173,7 @@ class RequestObserver:
         outcome = CLIENT_GONE  # no answer sent and nothing raised: the client left
         try:
             await self.app(scope, receive, observed)
-        except ClientDisconnect:
+        except (ClientDisconnect, asyncio.CancelledError):
             outcome = CLIENT_GONE
             raise
         except BaseException:
@@ -195,7 +196,7 @@ class RequestObserver:
         self.metrics.requests.labels(route=route, method=method, status=str(status)).observe(
             seconds
         )
-        if status == 503:
+        if status == 503 and scope["path"] not in EXEMPT_PATHS:  # a probe's 503 reports, not sheds
             self.metrics.shed.labels(reason="saturated" if shed_by_bound else "database").inc()
         if body:
             events = _events_recorded(b"".join(body))
