@@ -464,6 +464,8 @@ class LineageEvent(Base):
     __table_args__ = (
         Index("ix_lineage_events_run", "run_id"),
         Index("ix_lineage_events_job", "job_id"),
+        # Retention prunes by age (migration 0012), without a scan of every kept event.
+        Index("ix_lineage_events_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

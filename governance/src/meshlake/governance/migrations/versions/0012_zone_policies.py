@@ -7,7 +7,8 @@ Create Date: 2026-12-04 16:00:00.000000
 ``zones.policies``: the zone file's ``policies`` as registered (decisions or ``decision.policy``
 names; NULL: every policy). ``policy_decisions.policies`` and ``policy_decisions.bundle``: the
 policies that judged a decision and the version (digest) of the bundle they came from; NULL on
-decisions logged before this migration.
+decisions logged before this migration. ``ix_lineage_events_received``: retention prunes kept
+lineage events by age.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ def upgrade() -> None:
     op.add_column("zones", sa.Column("policies", sa.JSON(), nullable=True))
     op.add_column("policy_decisions", sa.Column("policies", sa.JSON(), nullable=True))
     op.add_column("policy_decisions", sa.Column("bundle", sa.String(64), nullable=True))
+    op.create_index("ix_lineage_events_received", "lineage_events", ["received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_lineage_events_received", table_name="lineage_events")
     with op.batch_alter_table("policy_decisions") as batch:
         batch.drop_column("bundle")
         batch.drop_column("policies")
