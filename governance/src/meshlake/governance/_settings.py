@@ -90,6 +90,11 @@ class GovernanceSettings(BaseSettings):
         """MESHLAKE_SHARING_SNAPSHOT_DIR, else ``sharing-snapshots`` in the project's state folder."""
         return self.sharing_snapshot_dir or Settings().state_home() / "sharing-snapshots"
 
+    # Lineage events as received (GET /api/v1/lineage/events): how long they are kept.
+    lineage_event_retention_days: float = Field(default=90.0, gt=0)
+    """Days a received lineage event stays readable; older ones are pruned (at most hourly, on
+    ingest, or on demand by an admin). The graph, runs and column lineage are kept."""
+
     # Serving (`meshlake governance serve`): how it logs.
     log_format: Literal["text", "json"] = "text"
     """``text`` (the default: warnings and errors, for people) or ``json`` (one JSON object per
