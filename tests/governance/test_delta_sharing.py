@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from requests import HTTPError
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 from meshlake.governance import GovernanceSettings
@@ -37,7 +38,12 @@ from meshlake.governance.services._delta_sharing import (
     UrlSigner,
     sharing_server,
 )
-from meshlake.governance.services._readable import ReadablePort
+from meshlake.governance.services._delta_sharing._snapshots import nullable_masks
+from meshlake.governance.services._delta_sharing._verdicts import (
+    ActiveAgreements,
+    forget_everywhere,
+)
+from meshlake.governance.services._readable import ReadablePort, read
 from meshlake.governance.services._sql import TableGrant
 from meshlake.platform.cli import _output
 from tests.governance._publishing import MESH, Publisher, contract_table
@@ -380,6 +386,86 @@ def test_limit_hint_hands_out_only_the_files_it_needs(tmp_path: Path) -> None:
         server.snapshots.path(everything[0]["url"].split("/files/")[1].split("?")[0])
     )
     assert read["id"].to_pylist() == [sha("r0"), sha("r1")]
+
+
+def test_snapshot_files_are_masked_by_the_one_rule_and_written_in_parts(tmp_path: Path) -> None:
+    location = str(tmp_path / "plain")
+    ids = [f"r{i}" for i in range(10)]
+    write_deltalake(
+        location,
+        pa.table(
+            {
+                "id": ids,
+                "name": [None if i == 4 else f"n{i}" for i in range(10)],
+                "salary": list(range(10)),
+                "team": ["a", "b"] * 5,
+            }
+        ),
+    )
+    grant = TableGrant(
+        "hr__plain__plain",
+        ("id", "name", "salary"),
+        masked=frozenset({"name", "salary"}),
+        row_filter={"team": frozenset({"a"})},
+    )
+    port = ReadablePort("hr.plain.plain", location, 0, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots", rows_per_file=3), UrlSigner())
+    snapshot = server.table_snapshot(SharedTable("x", "hr", "plain__plain", port), 0)
+    paths = [server.snapshots.path(item.relative) for item in snapshot.files]
+    assert all(path is not None for path in paths)
+    parts = [pq.read_table(path) for path in paths if path is not None]
+
+    # 10 rows cut in 4 parts of 3, 3, 3 and 1, each filtered alone (team a: the even rows);
+    # the last keeps no row, so no file.
+    assert [item.rows for item in snapshot.files] == [2, 1, 2]
+    assert [Path(item.relative).name for item in snapshot.files] == [
+        f"part-0000{i}.parquet" for i in range(3)
+    ]
+    assert pa.concat_tables(parts).equals(nullable_masks(read(port, 0), grant.masked))
+    assert parts[0]["name"].to_pylist() == [sha("n0"), sha("n2")]
+    assert pa.concat_tables(parts)["name"][2].as_py() is None  # row 4: a null stays null
+    assert pa.concat_tables(parts)["salary"].null_count == 5
+    columns = pq.ParquetFile(paths[0]).metadata.row_group(0)
+    codecs = {columns.column(i).path_in_schema: columns.column(i) for i in range(3)}
+    # Digests are entropy-coded (zstd) and carry no statistics; the rest stays snappy.
+    assert codecs["name"].compression == "ZSTD" and codecs["name"].statistics is None
+    assert codecs["id"].compression == "SNAPPY" and codecs["id"].statistics is not None
+
+
+def test_active_agreement_verdicts_expire_and_are_forgotten_on_close() -> None:
+    kept, brief = ActiveAgreements(), ActiveAgreements(seconds=0)
+    kept.remember("a", TODAY)
+    brief.remember("a", TODAY)
+    assert kept.holds("a", TODAY) and not kept.holds("b", TODAY)
+    assert not kept.holds("a", TODAY + timedelta(days=1))  # past its last day
+    assert not brief.holds("a", TODAY)  # past its deadline
+    kept.remember("a", TODAY)
+    forget_everywhere("a")
+    assert not kept.holds("a", TODAY)
+
+
+def test_repeated_requests_for_a_file_skip_the_database(shared: Shared) -> None:
+    with shared.recipient() as client:
+        (url,) = _file_urls(client)
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        if "agreements" in str(args[2]):  # the service's background loops query other tables
+            statements.append(str(args[2]))
+
+    engine = shared.mesh.app.state.engine
+    with httpx.Client(timeout=30) as plain:
+        plain.head(url)  # looks the agreement up: active
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            again = [plain.get(url, headers={"Range": f"bytes={i}-{i + 3}"}) for i in (0, 4)]
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        forged = plain.get(url.replace("Expires=", "Expires=1"))
+
+    assert [r.status_code for r in again] == [206, 206] and again[0].content == b"PAR1"
+    assert statements == []
+    assert forged.status_code == 403  # the signature is still checked on every request
 
 
 # -- file URLs ---------------------------------------------------------------------------------

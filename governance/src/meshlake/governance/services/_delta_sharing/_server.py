@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,9 @@ from meshlake.governance.services._delta_sharing._snapshots import (
     nullable_masks,
     terms_key,
 )
-from meshlake.governance.services._readable import read
+from meshlake.governance.services._delta_sharing._verdicts import ActiveAgreements
+from meshlake.governance.services._readable import scan
+from meshlake.governance.services._sql import filtered
 
 FILES_PATH = "/delta-sharing/files"
 
@@ -43,6 +45,7 @@ class SharingServer:
 
     snapshots: Snapshots
     signer: UrlSigner
+    active: ActiveAgreements = field(default_factory=ActiveAgreements)
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -159,8 +162,15 @@ class SharingServer:
             return found
         if before_build is not None:
             before_build()
-        table = nullable_masks(read(port, version), port.grant.masked)
-        return self.snapshots.write(folder, table, version, masked=port.grant.masked)
+        grant = port.grant
+
+        def prepare(rows: pa.Table) -> pa.Table:
+            return nullable_masks(filtered(rows, grant), grant.masked)
+
+        # The raw columns are read once; masks and row scope are applied file by file, in
+        # parallel, by the one rule ``_readable.read`` applies.
+        raw = scan(port, version)
+        return self.snapshots.write(folder, raw, version, masked=grant.masked, prepare=prepare)
 
     def change_snapshots(self, shared: SharedTable, start: int, end: int) -> list[Snapshot]:
         """Per version from ``start`` to ``end``, the masked and filtered change rows; each
@@ -242,6 +252,7 @@ class SharingServer:
         if agreement is not None:
             advance(session, agreement, today)
         if agreement is None or agreement.state != "active":
+            self.active.forget(name)
             self.snapshots.drop(name)
             state = agreement.state if agreement is not None else "gone"
             raise ForbiddenError(
@@ -252,7 +263,17 @@ class SharingServer:
             raise NotFoundError(
                 "file URL: the file is no longer there; query the table again for fresh URLs"
             )
+        self.active.remember(name, agreement.ends_on)
         return path
+
+    def known_file(self, relative: str, expires: int, signature: str, now: datetime) -> Path | None:
+        """The file a signed URL names when its agreement was found active moments ago (no
+        database work); None when that is not known, and :meth:`file` must decide. The
+        signature and expiry are checked here all the same."""
+        self.signer.check(relative, expires, signature, now)
+        if not self.active.holds(relative.split("/", 1)[0], now.date()):
+            return None
+        return self.snapshots.path(relative)
 
     def sweep(self, session: Session, today: date) -> list[str]:
         """Delete the snapshots of agreements that are no longer active (a backstop to the hook
