@@ -290,6 +290,8 @@ def test_protocol_headers_and_ndjson_shapes(shared: Shared) -> None:
         late = _query(client, {"timestamp": "2999-01-01T00:00:00Z"})
         early = _query(client, {"timestamp": "2000-01-01T00:00:00Z"})
         garbled = _query(client, {"timestamp": "yesterday"})
+        streaming = _query(client, {"startingVersion": 0, "endingVersion": 1})
+        negative = _query(client, {"startingVersion": -1})
 
     assert schemas.json() == {"items": [{"name": "hr", "share": SHARE}]}
     assert [item["name"] for item in tables.json()["items"]] == [TABLE]
@@ -322,6 +324,9 @@ def test_protocol_headers_and_ndjson_shapes(shared: Shared) -> None:
     assert late.headers["Delta-Table-Version"] == str(version)
     assert early.status_code == 400 and "before the first version" in early.json()["detail"]
     assert garbled.status_code == 400 and "ISO 8601" in garbled.json()["detail"]
+    assert streaming.status_code == 400, streaming.text
+    assert "startingVersion" in streaming.json()["detail"] and "/changes" in streaming.text
+    assert negative.status_code == 422 and "startingVersion" in negative.text
 
 
 def test_pagination_of_lists(shared: Shared) -> None:

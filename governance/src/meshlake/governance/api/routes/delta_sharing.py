@@ -228,6 +228,7 @@ def query_table(
     asked = body or QueryIn()
     shared = sharing.table(session, caller, share, schema, table, today)
     server = _server(request)
+    server.refuse_history(asked.starting_version, asked.ending_version)
     version = server.version(shared, asked.version, asked.timestamp)
     files = list(
         server.file_lines(

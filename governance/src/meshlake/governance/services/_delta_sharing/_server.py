@@ -67,6 +67,17 @@ class SharingServer:
             )
         return version
 
+    def refuse_history(self, starting: int | None, ending: int | None) -> None:
+        """A query's streaming fields are refused: a share has no per-version add and remove
+        files (it is served from masked snapshots), so history is read as its change feed."""
+        if starting is None and ending is None:
+            return
+        raise SharingRequestError(
+            "startingVersion, endingVersion: this server does not stream a table's history "
+            "through query; read a version with 'version', or the changes between versions with "
+            "GET .../changes?startingVersion=N&endingVersion=M (the change data feed)"
+        )
+
     def starting_version(self, shared: SharedTable, starting_timestamp: str | None) -> int:
         if starting_timestamp is None:
             return shared.port.version
