@@ -437,6 +437,38 @@ def test_snapshot_files_are_masked_by_the_one_rule_and_written_in_parts(tmp_path
     assert codecs["id"].compression == "SNAPPY" and codecs["id"].statistics is not None
 
 
+def test_superseded_snapshots_are_pruned_once_their_urls_expired(tmp_path: Path) -> None:
+    location = str(tmp_path / "plain")
+    write_deltalake(location, pa.table({"id": ["a", "b"]}))
+    write_deltalake(location, pa.table({"id": ["c"]}), mode="append")
+    grant = TableGrant("hr__plain__plain", ("id",), masked=frozenset({"id"}))
+    port = ReadablePort("hr.plain.plain", location, 1, grant, "x")
+    other_terms = ReadablePort(
+        "hr.plain.plain", location, 1, TableGrant(grant.relation, ("id",)), "x"
+    )
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner(ttl_seconds=60))
+    shared = SharedTable("x", "hr", "plain__plain", port)
+    folder = tmp_path / "snapshots" / "x" / "hr.plain.plain"
+    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+    def serve(table: SharedTable, version: int, seconds: int) -> set[str]:
+        list(server.file_lines(table, version, "http://h", start + timedelta(seconds=seconds)))
+        return {child.name.split("-")[0] for child in folder.iterdir()}
+
+    assert serve(shared, 0, 0) == {"0"}
+    assert serve(shared, 1, 30) == {"0", "1"}  # version 0's URLs are valid until 60 s
+    assert serve(shared, 0, 50) == {"0", "1"}  # read again: now valid until 110 s
+    assert serve(shared, 1, 100) == {"0", "1"}
+    assert serve(shared, 1, 111) == {"1"}  # superseded and all its URLs expired
+    assert serve(shared, 0, 200) == {"0", "1"}  # an older read never prunes a newer version
+    (kept,) = [c.name for c in folder.iterdir() if c.name.startswith("1-")]
+    serve(SharedTable("x", "hr", "plain__plain", other_terms), 1, 300)
+    # Version 1 under the old terms is superseded by the same version under new ones (and
+    # version 0, whose URLs expired at 260 s, by both).
+    (left,) = [child.name for child in folder.iterdir()]
+    assert left.startswith("1-") and left != kept
+
+
 def test_active_agreement_verdicts_expire_and_are_forgotten_on_close() -> None:
     kept, brief = ActiveAgreements(), ActiveAgreements(seconds=0)
     kept.remember("a", TODAY)

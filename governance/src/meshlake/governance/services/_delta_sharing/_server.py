@@ -113,8 +113,11 @@ class SharingServer:
         before_build: Callable[[], object] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The ``file`` lines of the snapshot at ``version``: enough files for ``limit_hint``
-        rows, or all."""
+        rows, or all. The snapshots this one supersedes are pruned once their URLs expired."""
         snapshot = self.table_snapshot(shared, version, before_build)
+        folder = self._table_folder(shared, version)
+        self.snapshots.handed_out(folder, int(now.timestamp()) + self.signer.ttl_seconds)
+        self.snapshots.prune(folder, int(now.timestamp()))
         rows = 0
         for item in snapshot.files:
             if limit_hint is not None and rows >= limit_hint:
@@ -165,9 +168,7 @@ class SharingServer:
         """The share's snapshot of the port at ``version``: built once, then reused;
         ``before_build`` runs first when it has to be built (the sweep of closed shares)."""
         port = shared.port
-        folder = self.snapshots.folder(
-            shared.share, port.port, f"{version}-{terms_key(port.grant)}"
-        )
+        folder = self._table_folder(shared, version)
         found = self.snapshots.cached(folder)
         if found is not None:
             return found
@@ -182,6 +183,10 @@ class SharingServer:
         # parallel, by the one rule ``_readable.read`` applies.
         raw = scan(port, version)
         return self.snapshots.write(folder, raw, version, masked=grant.masked, prepare=prepare)
+
+    def _table_folder(self, shared: SharedTable, version: int) -> Path:
+        port = shared.port
+        return self.snapshots.folder(shared.share, port.port, f"{version}-{terms_key(port.grant)}")
 
     def change_snapshots(self, shared: SharedTable, start: int, end: int) -> list[Snapshot]:
         """Per version from ``start`` to ``end``, the masked and filtered change rows; each

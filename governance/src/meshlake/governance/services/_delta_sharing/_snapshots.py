@@ -11,6 +11,10 @@ for the change data feed, ``<agreement>/<port>/changes-<version>-<terms key>/``.
 written under a temporary name and renamed whole, so a reader never sees half a snapshot; it is
 immutable, since a Delta version never changes, and reused until its agreement closes (revoked,
 expired, rejected), when the whole ``<agreement>`` folder is deleted.
+
+A table snapshot superseded by the one being served (an older version, or the same version under
+other terms) is pruned once no URL to its files can still be valid: each snapshot notes, in
+``_served``, the latest expiry of the URLs handed out for it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ FORMAT = 1
 """Part of every terms key: raise it when the masking rule or the layout changes, so no snapshot
 written under the old rule is served again."""
 MANIFEST = "_snapshot.json"
+SERVED = "_served"
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,20 @@ def _write_parquet(table: pa.Table, path: Path, masked: frozenset[str]) -> None:
         compression_level={name: 1 for name in table.column_names if name not in plain},
         write_statistics=plain,
     )
+
+
+def _version_of(name: str) -> int | None:
+    """The table version of a table snapshot's folder name (``<version>-<terms key>``)."""
+    version, _, key = name.partition("-")
+    return int(version) if version.isdigit() and key else None
+
+
+def _served_until(folder: Path) -> int:
+    """The latest expiry noted for ``folder``'s URLs; 0 when none is (or it cannot be read)."""
+    try:
+        return int((folder / SERVED).read_text())
+    except (OSError, ValueError):
+        return 0
 
 
 _ROOTS: set[Path] = set()
@@ -199,6 +218,37 @@ class Snapshots:
                 "meanwhile; ask again (a closed share answers 403)"
             )
         return found
+
+    def handed_out(self, folder: Path, expires: int) -> None:
+        """Note that URLs to ``folder``'s files valid until ``expires`` (epoch seconds, by the
+        service's clock) were handed out; a later expiry replaces an earlier one."""
+        if _served_until(folder) >= expires:
+            return
+        temporary = folder / f".served-{uuid.uuid4().hex}"
+        try:
+            temporary.write_text(str(expires))
+            os.replace(temporary, folder / SERVED)
+        except OSError:  # the share closed and its folder went meanwhile: nothing to note
+            temporary.unlink(missing_ok=True)
+
+    def prune(self, serving: Path, now: int) -> list[str]:
+        """Delete the table snapshots beside ``serving`` that it supersedes (an older version, or
+        the same version under other terms) and whose handed-out URLs all expired before ``now``
+        (epoch seconds); their names. A snapshot with no note of URLs handed out is kept: it may
+        be one that a concurrent request has just written."""
+        version = _version_of(serving.name)
+        if version is None or not serving.parent.is_dir():
+            return []
+        pruned = []
+        for child in sorted(serving.parent.iterdir()):
+            older = _version_of(child.name)
+            if child == serving or older is None or older > version:
+                continue
+            until = _served_until(child)
+            if until and until < now:
+                shutil.rmtree(child, ignore_errors=True)
+                pruned.append(child.name)
+        return pruned
 
     def path(self, relative: str) -> Path | None:
         """The file at ``relative`` under the root, if it is there (never outside the root)."""
