@@ -29,6 +29,7 @@ from sqlalchemy import event
 from typer.testing import CliRunner
 
 from meshlake.governance import GovernanceSettings
+from meshlake.governance._errors import ConflictError
 from meshlake.governance._sharing_cli import sharing
 from meshlake.governance.services._delta_sharing import (
     SharedTable,
@@ -467,6 +468,25 @@ def test_superseded_snapshots_are_pruned_once_their_urls_expired(tmp_path: Path)
     # version 0, whose URLs expired at 260 s, by both).
     (left,) = [child.name for child in folder.iterdir()]
     assert left.startswith("1-") and left != kept
+
+
+def test_a_versions_schema_is_read_from_the_log_once(tmp_path: Path) -> None:
+    location = tmp_path / "plain"
+    write_deltalake(str(location), pa.table({"id": ["a"], "n": [1]}))
+    write_deltalake(str(location), pa.table({"id": ["b"], "n": [2]}), mode="append")
+    grant = TableGrant("hr__plain__plain", ("id",), masked=frozenset({"id"}))
+    port = ReadablePort("hr.plain.plain", str(location), 1, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner())
+    shared = SharedTable("x", "hr", "plain__plain", port)
+    first = server.metadata_line(shared, 1)
+    location.rename(tmp_path / "moved")  # the log is gone: only what was kept can answer
+
+    assert server.metadata_line(shared, 1) == first
+    assert json.loads(first["metaData"]["schemaString"])["fields"] == [
+        {"name": "id", "type": "string", "nullable": True, "metadata": {}}
+    ]
+    with pytest.raises(ConflictError, match="cannot be read"):
+        server.metadata_line(shared, 0)
 
 
 def test_active_agreement_verdicts_expire_and_are_forgotten_on_close() -> None:
