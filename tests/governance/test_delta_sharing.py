@@ -410,7 +410,7 @@ def test_snapshot_files_are_masked_by_the_one_rule_and_written_in_parts(tmp_path
     )
     grant = TableGrant(
         "hr__plain__plain",
-        ("id", "name", "salary"),
+        ("id", "name", "salary", "team"),
         masked=frozenset({"name", "salary"}),
         row_filter={"team": frozenset({"a"})},
     )
@@ -432,10 +432,13 @@ def test_snapshot_files_are_masked_by_the_one_rule_and_written_in_parts(tmp_path
     assert pa.concat_tables(parts)["name"][2].as_py() is None  # row 4: a null stays null
     assert pa.concat_tables(parts)["salary"].null_count == 5
     columns = pq.ParquetFile(paths[0]).metadata.row_group(0)
-    codecs = {columns.column(i).path_in_schema: columns.column(i) for i in range(3)}
+    codecs = {columns.column(i).path_in_schema: columns.column(i) for i in range(4)}
     # Digests are entropy-coded (zstd) and carry no statistics; the rest stays snappy.
     assert codecs["name"].compression == "ZSTD" and codecs["name"].statistics is None
     assert codecs["id"].compression == "SNAPPY" and codecs["id"].statistics is not None
+    # A dictionary only where values repeat: the team, not the ids or the digests.
+    dictionary = {name for name, chunk in codecs.items() if chunk.has_dictionary_page}
+    assert dictionary == {"team"}
 
 
 def test_superseded_snapshots_are_pruned_once_their_urls_expired(tmp_path: Path) -> None:

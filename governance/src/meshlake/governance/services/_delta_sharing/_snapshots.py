@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from meshlake.governance._errors import ConflictError
@@ -91,19 +92,35 @@ def _write_parquet(table: pa.Table, path: Path, masked: frozenset[str]) -> None:
     Masked columns hold unique 64-character hex digests, half of whose bits are redundant: snappy
     cannot shrink them (it has no entropy coder) and they made up 85% of a masked share's bytes.
     zstd at level 1 halves them at little cost, so a recipient fetches and copies far fewer
-    bytes; the other columns stay snappy and dictionary-encoded. A dictionary or min/max
-    statistics of digests is work without use, so masked columns get neither.
+    bytes; the other columns stay snappy. A dictionary or min/max statistics of digests is work
+    without use, so masked columns get neither, and nor does a column whose values are mostly
+    distinct (:func:`_repetitive`).
     """
     plain = [name for name in table.column_names if name not in masked]
     pq.write_table(
         table,
         path,
         row_group_size=128 * 1024,
-        use_dictionary=plain,
+        use_dictionary=[name for name in plain if _repetitive(table[name])],
         compression={name: "snappy" if name in plain else "zstd" for name in table.column_names},
         compression_level={name: 1 for name in table.column_names if name not in plain},
         write_statistics=plain,
     )
+
+
+_SAMPLE = 8192
+
+
+def _repetitive(column: pa.ChunkedArray) -> bool:
+    """Whether a dictionary is likely to pay for ``column``: at most half of a sample of its
+    values distinct. Arrow gives up a dictionary only once it outgrows its page (1 MB), after
+    hashing most of a row group of ids or names for nothing; the sample costs a few microseconds.
+    """
+    sample = column.slice(0, _SAMPLE)
+    if len(sample) == 0:
+        return True
+    distinct = pc.count_distinct(sample, mode="all").as_py()
+    return bool(distinct * 2 <= len(sample))
 
 
 def _version_of(name: str) -> int | None:
