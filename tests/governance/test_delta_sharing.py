@@ -473,6 +473,20 @@ def test_superseded_snapshots_are_pruned_once_their_urls_expired(tmp_path: Path)
     assert left.startswith("1-") and left != kept
 
 
+def test_a_snapshot_keeps_nested_columns(tmp_path: Path) -> None:
+    location = str(tmp_path / "nested")
+    tags = [["a", "b"], [], None]
+    write_deltalake(location, pa.table({"id": ["x", "y", "z"], "tags": tags}))
+    grant = TableGrant("hr__nested__nested", ("id", "tags"), masked=frozenset({"id"}))
+    port = ReadablePort("hr.nested.nested", location, 0, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner())
+    (item,) = server.table_snapshot(SharedTable("x", "hr", "nested__nested", port), 0).files
+    path = server.snapshots.path(item.relative)
+
+    assert path is not None
+    assert pq.read_table(path)["tags"].to_pylist() == tags
+
+
 def test_a_versions_schema_is_read_from_the_log_once(tmp_path: Path) -> None:
     location = tmp_path / "plain"
     write_deltalake(str(location), pa.table({"id": ["a"], "n": [1]}))

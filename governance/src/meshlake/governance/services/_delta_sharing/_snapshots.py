@@ -119,7 +119,10 @@ def _repetitive(column: pa.ChunkedArray) -> bool:
     sample = column.slice(0, _SAMPLE)
     if len(sample) == 0:
         return True
-    distinct = pc.count_distinct(sample, mode="all").as_py()
+    try:
+        distinct = pc.count_distinct(sample, mode="all").as_py()
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return True  # a kind Arrow cannot count (nested): leave the choice to the writer
     return bool(distinct * 2 <= len(sample))
 
 
