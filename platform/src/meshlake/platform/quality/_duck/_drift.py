@@ -25,7 +25,7 @@ from meshlake.platform.quality._drift import (
     _compared,
     _counted,
 )
-from meshlake.platform.quality._duck._sqltext import name, number, text
+from meshlake.platform.quality._duck._sqltext import first_row, name, number, text
 from meshlake.platform.quality._profile import NULL, ColumnProfile, Kind, Profile
 from meshlake.platform.quality._results import DriftResult
 
@@ -79,7 +79,7 @@ def finish(
 def profile_of(contract: Any, con: duckdb.DuckDBPyConnection, view: str) -> Profile:
     """The profile of a table read back (a previous version whose commit carries none)."""
     columns = [row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()]
-    found = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+    found = first_row(con, f"SELECT count(*) FROM {view}")
     rows = int(found[0]) if found else 0
     return finish(DriftPlan(contract, columns, None), {}, con, view, rows)[0]
 
@@ -107,9 +107,7 @@ def _profiled_sample(
     quantiles = "[" + ", ".join(str(i / BINS) for i in range(1, BINS)) + "]"
     measures = [f"quantile_disc(CAST({name(c.name)} AS DOUBLE), {quantiles})" for c in numeric]
     measures += [f"count(DISTINCT {name(c.name)})" for c in strings]
-    first = (
-        con.execute(f"SELECT {', '.join(measures)} FROM {sample}").fetchone() if measures else ()
-    )
+    first = first_row(con, f"SELECT {', '.join(measures)} FROM {sample}") if measures else ()
     assert first is not None
     profiles: dict[str, ColumnProfile] = {}
     buckets: dict[str, str] = {}

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._duck._predicates import key_columns, key_present
-from meshlake.platform.quality._duck._sqltext import name
+from meshlake.platform.quality._duck._sqltext import first_row, name
 
 EXISTING_VIEW = "__meshlake_existing_keys__"
 
@@ -57,9 +57,9 @@ def judged_view(
 
 def duplicate_rows(con: duckdb.DuckDBPyConnection, view: str, rule: CompiledRule) -> int:
     """How many judged rows of ``view`` share their key with another row."""
-    found = con.execute(
-        f"SELECT coalesce(sum(n), 0) FROM ({_groups(view, rule, 'count(*) AS n')})"
-    ).fetchone()
+    found = first_row(
+        con, f"SELECT coalesce(sum(n), 0) FROM ({_groups(view, rule, 'count(*) AS n')})"
+    )
     return int(found[0]) if found else 0
 
 
