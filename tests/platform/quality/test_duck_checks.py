@@ -20,6 +20,7 @@ import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from meshlake.platform import PortRef, load_mesh
+from meshlake.platform._errors import MaterializationError
 from meshlake.platform.quality import QualityReport
 from meshlake.platform.quality._duck import DuckCheck, check_arrow
 from meshlake.platform.quality._engine import QualityEngine
@@ -364,6 +365,52 @@ def test_a_sql_rule_duckdb_cannot_run_faithfully_is_not_evaluated(tmp_path: Path
     assert "engine: spark" in skipped.reason
     assert skipped.source.startswith("contract.yaml:")
     assert report.summary()["not_evaluated"] == ["sounds_like_alpha"]
+
+
+JAVA_PATTERN = (
+    HEADER
+    + """    properties:
+      - name: thing_id
+        logicalType: string
+        logicalTypeOptions: {pattern: "^(?=T)T[0-9]+$"}
+      - name: label
+        logicalType: string
+        quality:
+          - metric: nullValues
+            mustBe: 0
+"""
+)
+
+
+def test_a_pattern_duckdb_cannot_compile_is_not_evaluated(tmp_path: Path) -> None:
+    port = _project(tmp_path, JAVA_PATTERN)
+    schema = pa.schema([("thing_id", pa.string()), ("label", pa.string())])
+    rows = _table([("T0001", None), ("X2", "b")], schema)
+
+    report = _duck(port, rows, tmp_path / "things").report
+
+    assert report is not None
+    assert [(r.rule.name, r.unexpected_count) for r in report.results] == [("label_null_values", 1)]
+    [skipped] = report.not_evaluated
+    assert (skipped.name, skipped.kind) == ("thing_id_pattern", "pattern")
+    assert "RE2" in skipped.reason and "(?=T)" in skipped.reason
+
+
+def test_a_quarantine_pattern_duckdb_cannot_compile_stops_the_checks(tmp_path: Path) -> None:
+    contract = JAVA_PATTERN.replace(
+        '        logicalTypeOptions: {pattern: "^(?=T)T[0-9]+$"}\n',
+        "        quality:\n          - metric: invalidValues\n"
+        '            arguments: {pattern: "^(?=T)T[0-9]+$"}\n            mustBe: 0\n'
+        "            customProperties:\n              - {property: quarantine, value: true}\n",
+    )
+    port = _project(tmp_path, contract)
+    schema = pa.schema([("thing_id", pa.string()), ("label", pa.string())])
+
+    with pytest.raises(MaterializationError) as caught:
+        _duck(port, _table([("T0001", "a")], schema), tmp_path / "things")
+
+    assert "quarantine rule thing_id_invalid_values" in str(caught.value)
+    assert "engine: spark" in str(caught.value)
 
 
 # -- quarantine: the rows split as the Spark path splits them ----------------------------------

@@ -41,6 +41,7 @@ from meshlake.platform.quality._duck._predicates import (
     any_failing,
     failing,
     key_columns,
+    pattern_problem,
 )
 from meshlake.platform.quality._duck._previous import previous
 from meshlake.platform.quality._duck._quarantine import quarantined_rows
@@ -145,6 +146,19 @@ class _Checks:
         started: float,
     ) -> DuckCheck:
         port, types = self.port, self.types
+        unevaluated: list[NotEvaluated] = []
+        for rule in list(rules):
+            problem = pattern_problem(self.con, rule)
+            if problem is None:
+                continue
+            if rule.spec.quarantine:  # publishing the rows it would set aside is no answer
+                raise MaterializationError(
+                    str(port.ref.product_ref),
+                    f"quarantine rule {rule.spec.name} ({rule.spec.source}): {problem}; "
+                    "run the product with engine: spark",
+                )
+            unevaluated.append(not_evaluated(rule, problem))
+            rules = [kept for kept in rules if kept is not rule]
         quarantining = [rule for rule in rules if rule.spec.quarantine]
         judged_rules = [rule for rule in rules if not rule.spec.quarantine]
         one_pass = [rule for rule in judged_rules if rule.row_level]
@@ -202,7 +216,6 @@ class _Checks:
                 results[rule.spec.name] = judged(
                     rule, count, published + already, self._key_sample(view, rule, count)
                 )
-        unevaluated: list[NotEvaluated] = []
         for rule in sql_rules:
             if rule.spec.name in folded:
                 results[rule.spec.name] = judged_value(rule, shown(counts[rule.spec.name]))

@@ -7,11 +7,13 @@ NULL, so ``count(*) FILTER (WHERE ...)`` counts exactly the failing rows.
 
 Patterns are matched with DuckDB's ``regexp_matches`` (RE2, a match anywhere, as Spark's
 ``rlike`` with Java's engine): the two agree on the patterns contracts use (classes, anchors,
-repetition); Java-only constructs (look-around, back references) do not compile in RE2, and the
-pass then fails with DuckDB's message rather than counting differently.
+repetition); Java-only constructs (look-around, back references) do not compile in RE2, and such
+a rule is not evaluated on DuckDB (``pattern_problem``) rather than counted differently.
 """
 
 from __future__ import annotations
+
+import duckdb
 
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._duck._sqltext import literal, name, text
@@ -62,6 +64,21 @@ def failing(rule: CompiledRule, types: dict[str, str]) -> str:
     else:
         raise ValueError(f"rule {rule.spec.name} ({kind}) is not row-level")
     return f"coalesce({column} IS NOT NULL AND ({condition}), FALSE)"
+
+
+def pattern_problem(con: duckdb.DuckDBPyConnection, rule: CompiledRule) -> str | None:
+    """Why DuckDB cannot match the rule's pattern as Spark does (None: it can, or no pattern)."""
+    pattern = rule.kwargs.get("regex")
+    if pattern is None:
+        return None
+    try:
+        con.execute(f"SELECT regexp_matches('', {text(pattern)})").fetchall()
+    except duckdb.Error as exc:
+        return (
+            f"DuckDB's regular expressions (RE2) cannot compile {pattern!r} "
+            f"({str(exc).splitlines()[0]})"
+        )
+    return None
 
 
 def any_failing(rules: list[CompiledRule], types: dict[str, str]) -> str:

@@ -75,11 +75,11 @@ def transpiled(spark_sql: str) -> tuple[str | None, str | None]:
 
 
 def not_evaluated(rule: CompiledRule, reason: str) -> NotEvaluated:
-    """A compiled SQL rule the DuckDB checks cannot judge faithfully, reported as such."""
+    """A compiled rule the DuckDB checks cannot judge faithfully, reported as such."""
     return NotEvaluated(
         port=rule.spec.port,
         name=rule.spec.name,
-        kind="sql",
+        kind=rule.spec.kind,
         reason=f"not evaluated on DuckDB: {reason}; run the product with engine: spark to judge it",
         column=rule.column,
         source=rule.spec.source,
