@@ -270,7 +270,7 @@ class _Checks:
         """The SQL rules that are plain aggregates, as expressions DuckDB accepts on the rows."""
         folded = {}
         for rule in rules:
-            sql = duckdb_aggregate(rule)
+            sql = duckdb_aggregate(rule, self.types)
             if sql is None:
                 continue
             try:
@@ -302,7 +302,7 @@ class _Checks:
     # -- SQL rules -------------------------------------------------------------------------
 
     def _run_sql(self, rule: CompiledRule, view: str) -> RuleResult | NotEvaluated:
-        query, reason = duckdb_query(rule, view)
+        query, reason = duckdb_query(rule, view, self.types)
         if query is None:
             assert reason is not None
             return not_evaluated(rule, reason)
