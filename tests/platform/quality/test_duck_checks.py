@@ -116,6 +116,10 @@ EVERY_KIND = (
         name: qty_of_a
         query: SELECT SUM(qty) FROM ${table} WHERE kind = 'a'
         mustBeLessThan: 5
+      - type: sql
+        name: total_weight
+        query: SELECT SUM(weight) FROM ${table}
+        mustBeLessThan: 1000
 """
 )
 SCHEMA = pa.schema(

@@ -49,7 +49,6 @@ from meshlake.platform.quality._duck._sql import (
     duckdb_aggregate,
     duckdb_query,
     not_evaluated,
-    shown,
 )
 from meshlake.platform.quality._duck._sqltext import first_row, name, text
 from meshlake.platform.quality._mask import is_masked, show
@@ -58,7 +57,7 @@ from meshlake.platform.quality._quarantine import with_quarantine_limit
 from meshlake.platform.quality._quarantine_table import quarantine_location
 from meshlake.platform.quality._results import NotEvaluated, QualityReport, RuleResult
 from meshlake.platform.quality._rules import compile_port
-from meshlake.platform.quality._verdict import judged, judged_value
+from meshlake.platform.quality._verdict import judged, judged_value, shown_value
 
 SAMPLE_SIZE = 5
 VALIDATOR = "duckdb"
@@ -218,7 +217,7 @@ class _Checks:
                 )
         for rule in sql_rules:
             if rule.spec.name in folded:
-                results[rule.spec.name] = judged_value(rule, shown(counts[rule.spec.name]))
+                results[rule.spec.name] = judged_value(rule, shown_value(counts[rule.spec.name]))
             else:
                 outcome = self._run_sql(rule, kept_view)
                 if isinstance(outcome, NotEvaluated):
@@ -310,7 +309,7 @@ class _Checks:
             row = first_row(self.con, query)
         except duckdb.Error as exc:
             return not_evaluated(rule, f"DuckDB could not run it ({str(exc).splitlines()[0]})")
-        return judged_value(rule, shown(None if row is None else row[0]))
+        return judged_value(rule, shown_value(None if row is None else row[0]))
 
     # -- failing samples -------------------------------------------------------------------
 

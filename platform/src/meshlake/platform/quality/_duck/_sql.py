@@ -11,8 +11,6 @@ product can run on Spark to evaluate it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._results import NotEvaluated
 from meshlake.platform.quality._sql import PORT_VIEW, as_aggregate, render
@@ -121,14 +119,3 @@ def not_evaluated(rule: CompiledRule, reason: str) -> NotEvaluated:
         source=rule.spec.source,
         description=rule.spec.description,
     )
-
-
-def shown(value: Any) -> float | int | str | None:
-    """A SQL rule's value as the Spark checks report it: numbers as numbers (whole floats as
-    ints), anything else as text."""
-    if value is None:
-        return "None"
-    result: float | int | str = value if isinstance(value, int | float) else str(value)
-    if isinstance(result, float) and result.is_integer():
-        result = int(result)
-    return result
