@@ -19,7 +19,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from meshlake.platform._duck._checks import Checked, check
-from meshlake.platform._duck._conform import conform
+from meshlake.platform._duck._conform import conform, contract_schema
 from meshlake.platform._duck._read import delivered, raw_columns, read_delta, read_raw
 from meshlake.platform._duck._staged import DuckCommit, StagedFiles, stage
 from meshlake.platform._duck._transpile import Untranspilable, transpile
@@ -123,12 +123,7 @@ class DuckMaterializer:
         rule on any port leaves no port staged."""
         versions = dict(input_versions or {})
         self.last_reports = []
-        connection = duckdb.connect()
-        try:
-            self._register_inputs(connection, product, versions, dict(read_terms or {}))
-            conformed = self._conformed(connection, product)
-        finally:
-            connection.close()
+        conformed = self._rows(product, versions, dict(read_terms or {}))
         prepared = PreparedProduct(product, run_id, input_versions=versions, engine=ENGINE)
         try:
             self._stage(prepared, conformed)
@@ -136,6 +131,27 @@ class DuckMaterializer:
             prepared.release()
             raise
         return prepared
+
+    def rows(
+        self,
+        product: ProductSpec,
+        input_versions: Mapping[str, int] | None = None,
+        read_terms: Mapping[str, ReadTerms] | None = None,
+    ) -> dict[str, pa.Table]:
+        """Each port's rows as its transform makes them, conformed, before any check or write
+        (what the differential tests hold equal to Spark's)."""
+        conformed = self._rows(product, dict(input_versions or {}), dict(read_terms or {}))
+        return {port.ref.port: rows for port, rows in conformed}
+
+    def _rows(
+        self, product: ProductSpec, versions: dict[str, int], terms: dict[str, ReadTerms]
+    ) -> list[tuple[PortSpec, pa.Table]]:
+        connection = duckdb.connect()
+        try:
+            self._register_inputs(connection, product, versions, terms)
+            return self._conformed(connection, product)
+        finally:
+            connection.close()
 
     def commit(self, prepared: PreparedProduct) -> list[PortResult]:
         """One Delta commit per port (then its quarantined rows), each carrying the run id."""
@@ -231,8 +247,11 @@ class DuckMaterializer:
         if any(report.blocked for report in self.last_reports):
             raise QualityError(str(prepared.product.ref), self.last_reports)
         for port, location, item in checked:
+            rows_schema = contract_schema(port)
             try:
-                staged = stage(item.publish, location, port.write_mode)
+                # The checks may hand the rows back in DuckDB's types: write the contract's.
+                publish = item.publish.select(rows_schema.names).cast(rows_schema)
+                staged = stage(publish, location, port.write_mode)
             except Exception as exc:
                 raise _failure(
                     port, f"staging output port {port.ref.port!r} at {location}", exc
