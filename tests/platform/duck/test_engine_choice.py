@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from meshlake.platform._duck import Untranspilable, choose_engine, transpile
+from meshlake.platform._duck import Untranspilable, choose_engine, duckdb_refusal, transpile
 from meshlake.platform.specs import load_mesh, validate_mesh
 from tests.helpers import REPO, make_platform
 
@@ -55,13 +55,34 @@ def test_spark_meanings_are_kept() -> None:
     assert "'g'" in transpile("SELECT regexp_replace(a, '[^0-9]', '') FROM t", ["t"])
 
 
-def test_every_sql_transform_of_the_sample_mesh_transpiles() -> None:
+def test_decimal_division_and_average_are_refused_by_the_input_types() -> None:
+    schema = {"t": {"d": "DECIMAL(12,2)", "n": "BIGINT", "x": "DOUBLE"}}
+    for sql in ("SELECT d / n FROM t", "SELECT avg(d) FROM t", "SELECT n / 2.0 FROM t"):
+        with pytest.raises(Untranspilable, match=r"a decimal .* is exact on Spark and DOUBLE"):
+            transpile(sql, ["t"], schema)
+    assert transpile("SELECT x / n, avg(x), n / 2 FROM t", ["t"], schema)
+    with pytest.raises(Untranspilable, match="cannot resolve the transform's columns"):
+        transpile("SELECT missing FROM t", ["t"], schema)
+
+
+def test_sample_mesh_sql_products_run_on_duckdb_but_those_dividing_decimals() -> None:
     mesh = load_mesh(REPO)
-    for product in mesh.products.values():
-        tables = [binding.name for binding in product.inputs]
-        for port in product.ports.values():
-            if port.transform_file.suffix == ".sql":
-                transpile(port.transform_file.read_text(), tables)
+    refused = {
+        str(product.ref): duckdb_refusal(mesh, product) for product in mesh.products.values()
+    }
+    assert {name for name, reason in refused.items() if reason is None} == {
+        "hr.employees",
+        "operations.pump_telemetry",
+        "sales.customers",
+        "sales.orders",
+    }
+    assert "Python transform" in (refused["operations.pump_health"] or "")
+    for name in (
+        "hr.engagement_retention",
+        "sales.account_manager_performance",
+        "sales.customer_churn_features",
+    ):
+        assert "a decimal division is exact on Spark" in (refused[name] or ""), name
 
 
 def test_engine_comes_from_the_product_else_its_zone(mini_project: Path) -> None:

@@ -25,7 +25,8 @@ from meshlake.platform._duck._read import raw_files, raw_refusal
 from meshlake.platform._duck._transpile import Untranspilable, transpile
 from meshlake.platform._duck._types import UnsupportedType
 from meshlake.platform._locations import port_location, raw_location
-from meshlake.platform.specs import Mesh, ProductSpec
+from meshlake.platform.specs import Mesh, ProductSpec, spark_type
+from meshlake.platform.specs._types import ddl_columns
 
 GIB = 1 << 30
 
@@ -104,10 +105,30 @@ def duckdb_refusal(mesh: Mesh, product: ProductSpec) -> str | None:
         if port.transform_file not in transpiled:
             transpiled.add(port.transform_file)
             try:
-                transpile(port.transform_file.read_text(encoding="utf-8"), tables)
+                transpile(
+                    port.transform_file.read_text(encoding="utf-8"),
+                    tables,
+                    input_schema(mesh, product),
+                )
             except Untranspilable as exc:
                 return f"{port.transform_file.name}: {exc.reason}"
     return None
+
+
+def input_schema(mesh: Mesh, product: ProductSpec) -> dict[str, dict[str, str]]:
+    """Each input table's columns and Spark types: the upstream port's contract, or the raw
+    source's declared schema."""
+    schema: dict[str, dict[str, str]] = {}
+    for binding in product.inputs:
+        if binding.raw is not None:
+            schema[binding.name] = dict(ddl_columns(binding.raw.source.schema_ddl))
+        else:
+            assert binding.output is not None
+            schema[binding.name] = {
+                prop.name: spark_type(prop.logical_type, prop.physical_type)
+                for prop in mesh.port(binding.output).contract.columns
+            }
+    return schema
 
 
 def input_bytes(mesh: Mesh, product: ProductSpec, state_home: Path) -> int:

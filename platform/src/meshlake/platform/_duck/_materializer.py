@@ -19,6 +19,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from meshlake.platform._duck._checks import Checked, check
+from meshlake.platform._duck._choice import input_schema
 from meshlake.platform._duck._conform import conform, contract_schema
 from meshlake.platform._duck._read import delivered, raw_columns, read_delta, read_raw
 from meshlake.platform._duck._staged import DuckCommit, StagedFiles, stage
@@ -211,9 +212,9 @@ class DuckMaterializer:
             file = port.transform_file
             try:
                 if file not in results:
-                    results[file] = connection.sql(
-                        transpile(file.read_text(encoding="utf-8"), tables)
-                    )
+                    text = file.read_text(encoding="utf-8")
+                    schema = input_schema(self.mesh, product)
+                    results[file] = connection.sql(transpile(text, tables, schema))
                 conformed.append((port, conform(results[file], port)))
             except Untranspilable as exc:
                 raise MaterializationError(
