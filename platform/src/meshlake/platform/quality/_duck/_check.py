@@ -50,7 +50,7 @@ from meshlake.platform.quality._duck._sql import (
     not_evaluated,
     shown,
 )
-from meshlake.platform.quality._duck._sqltext import name, text
+from meshlake.platform.quality._duck._sqltext import first_row, name, text
 from meshlake.platform.quality._mask import is_masked, show
 from meshlake.platform.quality._profile import Profile
 from meshlake.platform.quality._quarantine import with_quarantine_limit
@@ -246,7 +246,7 @@ class _Checks:
     def _counted(self, aggregates: list[tuple[str, str]], values: set[str]) -> dict[str, Any]:
         """The pass's counts (ints), and as they come the ``values`` of folded SQL rules."""
         columns = ", ".join(f"{sql} AS c{i}" for i, (_, sql) in enumerate(aggregates))
-        row = self.con.execute(f"SELECT {columns} FROM {ROWS_VIEW}").fetchone()
+        row = first_row(self.con, f"SELECT {columns} FROM {ROWS_VIEW}")
         assert row is not None
         return {
             key: value if key in values else int(value)
@@ -261,7 +261,7 @@ class _Checks:
             if sql is None:
                 continue
             try:
-                self.con.execute(f"SELECT {sql} FROM {ROWS_VIEW} LIMIT 0")  # binds, reads nothing
+                self.con.execute(f"SELECT {sql} FROM {ROWS_VIEW} LIMIT 0").fetchall()  # binds only
             except duckdb.Error:
                 continue  # left to run as its own query, which reports its own error
             folded[rule.spec.name] = sql
@@ -294,7 +294,7 @@ class _Checks:
             assert reason is not None
             return not_evaluated(rule, reason)
         try:
-            row = self.con.execute(query).fetchone()
+            row = first_row(self.con, query)
         except duckdb.Error as exc:
             return not_evaluated(rule, f"DuckDB could not run it ({str(exc).splitlines()[0]})")
         return judged_value(rule, shown(None if row is None else row[0]))

@@ -25,7 +25,7 @@ from meshlake.platform.quality._drift import (
     _compared,
     _counted,
 )
-from meshlake.platform.quality._duck._sqltext import name, number, text
+from meshlake.platform.quality._duck._sqltext import first_row, name, number, text
 from meshlake.platform.quality._profile import NULL, ColumnProfile, Kind, Profile
 from meshlake.platform.quality._results import DriftResult
 
@@ -79,7 +79,7 @@ def finish(
 def profile_of(contract: Any, con: duckdb.DuckDBPyConnection, view: str) -> Profile:
     """The profile of a table read back (a previous version whose commit carries none)."""
     columns = [row[0] for row in con.execute(f"DESCRIBE {view}").fetchall()]
-    found = con.execute(f"SELECT count(*) FROM {view}").fetchone()
+    found = first_row(con, f"SELECT count(*) FROM {view}")
     rows = int(found[0]) if found else 0
     return finish(DriftPlan(contract, columns, None), {}, con, view, rows)[0]
 
@@ -88,15 +88,20 @@ def _profiled(
     con: duckdb.DuckDBPyConnection, view: str, rows: int, columns: list[_Column]
 ) -> dict[str, ColumnProfile]:
     """First profiles: quantile edges or categories from a sample, then each bucket's share."""
+    if rows <= SAMPLE_ROWS:
+        return _profiled_sample(con, view, columns)
+    # A Bernoulli sample of the same expected size as Spark's (a reservoir is exact in size but
+    # single-threaded: seconds at 5M rows).
     sample = "__meshlake_profile_sample__"
-    source = f"SELECT * FROM {view}"
-    if rows > SAMPLE_ROWS:
-        source += f" USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (17)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {sample} AS {source}")
+    percent = 100.0 * SAMPLE_ROWS / rows
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {sample} AS SELECT * FROM {view} "
+        f"USING SAMPLE {percent:.6f} PERCENT (bernoulli, 17)"
+    ).fetchall()
     try:
         return _profiled_sample(con, sample, columns)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {sample}")
+        con.execute(f"DROP TABLE IF EXISTS {sample}").fetchall()
 
 
 def _profiled_sample(
@@ -107,9 +112,7 @@ def _profiled_sample(
     quantiles = "[" + ", ".join(str(i / BINS) for i in range(1, BINS)) + "]"
     measures = [f"quantile_disc(CAST({name(c.name)} AS DOUBLE), {quantiles})" for c in numeric]
     measures += [f"count(DISTINCT {name(c.name)})" for c in strings]
-    first = (
-        con.execute(f"SELECT {', '.join(measures)} FROM {sample}").fetchone() if measures else ()
-    )
+    first = first_row(con, f"SELECT {', '.join(measures)} FROM {sample}") if measures else ()
     assert first is not None
     profiles: dict[str, ColumnProfile] = {}
     buckets: dict[str, str] = {}

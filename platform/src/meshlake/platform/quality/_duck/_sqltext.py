@@ -62,3 +62,10 @@ def _numeric(column_type: str) -> bool:
         "DOUBLE",
         "DECIMAL",
     }
+
+
+def first_row(con: Any, sql: str) -> tuple[Any, ...] | None:
+    """The first row of a query, its result closed: DuckDB refuses new work on a connection
+    whose last result was not read to its end."""
+    rows = con.sql(sql).limit(1).fetchall()
+    return tuple(rows[0]) if rows else None
