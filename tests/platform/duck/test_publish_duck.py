@@ -183,3 +183,13 @@ def test_released_stage_leaves_no_files_and_a_retried_run_commits_nothing_twice(
     assert sorted(p.name for p in folder.glob("*.parquet")) == sorted(
         Path(uri).name for uri in table.file_uris()
     )
+
+
+def test_a_duckdb_publication_starts_no_spark(platform) -> None:
+    publisher = platform.publisher()
+
+    result = publisher.publish(platform.mesh.product("alpha.things"))
+
+    assert result.status == "published", result.error
+    assert result.engine == "duckdb"
+    assert not publisher.materializer.spark_started
