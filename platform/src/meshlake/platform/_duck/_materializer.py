@@ -262,7 +262,9 @@ class DuckMaterializer:
             if item.quarantined is not None and item.quarantined.num_rows:
                 target = quarantine_location(location)
                 try:
-                    entry.quarantine = stage(_nullable(item.quarantined), target, "append")
+                    entry.quarantine = stage(
+                        _nullable(item.quarantined), target, "append", merge_schema=True
+                    )
                 except Exception as exc:
                     raise _failure(port, f"staging the quarantined rows at {target}", exc) from exc
 

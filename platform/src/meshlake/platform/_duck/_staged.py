@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable, Schema
+from deltalake import Field as DeltaField
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import (
     AddAction,
@@ -60,6 +61,8 @@ class StagedFiles:
     actions: list[AddAction]
     schema: pa.Schema
     rows: int
+    merge_schema: bool = False
+    """An append may add columns to the table (a quarantine table follows its port's contract)."""
     done: bool = field(default=False)
 
     def commit(self, user_metadata: str | None = None, *, run_id: str) -> DuckCommit:
@@ -85,6 +88,8 @@ class StagedFiles:
                 self.abort()
                 return earlier_commit(table, run_id)
             else:
+                if self.mode == "append":
+                    self._fit_schema(table)
                 table.create_write_transaction(
                     list(self.actions),
                     self.mode,
@@ -98,6 +103,22 @@ class StagedFiles:
         committed = DeltaTable(self.location)
         rows = self.rows if self.mode == "overwrite" or table is None else table_rows(committed)
         return DuckCommit(committed.version(), rows)
+
+    def _fit_schema(self, table: DeltaTable) -> None:
+        """An append's columns must be the table's: delta-rs would commit files with a column the
+        table does not have and readers would never see it. With ``merge_schema`` the new columns
+        are added first (a commit of its own, no data); else the append is refused, as Spark's."""
+        have = {name.lower() for name in table.schema().to_arrow().names}
+        new = [field for field in self.schema if field.name.lower() not in have]
+        if not new:
+            return
+        names = ", ".join(field.name for field in new)
+        if not self.merge_schema:
+            raise ValueError(
+                f"the table at {self.location} has no column {names}: an append cannot change "
+                "its schema (overwrite it, or add the column to the table first)"
+            )
+        table.alter.add_columns([DeltaField.from_arrow(field.with_nullable(True)) for field in new])
 
     def abort(self) -> None:
         """Delete the staged files; the table stays as it was. Safe to call more than once."""
@@ -122,9 +143,10 @@ class StagedFiles:
             self.abort()
 
 
-def stage(rows: pa.Table, location: str, mode: str) -> StagedFiles:
+def stage(rows: pa.Table, location: str, mode: str, *, merge_schema: bool = False) -> StagedFiles:
     """Write ``rows`` (already in the contract's schema) as Parquet files into ``location`` for a
-    ``mode`` commit ("overwrite" or "append"); a missing table is created by the commit."""
+    ``mode`` commit ("overwrite" or "append"); a missing table is created by the commit.
+    ``merge_schema``: an append may add columns to the table."""
     if mode not in ("overwrite", "append"):
         raise ValueError(f"a {mode} write is not staged by the DuckDB engine")
     folder = Path(location)
@@ -152,7 +174,9 @@ def stage(rows: pa.Table, location: str, mode: str) -> StagedFiles:
         for file in files:
             Path(file).unlink(missing_ok=True)
         raise
-    return StagedFiles(location, mode, tuple(files), actions, rows.schema, rows.num_rows)
+    return StagedFiles(
+        location, mode, tuple(files), actions, rows.schema, rows.num_rows, merge_schema
+    )
 
 
 def _stats(rows: pa.Table) -> dict[str, object]:
