@@ -69,3 +69,24 @@ def test_an_append_with_merge_schema_adds_the_columns(tmp_path: Path) -> None:
     protocol = table.protocol()
     assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
     assert json.loads(table.history(1)[0]["userMetadata"]) == {"meshlake.run_id": "r2"}
+
+
+def test_inputs_are_read_at_the_version_asked_for_with_plain_utc_timestamps(
+    tmp_path: Path,
+) -> None:
+    from meshlake.platform._duck._read import read_delta
+
+    folder = str(tmp_path / "input")
+    moment = pa.array([1_700_000_000_000_000], pa.timestamp("us", tz="UTC"))
+    stage(pa.table({"a": [1], "t": moment}), folder, "overwrite").commit(run_id="r1")
+    stage(pa.table({"a": [2], "t": moment}), folder, "overwrite").commit(run_id="r2")
+
+    first = read_delta(folder, 0, "input port 'x'")
+    latest = read_delta(folder, None, "input port 'x'")
+
+    assert first.column("a").to_pylist() == [1]
+    assert latest.column("a").to_pylist() == [2]
+    assert first.schema.field("t").type == pa.timestamp("us")  # UTC, as DuckDB computes it
+    assert first.column("t").cast(pa.int64()).to_pylist() == [1_700_000_000_000_000]
+    with pytest.raises(Exception, match=r"input port 'x' at version 7, which has no Delta table"):
+        read_delta(folder, 7, "input port 'x'")

@@ -186,7 +186,7 @@ class DuckMaterializer:
                 table = read_delta(
                     self.location(binding.output),
                     versions.get(binding.name),
-                    f"input port {binding.name!r} reads {binding.output}, which",
+                    f"input port {binding.name!r} reads {binding.output}",
                 )
                 source = f"__meshlake_input_{index}"
                 connection.register(source, table)

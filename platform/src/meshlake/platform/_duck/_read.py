@@ -33,7 +33,7 @@ def read_delta(location: str, version: int | None, what: str) -> pa.Table:
     except (DeltaError, OSError) as exc:
         at = f" at version {version}" if version is not None else ""
         raise MeshlakeError(
-            f"{what}{at} has no readable Delta table at {location} (materialize it first): {exc}"
+            f"{what}{at}, which has no Delta table at {location} (materialize it first): {exc}"
         ) from exc
     return plain_timestamps(rows)
 
