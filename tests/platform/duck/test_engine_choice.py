@@ -135,3 +135,15 @@ def test_a_bad_engine_is_named_with_file_and_line(mini_project: Path) -> None:
     assert "engine 'turbo' is not one of spark, duckdb, auto" in text
     assert f"{PRODUCT_FILE}:" in text
     assert "lab.yaml" in text and "engine" in text and "fast" in text
+
+
+def test_the_duckdb_engine_imports_no_pyspark() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, meshlake.platform._duck, meshlake.platform._publish;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'delta')))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stdout
