@@ -80,6 +80,10 @@ bench-sharing: setup  ## the Delta Sharing server: client read and masked snapsh
 bench-engines: setup  ## sales.orders end to end on DuckDB against Spark local at 100k and 1M orders (>= 10x)
 	$(RUN) python benchmarks/engine_speed.py
 
+.PHONY: bench-realistic-budget
+bench-realistic-budget: setup  ## checks of sales.orders (join + window) on Spark at 5M orders (<= 1.15x), pass-through beside
+	$(RUN) python benchmarks/realistic_budget.py
+
 .PHONY: bench-duck-quality
 bench-duck-quality: setup  ## checks on DuckDB against the pass-through product without them (<= 1.25)
 	$(RUN) python benchmarks/duck_quality_budget.py
