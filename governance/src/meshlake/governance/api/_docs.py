@@ -49,8 +49,6 @@ def install_docs(app: FastAPI, routers: Sequence[APIRouter]) -> None:
             swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_PATH}/favicon-32x32.png",
-            # The token survives a page reload; the docs are for people trying the API by hand.
-            swagger_ui_parameters={"persistAuthorization": True},
         )
 
     build = app.openapi
