@@ -77,7 +77,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
         rows,
     )
     for zone_run in outcome.runs:
-        say(f"{zone_run.job} (landing zone {zone_run.zone}): dagster run {zone_run.run_id}")
+        say(f"{zone_run.job} run {zone_run.run_id}")
     for product in outcome.products:
         for check in product.failed_checks:
             say(f"{product.product} check {check}")
