@@ -76,5 +76,13 @@ bench-query: setup
 bench-sharing: setup  ## the Delta Sharing server: client read and masked snapshot build, 1M rows
 	$(RUN) python benchmarks/delta_sharing_server.py
 
+.PHONY: bench-engines
+bench-engines: setup  ## sales.orders end to end on DuckDB against Spark local at 100k and 1M orders (>= 10x)
+	$(RUN) python benchmarks/engine_speed.py
+
+.PHONY: bench-duck-quality
+bench-duck-quality: setup  ## checks on DuckDB against the pass-through product without them (<= 1.25)
+	$(RUN) python benchmarks/duck_quality_budget.py
+
 clean:
 	rm -rf .meshlake

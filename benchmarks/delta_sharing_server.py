@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -192,6 +193,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     folder = Path(tempfile.mkdtemp(prefix="meshlake-delta-sharing-bench-"))
     database = f"sqlite:///{folder / 'governance.db'}"
@@ -212,6 +214,7 @@ def main() -> int:
         frame = delta_sharing.load_as_pandas(url)  # builds the snapshot
         assert len(frame) == args.rows and list(frame.columns) == DELIVERED
         files = sorted(str(path) for path in (folder / "snapshots").rglob("*.parquet"))
+        megabytes = sum(Path(path).stat().st_size for path in files) / 1e6
         client_read = _median(lambda: delta_sharing.load_as_pandas(url), args.repeat)
         arrow_pandas = _median(lambda: pq.read_table(files).to_pandas(), args.repeat)
         arrow_only = _median(lambda: pq.read_table(files), args.repeat)
@@ -251,6 +254,11 @@ def main() -> int:
     read_ratio = client_read / arrow_pandas
     build_ratio = snapshot / duckdb_copy
     print(f"rows: {args.rows:,}; median of {args.repeat} runs after a warm-up")
+    # Figures are wall-clock: on a shared machine they say little without the load beside them.
+    print(
+        f"machine: {os.cpu_count()} cores, load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after; snapshot: {len(files)} files, {megabytes:.0f} MB"
+    )
     print(
         f"(a) official client load_as_pandas: {client_read * 1000:.0f} ms; pyarrow read + "
         f"to_pandas of the same files: {arrow_pandas * 1000:.0f} ms -> {read_ratio:.2f}x "

@@ -47,6 +47,7 @@ Exits 0 even below the target (it is a measurement); the last line says PASS or 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -59,6 +60,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -252,7 +254,14 @@ def main() -> int:
         "--workers",
         type=int,
         default=2,
-        help="also measure batches against `meshlake governance serve --workers N` (1: skip)",
+        help="also measure batches against `meshlake governance serve --workers N` on a fresh "
+        "PostgreSQL database (1: skip; SQLite has one writer, so several workers need PostgreSQL)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("MESHLAKE_TEST_POSTGRES_URL"),
+        help="a PostgreSQL server URL whose role may create databases (default: "
+        "MESHLAKE_TEST_POSTGRES_URL); without one, the several-workers figure is skipped",
     )
     args = parser.parse_args()
 
@@ -301,10 +310,15 @@ def main() -> int:
             thread.join(timeout=10)
         local_wall = _in_process(batched, args.batch, folder)
         workers_wall = None
-        if args.workers > 1:
+        if args.workers > 1 and not args.postgres:
+            print(
+                f"`governance serve --workers {args.workers}`: skipped, it needs PostgreSQL "
+                "(--postgres URL or MESHLAKE_TEST_POSTGRES_URL)"
+            )
+        elif args.workers > 1:
             workers_events = _events(templates, args.batched // 2, args.copies, 3 * args.copies)
             workers_wall = _measure_workers(
-                folder, bootstrap, args.workers, _batches(workers_events, args.batch)
+                args.postgres, folder, bootstrap, args.workers, _batches(workers_events, args.batch)
             )
 
     health_rate = len(health) / health_wall
@@ -361,16 +375,39 @@ def main() -> int:
     return 0
 
 
-def _measure_workers(folder: Path, bootstrap: str, workers: int, batches: list[Request]) -> float:
+def _measure_workers(
+    postgres: str, folder: Path, bootstrap: str, workers: int, batches: list[Request]
+) -> float:
     """Wall seconds for the 4 clients to send ``batches`` to a multi-process server on a fresh
-    database, started as users start it: `meshlake governance serve --workers N`."""
+    PostgreSQL database, started as users start it: `meshlake governance serve --workers N`."""
+    with _fresh_database(postgres) as database_url:
+        return _measure_served(database_url, folder, bootstrap, workers, batches)
+
+
+@contextlib.contextmanager
+def _fresh_database(server: str) -> Iterator[str]:
+    """An empty database of its own on ``server``, dropped afterwards."""
+    import psycopg
+
+    name = f"meshlake_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _measure_served(
+    database_url: str, folder: Path, bootstrap: str, workers: int, batches: list[Request]
+) -> float:
     import httpx
 
-    database = folder / "workers.db"
     port = _free_port()
     env = {
         **os.environ,
-        "MESHLAKE_DATABASE_URL": f"sqlite:///{database}",
+        "MESHLAKE_DATABASE_URL": database_url,
         "MESHLAKE_BOOTSTRAP_TOKEN": bootstrap,
     }
     command = [str(Path(sys.executable).parent / "meshlake"), "governance", "serve"]
@@ -398,9 +435,15 @@ def _measure_workers(folder: Path, bootstrap: str, workers: int, batches: list[R
             token = response.json()["token"]
         wall, _p50 = _measure(url, token, batches, folder)
         return wall
-    finally:
+    except SystemExit:
         server.terminate()
-        server.wait(timeout=30)
+        _, errors = server.communicate(timeout=30)
+        print("the server's last lines:\n" + "\n".join(errors.decode().splitlines()[-30:]))
+        raise
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def _free_port() -> int:

@@ -67,6 +67,23 @@ def database_url(
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of its own (dropped afterwards), for a test that needs
+    PostgreSQL itself: several server processes (SQLite has one writer), advisory locks."""
+    server = _postgres_server_url()
+    if server is None:
+        pytest.skip(INSTALL_HINT)
+    import psycopg
+
+    name = f"meshlake_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(scope="module")
 def service(database_url: str) -> Iterator[Service]:
     upgrade(database_url)

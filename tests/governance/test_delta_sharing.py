@@ -25,9 +25,11 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from requests import HTTPError
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 from meshlake.governance import GovernanceSettings
+from meshlake.governance._errors import ConflictError
 from meshlake.governance._sharing_cli import sharing
 from meshlake.governance.services._delta_sharing import (
     SharedTable,
@@ -37,7 +39,12 @@ from meshlake.governance.services._delta_sharing import (
     UrlSigner,
     sharing_server,
 )
-from meshlake.governance.services._readable import ReadablePort
+from meshlake.governance.services._delta_sharing._snapshots import nullable_masks
+from meshlake.governance.services._delta_sharing._verdicts import (
+    ActiveAgreements,
+    forget_everywhere,
+)
+from meshlake.governance.services._readable import ReadablePort, read
 from meshlake.governance.services._sql import TableGrant
 from meshlake.platform.cli import _output
 from tests.governance._publishing import MESH, Publisher, contract_table
@@ -284,6 +291,8 @@ def test_protocol_headers_and_ndjson_shapes(shared: Shared) -> None:
         late = _query(client, {"timestamp": "2999-01-01T00:00:00Z"})
         early = _query(client, {"timestamp": "2000-01-01T00:00:00Z"})
         garbled = _query(client, {"timestamp": "yesterday"})
+        streaming = _query(client, {"startingVersion": 0, "endingVersion": 1})
+        negative = _query(client, {"startingVersion": -1})
 
     assert schemas.json() == {"items": [{"name": "hr", "share": SHARE}]}
     assert [item["name"] for item in tables.json()["items"]] == [TABLE]
@@ -316,6 +325,9 @@ def test_protocol_headers_and_ndjson_shapes(shared: Shared) -> None:
     assert late.headers["Delta-Table-Version"] == str(version)
     assert early.status_code == 400 and "before the first version" in early.json()["detail"]
     assert garbled.status_code == 400 and "ISO 8601" in garbled.json()["detail"]
+    assert streaming.status_code == 400, streaming.text
+    assert "startingVersion" in streaming.json()["detail"] and "/changes" in streaming.text
+    assert negative.status_code == 422 and "startingVersion" in negative.text
 
 
 def test_pagination_of_lists(shared: Shared) -> None:
@@ -380,6 +392,154 @@ def test_limit_hint_hands_out_only_the_files_it_needs(tmp_path: Path) -> None:
         server.snapshots.path(everything[0]["url"].split("/files/")[1].split("?")[0])
     )
     assert read["id"].to_pylist() == [sha("r0"), sha("r1")]
+
+
+def test_snapshot_files_are_masked_by_the_one_rule_and_written_in_parts(tmp_path: Path) -> None:
+    location = str(tmp_path / "plain")
+    ids = [f"r{i}" for i in range(10)]
+    write_deltalake(
+        location,
+        pa.table(
+            {
+                "id": ids,
+                "name": [None if i == 4 else f"n{i}" for i in range(10)],
+                "salary": list(range(10)),
+                "team": ["a", "b"] * 5,
+            }
+        ),
+    )
+    grant = TableGrant(
+        "hr__plain__plain",
+        ("id", "name", "salary", "team"),
+        masked=frozenset({"name", "salary"}),
+        row_filter={"team": frozenset({"a"})},
+    )
+    port = ReadablePort("hr.plain.plain", location, 0, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots", rows_per_file=3), UrlSigner())
+    snapshot = server.table_snapshot(SharedTable("x", "hr", "plain__plain", port), 0)
+    paths = [server.snapshots.path(item.relative) for item in snapshot.files]
+    assert all(path is not None for path in paths)
+    parts = [pq.read_table(path) for path in paths if path is not None]
+
+    # 10 rows cut in 4 parts of 3, 3, 3 and 1, each filtered alone (team a: the even rows);
+    # the last keeps no row, so no file.
+    assert [item.rows for item in snapshot.files] == [2, 1, 2]
+    assert [Path(item.relative).name for item in snapshot.files] == [
+        f"part-0000{i}.parquet" for i in range(3)
+    ]
+    assert pa.concat_tables(parts).equals(nullable_masks(read(port, 0), grant.masked))
+    assert parts[0]["name"].to_pylist() == [sha("n0"), sha("n2")]
+    assert pa.concat_tables(parts)["name"][2].as_py() is None  # row 4: a null stays null
+    assert pa.concat_tables(parts)["salary"].null_count == 5
+    columns = pq.ParquetFile(paths[0]).metadata.row_group(0)
+    codecs = {columns.column(i).path_in_schema: columns.column(i) for i in range(4)}
+    # Digests are entropy-coded (zstd) and carry no statistics; the rest stays snappy.
+    assert codecs["name"].compression == "ZSTD" and codecs["name"].statistics is None
+    assert codecs["id"].compression == "SNAPPY" and codecs["id"].statistics is not None
+    # A dictionary only where values repeat: the team, not the ids or the digests.
+    dictionary = {name for name, chunk in codecs.items() if chunk.has_dictionary_page}
+    assert dictionary == {"team"}
+
+
+def test_superseded_snapshots_are_pruned_once_their_urls_expired(tmp_path: Path) -> None:
+    location = str(tmp_path / "plain")
+    write_deltalake(location, pa.table({"id": ["a", "b"]}))
+    write_deltalake(location, pa.table({"id": ["c"]}), mode="append")
+    grant = TableGrant("hr__plain__plain", ("id",), masked=frozenset({"id"}))
+    port = ReadablePort("hr.plain.plain", location, 1, grant, "x")
+    other_terms = ReadablePort(
+        "hr.plain.plain", location, 1, TableGrant(grant.relation, ("id",)), "x"
+    )
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner(ttl_seconds=60))
+    shared = SharedTable("x", "hr", "plain__plain", port)
+    folder = tmp_path / "snapshots" / "x" / "hr.plain.plain"
+    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+    def serve(table: SharedTable, version: int, seconds: int) -> set[str]:
+        list(server.file_lines(table, version, "http://h", start + timedelta(seconds=seconds)))
+        return {child.name.split("-")[0] for child in folder.iterdir()}
+
+    assert serve(shared, 0, 0) == {"0"}
+    assert serve(shared, 1, 30) == {"0", "1"}  # version 0's URLs are valid until 60 s
+    assert serve(shared, 0, 50) == {"0", "1"}  # read again: now valid until 110 s
+    assert serve(shared, 1, 100) == {"0", "1"}
+    assert serve(shared, 1, 111) == {"1"}  # superseded and all its URLs expired
+    assert serve(shared, 0, 200) == {"0", "1"}  # an older read never prunes a newer version
+    (kept,) = [c.name for c in folder.iterdir() if c.name.startswith("1-")]
+    serve(SharedTable("x", "hr", "plain__plain", other_terms), 1, 300)
+    # Version 1 under the old terms is superseded by the same version under new ones (and
+    # version 0, whose URLs expired at 260 s, by both).
+    (left,) = [child.name for child in folder.iterdir()]
+    assert left.startswith("1-") and left != kept
+
+
+def test_a_snapshot_keeps_nested_columns(tmp_path: Path) -> None:
+    location = str(tmp_path / "nested")
+    tags = [["a", "b"], [], None]
+    write_deltalake(location, pa.table({"id": ["x", "y", "z"], "tags": tags}))
+    grant = TableGrant("hr__nested__nested", ("id", "tags"), masked=frozenset({"id"}))
+    port = ReadablePort("hr.nested.nested", location, 0, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner())
+    (item,) = server.table_snapshot(SharedTable("x", "hr", "nested__nested", port), 0).files
+    path = server.snapshots.path(item.relative)
+
+    assert path is not None
+    assert pq.read_table(path)["tags"].to_pylist() == tags
+
+
+def test_a_versions_schema_is_read_from_the_log_once(tmp_path: Path) -> None:
+    location = tmp_path / "plain"
+    write_deltalake(str(location), pa.table({"id": ["a"], "n": [1]}))
+    write_deltalake(str(location), pa.table({"id": ["b"], "n": [2]}), mode="append")
+    grant = TableGrant("hr__plain__plain", ("id",), masked=frozenset({"id"}))
+    port = ReadablePort("hr.plain.plain", str(location), 1, grant, "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner())
+    shared = SharedTable("x", "hr", "plain__plain", port)
+    first = server.metadata_line(shared, 1)
+    location.rename(tmp_path / "moved")  # the log is gone: only what was kept can answer
+
+    assert server.metadata_line(shared, 1) == first
+    assert json.loads(first["metaData"]["schemaString"])["fields"] == [
+        {"name": "id", "type": "string", "nullable": True, "metadata": {}}
+    ]
+    with pytest.raises(ConflictError, match="cannot be read"):
+        server.metadata_line(shared, 0)
+
+
+def test_active_agreement_verdicts_expire_and_are_forgotten_on_close() -> None:
+    kept, brief = ActiveAgreements(), ActiveAgreements(seconds=0)
+    kept.remember("a", TODAY)
+    brief.remember("a", TODAY)
+    assert kept.holds("a", TODAY) and not kept.holds("b", TODAY)
+    assert not kept.holds("a", TODAY + timedelta(days=1))  # past its last day
+    assert not brief.holds("a", TODAY)  # past its deadline
+    kept.remember("a", TODAY)
+    forget_everywhere("a")
+    assert not kept.holds("a", TODAY)
+
+
+def test_repeated_requests_for_a_file_skip_the_database(shared: Shared) -> None:
+    with shared.recipient() as client:
+        (url,) = _file_urls(client)
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        if "agreements" in str(args[2]):  # the service's background loops query other tables
+            statements.append(str(args[2]))
+
+    engine = shared.mesh.app.state.engine
+    with httpx.Client(timeout=30) as plain:
+        plain.head(url)  # looks the agreement up: active
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            again = [plain.get(url, headers={"Range": f"bytes={i}-{i + 3}"}) for i in (0, 4)]
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        forged = plain.get(url.replace("Expires=", "Expires=1"))
+
+    assert [r.status_code for r in again] == [206, 206] and again[0].content == b"PAR1"
+    assert statements == []
+    assert forged.status_code == 403  # the signature is still checked on every request
 
 
 # -- file URLs ---------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+# Several workers need PostgreSQL (SQLite is refused): tests/governance/test_scale_workers.py.
+@pytest.mark.parametrize("workers", [1])
 def test_serve_answers_and_every_worker_shares_the_database(tmp_path: Path, workers: int) -> None:
     port = _free_port()
     env = {

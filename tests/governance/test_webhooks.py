@@ -642,9 +642,10 @@ def test_a_restarted_service_delivers_what_a_stopped_one_could_not(
         later.stop()
 
 
-def test_serve_with_several_workers_sends_each_delivery_once(tmp_path: Path) -> None:
-    """`meshlake governance serve --workers 2`: every worker runs a deliverer; none sends twice."""
-    database_url = f"sqlite:///{tmp_path / 'governance.db'}"
+def test_serve_with_several_workers_sends_each_delivery_once(postgres_database: str) -> None:
+    """`meshlake governance serve --workers 2`: every worker runs a deliverer; none sends twice.
+    (Several workers need PostgreSQL: SQLite is refused.)"""
+    database_url = postgres_database
     upgrade(database_url)
     port = free_port()
     env = {

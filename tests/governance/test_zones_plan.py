@@ -306,6 +306,36 @@ def test_an_unknown_policy_is_refused_and_a_decision_names_all_of_its_policies(
         zone_policies(load_mesh(root), SHIPPED_POLICIES)
 
 
+def test_apply_registers_each_zones_policies_and_plans_a_change_of_them(
+    service: Service, tmp_path: Path
+) -> None:
+    root = _copy("source-consumer-aligned", tmp_path)
+    home = tmp_path / "home"
+    with GovernanceClient(service.url, BOOTSTRAP) as client:
+        apply_zones(client, load_mesh(root), home)
+        registered = _zones(service)
+        zone = root / "infra" / "landing-zones" / "consumers.yaml"
+        zone.write_text(zone.read_text().replace("- sharing\n", ""))
+        mesh = load_mesh(root)
+        plan = plan_zones(client, mesh, home)
+        apply_zones(client, mesh, home)
+        again = plan_zones(client, mesh, home)
+
+    # The service judges the zone's products by what it registered (tests/governance/policies).
+    assert registered["consumers"]["policies"] == ["publication", "sharing"]
+    assert registered["sources"]["policies"] is None  # declares none: every policy
+    assert [change.as_dict() for change in plan.changes] == [
+        {
+            "group": "policies",
+            "action": "update",
+            "target": "consumers",
+            "detail": "publication, sharing -> publication",
+        }
+    ]
+    assert again.changes == []
+    assert _zones(service)["consumers"]["policies"] == ["publication"]
+
+
 def test_removing_a_zone_that_holds_products_is_refused_naming_them(
     service: Service, tmp_path: Path
 ) -> None:

@@ -84,6 +84,23 @@ SQL_CASES |= {
         1,
         "nests or chains too deeply for meshlake to follow",
     ),
+    "too_many_characters": (
+        _SELECT + "\n" + "label = '" + "x" * 300_000 + "'",
+        2,
+        "characters, more than the 262144 meshlake follows",
+    ),
+    "parentheses_past_the_parser": (
+        _SELECT + "(" * 60 + "1 = 1" + ")" * 60,
+        1,
+        "nests or chains too deeply for meshlake to follow",
+    ),
+    "cte_chain": (
+        "WITH c0 AS (SELECT * FROM things_raw), "
+        + ", ".join(f"c{i} AS (SELECT * FROM c{i - 1})" for i in range(1, 400))
+        + " SELECT thing_id, label, weight, kind FROM c399",
+        1,
+        "nests or chains too deeply for meshlake to follow",
+    ),
 }
 
 

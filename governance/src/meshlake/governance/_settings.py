@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -88,3 +89,13 @@ class GovernanceSettings(BaseSettings):
     def resolved_snapshot_dir(self) -> Path:
         """MESHLAKE_SHARING_SNAPSHOT_DIR, else ``sharing-snapshots`` in the project's state folder."""
         return self.sharing_snapshot_dir or Settings().state_home() / "sharing-snapshots"
+
+    # Lineage events as received (GET /api/v1/lineage/events): how long they are kept.
+    lineage_event_retention_days: float = Field(default=90.0, gt=0)
+    """Days a received lineage event stays readable; older ones are pruned (at most hourly, on
+    ingest, or on demand by an admin). The graph, runs and column lineage are kept."""
+
+    # Serving (`meshlake governance serve`): how it logs.
+    log_format: Literal["text", "json"] = "text"
+    """``text`` (the default: warnings and errors, for people) or ``json`` (one JSON object per
+    line on stderr, with an access line per request: for log collectors)."""

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from meshlake.governance._errors import GovernanceError as GovernanceFault
-from meshlake.governance.policies import DECISIONS, PolicySettings
+from meshlake.governance.policies import (
+    DECISIONS,
+    PolicySettings,
+    UnknownPolicyError,
+    select_policies,
+)
 from meshlake.platform import GovernanceError, is_uri, zone_payload, zone_root
 from meshlake.platform.specs import (
     ZONE_SERVICE_PREFIX,
@@ -165,28 +170,19 @@ def available_policies(policies_dir: Path) -> list[str]:
 
 def zone_policies(mesh: Mesh, policies_dir: Path) -> dict[str, list[str]]:
     """Which policies apply to each zone: the ones its file names (a decision stands for all of
-    its policies), or all. An unknown name is refused with the file, line and what exists."""
+    its policies), or all; the service judges each zone's products by exactly these. An unknown
+    name is refused with the file, line and what exists."""
     known = available_policies(policies_dir)
     applied: dict[str, list[str]] = {}
     for name, zone in sorted(mesh.zones.items()):
-        if zone.policies is None:
-            applied[name] = known
-            continue
-        chosen: set[str] = set()
-        for index, wanted in enumerate(zone.policies):
-            matched = [
-                policy for policy in known if policy == wanted or policy.split(".")[0] == wanted
-            ]
-            if not matched:
-                file = mesh.root / ZONES_DIR / f"{name}.yaml"
-                line = load_located_yaml(file).line_of(("policies", index)) if file.is_file() else 1
-                raise ZonesError(
-                    f"{ZONES_DIR / (name + '.yaml')}:{line}: policies[{index}]: no policy "
-                    f"{wanted!r} in {policies_dir}; known: decisions {', '.join(DECISIONS)} or "
-                    f"{', '.join(known)}"
-                )
-            chosen.update(matched)
-        applied[name] = sorted(chosen)
+        try:
+            applied[name] = select_policies(zone.policies, known)
+        except UnknownPolicyError as exc:
+            file = mesh.root / ZONES_DIR / f"{name}.yaml"
+            line = load_located_yaml(file).line_of(("policies", exc.index)) if file.is_file() else 1
+            raise ZonesError(
+                f"{ZONES_DIR / (name + '.yaml')}:{line}: {exc} ({policies_dir})"
+            ) from None
     return applied
 
 
@@ -233,10 +229,20 @@ def _plan_catalog(
         differs = [
             f"{key}: {have.get(key)!r} -> {value!r}"
             for key, value in wanted.items()
-            if have.get(key) != value
+            if key != "policies" and have.get(key) != value
         ]
         if differs:
             plan.changes.append(Change("catalog", "update", name, "; ".join(differs)))
+        if have.get("policies") != wanted.get("policies"):
+            plan.changes.append(
+                Change(
+                    "policies",
+                    "update",
+                    name,
+                    f"{_policy_names(have.get('policies'))} -> "
+                    f"{_policy_names(wanted.get('policies'))}",
+                )
+            )
     for name in sorted(set(catalog) - set(mesh.zones)):
         held = sorted(ref for refs in catalog[name]["domains"].values() for ref in refs)
         if held:
@@ -249,6 +255,10 @@ def _plan_catalog(
         domains = sorted(catalog[name]["domains"])
         detail = f"with its domains {', '.join(domains)}" if domains else "no domains"
         plan.changes.append(Change("catalog", "remove", name, detail))
+
+
+def _policy_names(declared: list[str] | None) -> str:
+    return "all policies" if declared is None else ", ".join(declared)
 
 
 def _describe(payload: dict[str, Any]) -> str:
@@ -453,11 +463,17 @@ def _apply_locations(
     file.write_text(yaml.safe_dump({"load_from": code_locations(mesh, mesh.root)}, sort_keys=False))
 
 
+def _apply_policies(change: Change, client: GovernanceClient, mesh: Mesh, state_home: Path) -> None:
+    # The zone's registration carries its policies: the service judges its products by them.
+    _apply_catalog(change, client, mesh, state_home)
+
+
 _APPLY = {
     "storage": _apply_storage,
     "catalog": _apply_catalog,
     "principals": _apply_principals,
     "code locations": _apply_locations,
+    "policies": _apply_policies,
 }
 
 

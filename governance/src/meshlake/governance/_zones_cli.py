@@ -113,6 +113,8 @@ def _show(result: ZonePlan, *, applied: bool = False) -> None:
                 f"all {len(policies)} ({', '.join(sorted({p.split('.')[0] for p in policies}))})"
             )
         say(f"  {zone}: {shown}")
+    for change in result.grouped()["policies"]:
+        say(f"  {change.action} {change.target} ({change.detail})")
     for item in result.notes:
         say(f"note: {item}")
     for item in result.refused:

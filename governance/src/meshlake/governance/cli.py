@@ -43,31 +43,41 @@ def serve(
         int,
         typer.Option(
             min=1,
-            help="Server processes. More than one spreads request parsing (lineage ingest) over "
-            "cores; the database still serialises the commits.",
+            help="Server processes (PostgreSQL only; SQLite has one writer). More than one "
+            "spreads request parsing (lineage ingest) over cores.",
         ),
     ] = 1,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="text (default: warnings and errors) or json (one object per line on stderr, "
+            "with an access line per request); default MESHLAKE_LOG_FORMAT.",
+        ),
+    ] = None,
 ) -> None:
-    """Run the governance API (migrating the database first); OpenAPI docs at /docs."""
-    import uvicorn
+    """Run the governance API (migrating the database first); docs at /docs, metrics at /metrics,
+    probes at /healthz and /readyz."""
+    from pydantic import ValidationError
 
-    from meshlake.governance import GovernanceSettings, create_app, upgrade
+    from meshlake.governance import GovernanceError, GovernanceSettings
+    from meshlake.governance._serve import serve as run_server
 
-    settings = GovernanceSettings()
-    upgrade(settings.resolved_database_url())
-    note(f"governance service on http://{host}:{port} (docs at /docs), {workers} process(es)")
-    if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
-        return
-    # Each worker process builds its app from the same MESHLAKE_ environment.
-    uvicorn.run(
-        "meshlake.governance.api._app:create_app",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-    )
+    overrides: dict[str, Any] = {"log_format": log_format} if log_format is not None else {}
+    try:
+        settings = GovernanceSettings(**overrides)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        fail(f"--{where.replace('_', '-')}: {problem['msg']} (text or json)")
+    if settings.log_format == "text":
+        note(
+            f"governance service on http://{host}:{port} (docs at /docs, metrics at /metrics), "
+            f"{workers} worker(s)"
+        )
+    try:
+        run_server(settings, host=host, port=port, workers=workers, log_format=settings.log_format)
+    except GovernanceError as exc:
+        fail(str(exc))
 
 
 class _TokenGroup(TyperGroup):

@@ -283,6 +283,8 @@ def zone_payload(mesh: Mesh, name: str, state_home: Path) -> dict[str, Any]:
         "region": zone.region,
         "storage_root": zone_root(zone, state_home),
         "description": zone.description,
+        # Which policies judge the zone's products (None: all); governance decides by them.
+        "policies": list(zone.policies) if zone.policies is not None else None,
     }
 
 

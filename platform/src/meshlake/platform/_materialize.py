@@ -12,9 +12,8 @@ checked like the others, and are written by ``commit``.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -26,6 +25,9 @@ from meshlake.platform._delta import Commit, write_delta
 from meshlake.platform._errors import ConformanceError, MeshlakeError, spark_error_summary
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
+from meshlake.platform._prepared import PortResult as PortResult
+from meshlake.platform._prepared import PreparedProduct as PreparedProduct
+from meshlake.platform._prepared import new_run_id as new_run_id
 from meshlake.platform._raw import has_drop, raw_source_location, read_raw
 from meshlake.platform._schema import schema_differences
 from meshlake.platform._sharing import ReadTerms
@@ -40,26 +42,10 @@ from meshlake.platform.quality import QualityError, QualityReport
 from meshlake.platform.quality._engine import (
     CheckedPort,
     QualityEngine,
-    QuarantineCommit,
     Validator,
     commit_quarantine,
 )
 from meshlake.platform.specs import InputBinding, Mesh, PortSpec, ProductSpec
-
-
-@dataclass(frozen=True)
-class PortResult:
-    """One committed output port: where, which Delta version this run made, how many rows."""
-
-    ref: PortRef
-    location: str
-    version: int
-    rows: int
-    write_mode: str
-    quality: QualityReport | None = None  # None when the port has no rules
-    schema_problems: tuple[str, ...] = ()
-    quarantine: QuarantineCommit | None = None
-    """The quarantine table's version this run committed (None: nothing quarantined)."""
 
 
 @dataclass
@@ -92,25 +78,6 @@ class StagedPort:
             self.staged.abort()
         if self.checked is not None:
             self.checked.release()
-
-
-@dataclass
-class PreparedProduct:
-    """A product whose every port is staged and checked, waiting for governance's decision."""
-
-    product: ProductSpec
-    run_id: str
-    ports: list[StagedPort] = field(default_factory=list)
-    input_versions: dict[str, int] = field(default_factory=dict)
-    """The Delta version read of each input port on another product (by input port name)."""
-
-    @property
-    def reports(self) -> list[QualityReport]:
-        return [port.quality for port in self.ports if port.quality is not None]
-
-    def release(self) -> None:
-        for port in self.ports:
-            port.release()
 
 
 class Materializer:
@@ -216,6 +183,10 @@ class Materializer:
         """One Delta commit per port, each carrying the run id; the caller releases afterwards."""
         return [self._commit(port, prepared.run_id) for port in prepared.ports]
 
+    def engine_for(self, product: ProductSpec) -> str:
+        """Every product of this materializer runs on Spark."""
+        return "spark"
+
     def _stage(
         self, prepared: PreparedProduct, conformed: list[tuple[PortSpec, DataFrame]]
     ) -> None:
@@ -251,6 +222,7 @@ class Materializer:
             ) from exc
 
     def _commit(self, item: StagedPort, run_id: str) -> PortResult:
+        assert isinstance(item, StagedPort), "a port staged by another engine"
         port, location, checked = item.spec, item.location, item.checked
         profile = None
         if checked is not None:
@@ -291,7 +263,3 @@ class Materializer:
             item.schema_problems,
             quarantine,
         )
-
-
-def new_run_id() -> str:
-    return str(uuid.uuid4())

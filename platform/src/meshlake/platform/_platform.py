@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from meshlake.platform._governance import GovernanceClient
+    from meshlake.platform._materialize import Materializer
     from meshlake.platform._publish import ProductResult, Publisher
     from meshlake.platform._raw import RawDrop
     from meshlake.platform.lineage import LineageEmitter
@@ -160,12 +161,18 @@ class Platform:
 
     def publisher(self) -> Publisher:
         """The one publish path over this project (see meshlake.platform._publish)."""
-        from meshlake.platform._materialize import Materializer
+        from meshlake.platform._duck import Engines
         from meshlake.platform._publish import Publisher
 
-        materializer = Materializer(
-            self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
-        )
+        def spark_materializer() -> Materializer:
+            # Made (and Spark started) only when a product runs on Spark.
+            from meshlake.platform._materialize import Materializer
+
+            return Materializer(
+                self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
+            )
+
+        materializer = Engines(self.mesh, self.state_home, spark_materializer)
         emitters: dict[str, LineageEmitter] = {}
 
         def emitter_for(product: ProductSpec) -> LineageEmitter:

@@ -27,8 +27,8 @@ from meshlake.platform._governance import (
     GovernanceUnavailable,
     PublicationRecord,
 )
-from meshlake.platform._materialize import Materializer, PortResult, new_run_id
 from meshlake.platform._outbox import Outbox
+from meshlake.platform._prepared import PortResult, ProductEngine, new_run_id
 from meshlake.platform._sharing import ReadTerms
 from meshlake.platform.lineage import ColumnEdge, LineageEmitter, LineageError
 from meshlake.platform.quality import QualityError, QualityReport
@@ -76,6 +76,8 @@ class ProductResult:
     """False when the commit is done but the catalog record waits in the outbox."""
     column_lineage: dict[str, list[ColumnEdge]] = field(default_factory=dict)
     """The column edges by output port that the lineage events carried."""
+    engine: str = ""
+    """The engine the product ran on (``spark`` or ``duckdb``); "" when it did not run."""
 
     @property
     def ok(self) -> bool:
@@ -88,7 +90,7 @@ class Publisher:
     def __init__(
         self,
         mesh: Mesh,
-        materializer: Materializer,
+        materializer: ProductEngine,
         governance: ClientFor,
         emitters: Callable[[ProductSpec], LineageEmitter],
         state_home: Path,
@@ -116,7 +118,8 @@ class Publisher:
         run_id = run_id or new_run_id()
         started = time.perf_counter()
         edges = self._edges(product)
-        self._emit("START", product, run_id, edges)
+        engine = self._engine_for(product)
+        self._emit("START", product, run_id, edges, engine=engine)
         try:
             self.replay_outbox()
             with product_lock(self.state_home, str(product.ref)):
@@ -124,7 +127,9 @@ class Publisher:
         except Exception as exc:  # every failure is this product's failure (see the module doc)
             reports = _reports_of(exc, self.materializer)
             message = str(exc) if isinstance(exc, MeshlakeError) else _unexpected(product, exc)
-            self._emit("FAIL", product, run_id, edges, error=message, quality=reports)
+            self._emit(
+                "FAIL", product, run_id, edges, engine=engine, error=message, quality=reports
+            )
             return ProductResult(
                 str(product.ref),
                 "failed",
@@ -133,8 +138,9 @@ class Publisher:
                 error=message,
                 quality=reports,
                 gate=exc.decision.gate if isinstance(exc, PublicationDenied) else None,
+                engine=engine,
             )
-        self._emit("COMPLETE", product, run_id, edges, published=ports)
+        self._emit("COMPLETE", product, run_id, edges, engine=engine, published=ports)
         return ProductResult(
             str(product.ref),
             "published",
@@ -146,7 +152,17 @@ class Publisher:
             warnings=[str(reason) for reason in decision.warnings],
             recorded=recorded,
             column_lineage=edges,
+            engine=engine,
         )
+
+    def _engine_for(self, product: ProductSpec) -> str:
+        """The engine ``product`` runs on; a choice that cannot be made is Spark's (the publication
+        itself then says what is wrong)."""
+        try:
+            return self.materializer.engine_for(product)
+        except Exception as exc:
+            log.warning("%s: no engine chosen, Spark assumed: %s", product.ref, exc)
+            return "spark"
 
     def publish_all(
         self,
@@ -306,7 +322,7 @@ def product_lock(state_home: Path, product: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _reports_of(exc: BaseException, materializer: Materializer) -> list[QualityReport]:
+def _reports_of(exc: BaseException, materializer: ProductEngine) -> list[QualityReport]:
     if isinstance(exc, QualityError):
         return list(exc.reports)
     return list(materializer.last_reports)

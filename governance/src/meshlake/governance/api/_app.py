@@ -40,6 +40,7 @@ from meshlake.governance.api._load import (
     Load,
     default_limit,
 )
+from meshlake.governance.api._metrics import instrument
 from meshlake.governance.api._problems import (
     ERROR_RESPONSES,
     problem_body,
@@ -137,6 +138,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         batch=settings.max_batch_request_bytes,
     )
     app.add_middleware(InFlightLimit, load=app.state.load)
+    instrument(app, app.state.load)  # metrics and the access log, around the bound (api/_metrics)
     app.add_middleware(CrashGuard)
     _handle_errors(app)
     _state_text_rules(app)

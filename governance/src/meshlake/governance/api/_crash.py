@@ -1,5 +1,7 @@
 """The outermost guard: an unexpected exception becomes a JSON 500 carrying a request id.
 
+The request id is the caller's ``X-Request-ID`` when it sent a usable one, so a trace spans services.
+
 Starlette's own handler answers in plain text and then re-raises, so the server logs a second
 traceback and may close the connection under the client. Here the failure is logged once, with the
 request id the client also receives (``X-Request-ID`` on every response), and the connection stays
@@ -29,7 +31,7 @@ class CrashGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = _incoming_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = False
 
@@ -45,12 +47,27 @@ class CrashGuard:
             await self.app(scope, receive, send_with_id)
         except Exception:
             _log.exception(
-                "request %s %s failed (request id %s)", scope["method"], scope["path"], request_id
+                "request %s %s failed (request id %s)",
+                scope["method"],
+                scope["path"],
+                request_id,
+                extra={"request_id": request_id},
             )
             if started:
                 # Part of the response is out: nothing valid can follow, the server closes it.
                 raise
             await _internal_error(send, request_id)
+
+
+def _incoming_id(scope: dict[str, Any]) -> str | None:
+    """The caller's own X-Request-ID, echoed when it is short printable ASCII (it goes into logs
+    and headers as it is); else the service makes one."""
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            if 0 < len(value) <= 128 and all(33 <= byte <= 126 for byte in value):
+                return str(value.decode("ascii"))
+            return None
+    return None
 
 
 async def _internal_error(send: Any, request_id: str) -> None:

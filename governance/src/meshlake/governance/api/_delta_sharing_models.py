@@ -52,7 +52,9 @@ class ListTablesOut(_Protocol):
 class QueryIn(_Protocol):
     """``POST .../query``. Predicate hints are accepted and not applied: the protocol makes them
     best-effort, and a snapshot is already cut to what the agreement lets through. The streaming
-    fields (startingVersion, endingVersion) are not read: changes come from ``GET .../changes``."""
+    fields (startingVersion, endingVersion) are read only to be refused with a 400 that points to
+    ``GET .../changes``: a share is served from masked snapshots, not the table's own files, so
+    it has no per-version add and remove files to stream."""
 
     predicate_hints: list[str] | None = Field(default=None, alias="predicateHints", max_length=100)
     json_predicate_hints: str | None = Field(
@@ -61,6 +63,8 @@ class QueryIn(_Protocol):
     limit_hint: int | None = Field(default=None, alias="limitHint", ge=0)
     version: int | None = Field(default=None, ge=0)
     timestamp: str | None = Field(default=None, max_length=64)
+    starting_version: int | None = Field(default=None, alias="startingVersion", ge=0)
+    ending_version: int | None = Field(default=None, alias="endingVersion", ge=0)
 
 
 class ProfileOut(_Protocol):

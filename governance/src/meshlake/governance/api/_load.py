@@ -21,7 +21,10 @@ from meshlake.governance.api._asgi import send_json
 RETRY_AFTER_SECONDS = 1
 
 # Liveness and readiness must answer while the service is saturated (that is when they matter).
-EXEMPT_PATHS = frozenset({"/api/v1/health", "/api/v1/health/live", "/api/v1/health/ready"})
+EXEMPT_PATHS = frozenset(
+    {"/api/v1/health", "/api/v1/health/live", "/api/v1/health/ready"}
+    | {"/healthz", "/readyz", "/metrics"}
+)
 
 # Connections kept out of the bound: a refused request audits in a second session, and readiness
 # probes the database.

@@ -116,6 +116,13 @@ class ZoneIn(BaseModel):
     region: str = Field(max_length=100)
     storage_root: str = Field(max_length=2000)
     description: str | None = None
+    policies: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The policies that judge the zone's products: decisions (publication) or "
+        "single policies (sharing.residency); null for all. An unknown name is refused (422).",
+    )
 
 
 class ZoneOut(BaseModel):
@@ -126,6 +133,9 @@ class ZoneOut(BaseModel):
     description: str | None = None
     domains: dict[str, list[str]] = Field(
         default={}, description="Each domain of the zone with its products' refs."
+    )
+    policies: list[str] | None = Field(
+        default=None, description="The policies the zone declares, as registered; null for all."
     )
 
 
@@ -292,6 +302,10 @@ class PublicationDecisionOut(BaseModel):
     gate: Literal["enforce", "warn"]
     commit: bool = Field(description="Whether the platform may commit: allowed, or gate warn.")
     reasons: list[ReasonOut]
+    policies: list[str] = Field(
+        default=[], description="The policies that judged it: those of the product's zone."
+    )
+    bundle: str | None = Field(default=None, description="The policy bundle's version.")
 
 
 class RecordedQuarantineIn(BaseModel):

@@ -16,6 +16,11 @@ class EvaluationIn(BaseModel):
     subject: str | None = Field(
         default=None, max_length=500, description="What is decided on, for the log (e.g. a ref)."
     )
+    zone: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Judge by the policies this landing zone declares (default: every policy).",
+    )
 
 
 class ReasonOut(BaseModel):
@@ -29,6 +34,8 @@ class EvaluationOut(BaseModel):
     decision: str
     allowed: bool
     reasons: list[ReasonOut]
+    policies: list[str] = Field(default=[], description="The policies that judged it.")
+    bundle: str | None = Field(default=None, description="The version of their policy bundle.")
 
 
 class DecisionOut(BaseModel):
@@ -50,6 +57,11 @@ class DecisionOut(BaseModel):
     staged: dict[str, Any] | None = Field(
         default=None, description="The staged facts it was taken on (ports, schema, inputs)."
     )
+    policies: list[str] | None = Field(
+        default=None,
+        description="The policies that judged it (decision.policy: those of the subject's zone).",
+    )
+    bundle: str | None = Field(default=None, description="The version of their policy bundle.")
 
 
 class PolicySetOut(BaseModel):

@@ -63,6 +63,8 @@ class Zone(Base):
     region: Mapped[str] = mapped_column(String(100))
     storage_root: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    # Migration 0012: the policies the zone file declares (decisions or decision.policy); None: all.
+    policies: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
 
 class Domain(Base):
@@ -462,6 +464,8 @@ class LineageEvent(Base):
     __table_args__ = (
         Index("ix_lineage_events_run", "run_id"),
         Index("ix_lineage_events_job", "job_id"),
+        # Retention prunes by age (migration 0012), without a scan of every kept event.
+        Index("ix_lineage_events_received", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -516,6 +520,9 @@ class PolicyDecision(Base):
     gate: Mapped[str | None] = mapped_column(String(10))
     commit_allowed: Mapped[bool | None]
     staged: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Migration 0012: the policies that judged (decision.policy) and their bundle's version.
+    policies: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    bundle: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 # -- sharing agreements and SLAs ------------------------------------------------------------------

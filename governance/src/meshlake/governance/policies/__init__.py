@@ -21,3 +21,6 @@ from meshlake.governance.policies._errors import PolicyInputError as PolicyInput
 from meshlake.governance.policies._errors import PolicyLoadError as PolicyLoadError
 from meshlake.governance.policies._inputs import product_input as product_input
 from meshlake.governance.policies._inputs import publication_input as publication_input
+from meshlake.governance.policies._selection import UnknownPolicyError as UnknownPolicyError
+from meshlake.governance.policies._selection import merge_decisions as merge_decisions
+from meshlake.governance.policies._selection import select_policies as select_policies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -54,10 +55,16 @@ class Reason:
 
 @dataclass(frozen=True)
 class Decision:
-    """The outcome of one decision: allowed unless a deny rule matched; warnings never deny."""
+    """The outcome of one decision: allowed unless a deny rule matched; warnings never deny.
+
+    ``policies`` are the policies that judged (``decision.policy``: those the subject's zone
+    declares), ``bundle`` the version of the policy bundle they came from, so a logged decision
+    says by which rules it was taken."""
 
     decision: str
     reasons: list[Reason] = field(default_factory=list)
+    policies: list[str] = field(default_factory=list)
+    bundle: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -85,21 +92,51 @@ class PolicyEngine:
             for decision, bundle in self.bundles.items()
         }
 
-    def evaluate(self, decision: str, document: dict[str, Any]) -> Decision:
-        """The decision for ``document``; PolicyInputError names the first field that is wrong."""
+    @property
+    def known_policies(self) -> list[str]:
+        """Every policy of the folder as ``decision.policy``."""
+        return sorted(
+            f"{name}.{policy}"
+            for name, bundle in self.bundles.items()
+            for policy in bundle.policies
+        )
+
+    def evaluate(
+        self,
+        decision: str,
+        document: dict[str, Any],
+        *,
+        policies: Collection[str] | None = None,
+    ) -> Decision:
+        """The decision for ``document`` by ``policies`` (``decision.policy`` names, e.g. a zone's
+        :func:`select_policies`; None: all of the decision's); PolicyInputError names the first
+        field that is wrong.
+
+        Every module of the bundle is evaluated (one compiled query) and the reasons of the
+        policies outside ``policies`` are left out: a policy judges a subject or it does not."""
         bundle = self.bundles.get(decision)
         if bundle is None:
             raise PolicyInputError(f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
         self.validate(decision, document)
-        result = bundle.decide(document) or {}
+        judging = [
+            policy
+            for policy in bundle.policies
+            if policies is None or f"{decision}.{policy}" in policies
+        ]
+        result = (bundle.decide(document) or {}) if judging else {}
         reasons = [
             Reason(policy, severity, message)
             for policy in sorted(result)
-            if isinstance(result[policy], dict)
+            if policy in judging and isinstance(result[policy], dict)
             for severity in ("deny", "warn")
             for message in sorted(result[policy].get(severity, []))
         ]
-        return Decision(decision, reasons)
+        return Decision(
+            decision,
+            reasons,
+            policies=[f"{decision}.{policy}" for policy in judging],
+            bundle=bundle.version,
+        )
 
     def validate(self, decision: str, document: dict[str, Any]) -> None:
         errors = sorted(self._validators[decision].iter_errors(document), key=lambda e: e.path)

@@ -12,7 +12,10 @@ from meshlake.governance.policies import (
     PolicyEngine,
     PolicyError,
     PolicyInputError,
+    UnknownPolicyError,
+    merge_decisions,
     publication_input,
+    select_policies,
 )
 from meshlake.governance.review._agreements import AgreementReaders, attach_agreements
 from meshlake.governance.review._changes import Change, compare
@@ -100,6 +103,16 @@ class ReviewReport:
                 ref: [reason.as_dict() for reason in decision.reasons]
                 for ref, decision in sorted(self.publication.items())
             },
+            # Which policies judged each product (its zone's) and the review, and their bundles.
+            "judged_by": {
+                ref: {"policies": decision.policies, "bundle": decision.bundle}
+                for ref, decision in sorted(self.publication.items())
+            }
+            | (
+                {"review": {"policies": self.review.policies, "bundle": self.review.bundle}}
+                if self.review is not None
+                else {}
+            ),
             "policy_basis": self.policy_basis.as_dict() if self.policy_basis else None,
             # None when no policy file changed; a change alone never adds a violation.
             "policy_changes": (
@@ -181,27 +194,88 @@ def review(
         return report  # the policies could not be loaded: a violation already, nothing to judge by
     touched = sorted({change.product for change in report.changes})
     personal = set(judge.bundles["publication"].data.get("personal_classifications", []))
+    zones = _ZonePolicies(judge, base_mesh, head, report)
     try:
         for ref in touched:
             if any(str(key) == ref for key in head.products):
                 product = head.product(ref)
                 report.suspects += _suspects(head, ref, personal)
                 report.publication[ref] = judge.evaluate(
-                    "publication", publication_input(head, product)
+                    "publication",
+                    publication_input(head, product),
+                    policies=zones.of(product.zone.name),
                 )
-        report.review = judge.evaluate(
-            "review",
-            {
-                "changes": [change.as_dict() for change in report.changes],
-                "suspected_personal": [suspect.as_dict() for suspect in report.suspects],
-            },
-        )
+        report.review = _review_decision(judge, zones, report)
     except (PolicyError, PolicyInputError) as exc:
         # Fail closed: the base's policies cannot judge what this meshlake hands them.
         report.policy_problems.append(
             f"{policies.basis.judged_by} could not judge this change: {exc}"
         )
     return report
+
+
+class _ZonePolicies:
+    """The policies each zone's products are judged by: those its zone file declares at the base
+    (a pull request must not loosen the rules it is judged by), or in the work tree for a zone the
+    base does not have; a name the policies lack is a policy problem, and then all judge."""
+
+    def __init__(
+        self, judge: PolicyEngine, base: Mesh | None, head: Mesh, report: ReviewReport
+    ) -> None:
+        self.judge, self.base, self.head, self.report = judge, base, head, report
+        self._chosen: dict[str | None, list[str]] = {}
+
+    def of(self, zone: str | None) -> list[str]:
+        if zone not in self._chosen:
+            self._chosen[zone] = self._select(zone)
+        return self._chosen[zone]
+
+    def zone_of(self, ref: str) -> str | None:
+        for mesh in (self.head, self.base):
+            if mesh is not None:
+                for key, product in mesh.products.items():
+                    if str(key) == ref:
+                        return product.zone.name
+        return None
+
+    def _select(self, zone: str | None) -> list[str]:
+        known = self.judge.known_policies
+        if self.base is not None and zone in self.base.zones:
+            mesh = self.base
+        elif zone in self.head.zones:
+            mesh = self.head
+        else:
+            return known
+        try:
+            return select_policies(mesh.zones[zone].policies, known)
+        except UnknownPolicyError as exc:
+            where = "the base's" if mesh is self.base else "this pull request's"
+            self.report.policy_problems.append(
+                f"{where} zone file {ZONES / (str(zone) + '.yaml')}: {exc}; its products were "
+                "judged by every policy"
+            )
+            return known
+
+
+def _review_decision(judge: PolicyEngine, zones: _ZonePolicies, report: ReviewReport) -> Decision:
+    """The review decision, the changes of each zone's products judged by that zone's policies."""
+    groups: dict[str | None, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for change in report.changes:
+        groups.setdefault(zones.zone_of(change.product), ([], []))[0].append(change.as_dict())
+    for suspect in report.suspects:
+        ref = ".".join(suspect.column.split(".")[:2])
+        groups.setdefault(zones.zone_of(ref), ([], []))[1].append(suspect.as_dict())
+    if not groups:
+        return judge.evaluate("review", {"changes": [], "suspected_personal": []})
+    parts = [
+        judge.evaluate(
+            "review",
+            {"changes": changes, "suspected_personal": suspects},
+            policies=zones.of(zone),
+        )
+        for zone, (changes, suspects) in sorted(groups.items(), key=lambda item: str(item[0]))
+    ]
+    return merge_decisions("review", parts)
 
 
 def _base_mesh(base_root: Path, report: ReviewReport) -> Mesh | None:

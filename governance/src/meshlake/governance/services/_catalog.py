@@ -21,6 +21,7 @@ from meshlake.governance.db._tables import (
     ProductInput,
     Zone,
 )
+from meshlake.governance.policies import default_engine, select_policies
 from meshlake.governance.services import _audit, _quarantine
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._delta_log import RUN_ID_KEY, VersionFacts, read_version
@@ -32,6 +33,10 @@ from meshlake.platform.specs import Contract, field_path, highest_classification
 
 def put_zone(session: Session, caller: Caller, name: str, body: ZoneIn) -> Zone:
     caller.require_admin("register landing zones")
+    if body.policies is not None:
+        # The zone's products are judged by these: a name the policies do not have is refused
+        # now (422, naming policies[i]), not found out at the first decision.
+        select_policies(body.policies, default_engine().known_policies)
     zone = session.scalar(select(Zone).where(Zone.name == name))
     before = _zone_state(zone)
     if zone is None:
@@ -43,6 +48,7 @@ def put_zone(session: Session, caller: Caller, name: str, body: ZoneIn) -> Zone:
         body.storage_root,
         body.description,
     )
+    zone.policies = list(body.policies) if body.policies is not None else None
     session.flush()
     _audit.record(
         session,
@@ -470,7 +476,12 @@ def _put_dataset(
 def _zone_state(zone: Zone | None) -> dict[str, Any] | None:
     if zone is None:
         return None
-    return {"kind": zone.kind, "region": zone.region, "storage_root": zone.storage_root}
+    return {
+        "kind": zone.kind,
+        "region": zone.region,
+        "storage_root": zone.storage_root,
+        "policies": zone.policies,
+    }
 
 
 def _product_state(product: Product) -> dict[str, Any]:

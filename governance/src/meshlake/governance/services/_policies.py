@@ -1,5 +1,9 @@
-"""Policy decisions in the service: the publication decision on a staged version, the decision API,
-and the decision log."""
+"""Policy decisions in the service: the publication decision on a staged version, the sharing
+decision, the decision API, and the decision log.
+
+Each subject is judged by the policies of its landing zone (``policies:`` in the zone file, as
+registered; all when it declares none), and each logged decision names those policies and the
+version of their bundle."""
 
 from __future__ import annotations
 
@@ -9,9 +13,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meshlake.governance._errors import NotFoundError
 from meshlake.governance.api._models import DecisionIn
-from meshlake.governance.db._tables import PolicyDecision, Product
-from meshlake.governance.policies import Decision, PolicySettings, default_engine
+from meshlake.governance.db._tables import PolicyDecision, Product, Zone
+from meshlake.governance.policies import (
+    Decision,
+    PolicyEngine,
+    PolicySettings,
+    Reason,
+    UnknownPolicyError,
+    default_engine,
+    merge_decisions,
+    select_policies,
+)
 from meshlake.governance.policies._inputs import port_input
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
@@ -35,8 +49,15 @@ def decide_publication(
     checks = staged_reasons(session, product, body)
     resolved = resolve_inputs(session, product)
     document = catalog_publication_input(session, product, resolved.inputs)
-    judged = default_engine().evaluate("publication", document)
-    decision = Decision("publication", checks + resolved.denials + judged.reasons)
+    engine = default_engine()
+    selected, faults = zone_policies(engine, product.domain.zone)
+    judged = engine.evaluate("publication", document, policies=selected)
+    decision = Decision(
+        "publication",
+        checks + resolved.denials + faults + judged.reasons,
+        policies=judged.policies,
+        bundle=judged.bundle,
+    )
     gate = PolicySettings().policy_gate
     commit = decision.allowed or gate == "warn"
     row = record(session, caller, decision, document, product.ref)
@@ -58,6 +79,46 @@ def decide_publication(
         after={"decision": row.id, "run_id": body.run_id, "gate": gate, "commit": commit},
     )
     return decision, row
+
+
+def zone_policies(engine: PolicyEngine, zone: Zone | None) -> tuple[list[str], list[Reason]]:
+    """The policies that judge a subject of ``zone`` (those its file declares; all without a zone
+    or a declaration), with a denial when it names one the loaded folder does not have: the
+    folder changed since the zone was registered, and judging with fewer rules than the zone
+    asked for would fail open. Then every policy judges, beside the denial."""
+    known = engine.known_policies
+    if zone is None:
+        return known, []
+    try:
+        return select_policies(zone.policies, known), []
+    except UnknownPolicyError as exc:
+        message = (
+            f"landing zone {zone.name!r} declares {exc}; fix the zone file and run meshlake zones "
+            "apply, or restore the policy"
+        )
+        return known, [Reason("zone_policies", "deny", message)]
+
+
+def decide_sharing(session: Session, document: dict[str, Any]) -> Decision:
+    """The sharing decision, each port judged by the policies of its provider's zone.
+
+    The ports are grouped by their zone and each group is evaluated with the agreement and its
+    own ports only, so a policy one zone declares never judges another zone's data; the reasons
+    are merged (each once)."""
+    engine = default_engine()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for port in document.get("ports", []):
+        groups.setdefault(str(port.get("zone")), []).append(port)
+    if not groups:
+        return engine.evaluate("sharing", document)
+    parts = []
+    for zone_name, ports in sorted(groups.items()):
+        zone = session.scalar(select(Zone).where(Zone.name == zone_name))
+        selected, faults = zone_policies(engine, zone)
+        part = engine.evaluate("sharing", {**document, "ports": ports}, policies=selected)
+        parts.append(Decision("sharing", faults, policies=part.policies, bundle=part.bundle))
+        parts.append(part)
+    return merge_decisions("sharing", parts)
 
 
 def catalog_publication_input(
@@ -94,9 +155,16 @@ def evaluate(
     decision_name: str,
     document: dict[str, Any],
     subject: str | None,
+    zone: str | None = None,
 ) -> tuple[Decision, PolicyDecision]:
-    """Evaluate a decision for the decision API; logged and audited."""
-    decision = default_engine().evaluate(decision_name, document)
+    """Evaluate a decision for the decision API, by the policies ``zone`` declares (all without
+    one); logged and audited."""
+    engine = default_engine()
+    selected, faults = zone_policies(engine, _zone(session, zone) if zone is not None else None)
+    judged = engine.evaluate(decision_name, document, policies=selected)
+    decision = Decision(
+        decision_name, faults + judged.reasons, policies=judged.policies, bundle=judged.bundle
+    )
     row = record(session, caller, decision, document, subject)
     _audit.record(
         session,
@@ -122,10 +190,19 @@ def record(
         allowed=decision.allowed,
         reasons=[reason.as_dict() for reason in decision.reasons],
         input=document,
+        policies=decision.policies,
+        bundle=decision.bundle,
     )
     session.add(row)
     session.flush()
     return row
+
+
+def _zone(session: Session, name: str) -> Zone:
+    zone = session.scalar(select(Zone).where(Zone.name == name))
+    if zone is None:
+        raise NotFoundError(f"zone: no landing zone {name!r} in the catalog")
+    return zone
 
 
 def decisions(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from meshlake.governance._errors import ConflictError, InvalidRequestError
 from meshlake.governance.api._agreement_models import PortTermsIn
 from meshlake.governance.db._tables import Agreement, Dataset, Domain
-from meshlake.governance.policies import Decision, default_engine
+from meshlake.governance.policies import Decision
 from meshlake.governance.services import _policies
 from meshlake.governance.services._access import Caller
 
@@ -97,7 +97,7 @@ def judge(
     end: date | None = None,
 ) -> Decision:
     document = sharing_input(session, agreement, terms, today, start, end)
-    decision = default_engine().evaluate("sharing", document)
+    decision = _policies.decide_sharing(session, document)
     _policies.record(session, caller, decision, document, agreement.name)
     return decision
 

@@ -2,7 +2,8 @@
 
 A thread wakes every ``MESHLAKE_SLA_INTERVAL`` seconds and measures what is due: nothing when any
 measurement of the whole set happened within the interval (so several server processes on one
-database do not each measure everything; at worst two measure at once, which only adds evidence).
+database do not each measure everything). On PostgreSQL a transaction-level advisory lock makes
+the check and the measurement one step: of processes waking together one measures, the others skip.
 A failure is logged and retried at the next wake; it never stops the thread or the service.
 """
 
@@ -16,7 +17,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from meshlake.governance.db._tables import SlaEvaluation
@@ -50,6 +51,8 @@ class SlaSchedule:
         agreement ports were measured."""
         now = self.clock()
         with self.sessions() as session, session.begin():
+            if not _measure_lock(session):
+                return 0  # another process is measuring now; it will record the evidence
             last = session.scalar(select(func.max(SlaEvaluation.evaluated_at)))
             if last is not None and _aware(last) > now - timedelta(seconds=self.interval):
                 return 0
@@ -83,6 +86,19 @@ def sla_lifespan(interval: float) -> Callable[[Any], AbstractAsyncContextManager
             await asyncio.to_thread(schedule.stop)
 
     return run
+
+
+# pg_try_advisory_xact_lock's key for "measuring every agreement's SLA".
+SLA_LOCK_KEY = 0x6D65_7368_6C61_6B02
+
+
+def _measure_lock(session: Session) -> bool:
+    """Take the measuring turn (released at commit); SQLite's single writer needs none."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(
+        session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SLA_LOCK_KEY})
+    )
 
 
 def _aware(moment: datetime) -> datetime:

@@ -39,7 +39,17 @@ def summarize(results: list[ProductResult]) -> None:
         gate = result.gate or "-"
         if not result.ports:
             rows.append(
-                (result.product, "-", result.status, "-", "-", "-", gate, f"{result.seconds:.1f}")
+                (
+                    result.product,
+                    "-",
+                    result.status,
+                    "-",
+                    "-",
+                    "-",
+                    gate,
+                    result.engine or "-",
+                    f"{result.seconds:.1f}",
+                )
             )
         for port in result.ports:
             rows.append(
@@ -51,10 +61,21 @@ def summarize(results: list[ProductResult]) -> None:
                     port.version,
                     _checks(port.quality),
                     gate,
+                    result.engine or "-",
                     f"{result.seconds:.1f}",
                 )
             )
-    columns = ["product", "port", "status", "rows", "version", "checks", "gate", "seconds"]
+    columns = [
+        "product",
+        "port",
+        "status",
+        "rows",
+        "version",
+        "checks",
+        "gate",
+        "engine",
+        "seconds",
+    ]
     summary_table("published", columns, rows)
     for result in results:
         for warning in result.warnings:

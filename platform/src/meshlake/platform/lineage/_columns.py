@@ -21,6 +21,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from meshlake.platform.lineage._errors import LineageError
+from meshlake.platform.lineage._limits import TOO_DEEP, Deadline, check_sql_text, check_sql_tree
 
 DIRECT: Final = "DIRECT"
 INDIRECT: Final = "INDIRECT"
@@ -143,8 +144,14 @@ def _sql_column_lineage(
     output_columns: tuple[str, ...],
     dialect: str,
 ) -> tuple[ColumnEdge, ...]:
-    walker = _Walker(sql, dict(input_schemas), dialect)
-    produced = walker.output_lineage()
+    # The bounds of meshlake validate hold here too (:mod:`._limits`): a run, a review and the
+    # service never follow SQL that validate would refuse, and never hang on it.
+    try:
+        walker = _Walker(sql, dict(input_schemas), dialect, Deadline())
+        produced = walker.output_lineage()
+        dataset = walker.dataset_lineage()
+    except RecursionError:
+        raise LineageError(TOO_DEEP, line=1) from None
     edges: set[ColumnEdge] = set()
     for output in output_columns:
         deps = produced.get(output.lower())
@@ -156,7 +163,7 @@ def _sql_column_lineage(
                 column=output,
             )
         edges.update(ColumnEdge(output, *dep, "parsed") for dep in deps)
-    edges.update(ColumnEdge(DATASET_LEVEL, *dep, "parsed") for dep in walker.dataset_lineage())
+    edges.update(ColumnEdge(DATASET_LEVEL, *dep, "parsed") for dep in dataset)
     return tuple(sorted(edges))
 
 
@@ -221,7 +228,15 @@ def _query_of(node: exp.Expr) -> exp.Expr:
 class _Walker:
     """One query's qualified AST and scopes, with memoized lineage per scope and column."""
 
-    def __init__(self, sql: str, input_schemas: dict[str, tuple[str, ...]], dialect: str) -> None:
+    def __init__(
+        self,
+        sql: str,
+        input_schemas: dict[str, tuple[str, ...]],
+        dialect: str,
+        deadline: Deadline,
+    ) -> None:
+        self._deadline = deadline
+        check_sql_text(sql, dialect)
         self._ports = {port.lower(): port for port in input_schemas}
         self._columns = {
             port.lower(): {column.lower(): column for column in columns}
@@ -236,6 +251,7 @@ class _Walker:
                 f"the transform's SQL does not parse: {_first_line(error)}",
                 line=line if isinstance(line, int) else None,
             ) from error
+        check_sql_tree(parsed)
         self._check_tables(parsed)
         # Types do not matter to lineage; qualify needs only the column names.
         schema: dict[str, object] = {
@@ -252,6 +268,7 @@ class _Walker:
             )
         except SqlglotError as error:
             raise self._unresolved(error, parsed) from error
+        deadline.check()
         root = build_scope(qualified)
         if root is None:
             raise LineageError("the transform's SQL is not a query (expected SELECT ... )")
@@ -424,6 +441,7 @@ class _Walker:
     # -- expressions ---------------------------------------------------------------------------
 
     def _walk(self, node: exp.Expr, scope: Scope, context: _Context) -> Iterator[_Dep]:
+        self._deadline.check()
         if isinstance(node, exp.Column):
             yield from self._column(node, scope, context)
             return

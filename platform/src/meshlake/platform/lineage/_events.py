@@ -114,6 +114,7 @@ def product_run_event(
     error: str | None = None,
     event_time: datetime | None = None,
     quality: Sequence[QualityReport] = (),
+    engine: str = "spark",
 ) -> RunEvent:
     """The OpenLineage ``event_type`` (START, COMPLETE or FAIL) event of one run of ``product``.
 
@@ -123,7 +124,8 @@ def product_run_event(
     ports; ``error`` is the FAIL event's message. Raises LineageError when an argument does not fit
     the product (an unknown port or column), since emitting it would publish phantom lineage.
     ``quality`` holds reports of ports that were checked but not written (a blocked publication);
-    a published port's report comes with its result.
+    a published port's report comes with its result. ``engine`` (``spark`` or ``duckdb``) names
+    the processing engine of the run.
     """
     kind = event_type.upper()
     if kind not in EVENT_TYPES:
@@ -162,8 +164,8 @@ def product_run_event(
     ]
     run_facets: dict[str, RunFacet] = {
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
-            version=_version("pyspark"),
-            name="spark",
+            version=_version("duckdb" if engine == "duckdb" else "pyspark"),
+            name=engine,
             openlineageAdapterVersion=MESHLAKE_VERSION,
             producer=PRODUCER,
         )

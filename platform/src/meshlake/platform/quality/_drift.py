@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
-
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
+from typing import TYPE_CHECKING, Any
 
 from meshlake.platform.quality._profile import NULL, OTHER, ColumnProfile, Kind, Profile
 from meshlake.platform.quality._results import DriftResult
 from meshlake.platform.specs._models import custom_property
+
+# pyspark is imported where it is used: the DuckDB checks share this module's statistics.
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
 PSI_THRESHOLD = 0.2
 SHARE_THRESHOLD = 0.1
@@ -87,6 +88,8 @@ class DriftPlan:
     def aggregates(self, kept: Column) -> dict[str, Column]:
         """Named counts of the kept rows in each carried bucket (nulls and cumulative bins for a
         numeric column, nulls and each category for a categorical one)."""
+        from pyspark.sql import functions as F
+
         counts: dict[str, Column] = {}
         for index, (name, column) in enumerate(self.carried.items()):
             value = F.col(f"`{name}`")
@@ -137,6 +140,8 @@ def measure_drift(
     contract: Any, new: DataFrame, new_rows: int, previous: DataFrame
 ) -> tuple[DriftResult, ...]:
     """Drift of every watched column of ``new`` against the rows of ``previous`` (its own pass)."""
+    from pyspark.sql import functions as F
+
     plan = DriftPlan(contract, new.columns, profile_of(contract, previous))
     aggregates = plan.aggregates(F.lit(True))
     row = new.agg(F.lit(1).alias("_"), *[value.alias(name) for name, value in aggregates.items()])
@@ -183,6 +188,8 @@ def _compared(column: _Column, before: ColumnProfile, after: ColumnProfile) -> D
 
 def _profiled(frame: DataFrame, rows: int, columns: list[_Column]) -> dict[str, ColumnProfile]:
     """First profiles: quantile edges or categories from a sample, then shares (two jobs)."""
+    from pyspark.sql import functions as F
+
     sample = frame if rows <= SAMPLE_ROWS else frame.sample(fraction=SAMPLE_ROWS / rows, seed=17)
     numeric = [column for column in columns if column.numeric]
     strings = [column for column in columns if not column.numeric]
@@ -222,6 +229,8 @@ def _profiled(frame: DataFrame, rows: int, columns: list[_Column]) -> dict[str, 
 
 def _shares(frame: DataFrame, buckets: dict[str, Column]) -> dict[str, dict[str, float]]:
     """Share of rows per bucket, for every column in one grouped job."""
+    from pyspark.sql import functions as F
+
     if not buckets:
         return {}
     pairs = [F.struct(F.lit(name).alias("c"), value.alias("v")) for name, value in buckets.items()]
@@ -242,6 +251,8 @@ def _shares(frame: DataFrame, buckets: dict[str, Column]) -> dict[str, dict[str,
 
 def _bin(name: str, edges: tuple[float, ...]) -> Column:
     """The bin index: how many edges lie strictly below the value (``<null>`` for no value)."""
+    from pyspark.sql import functions as F
+
     number = F.col(f"`{name}`").cast("double")
     index: Column = F.lit(0)
     for edge in edges:

@@ -72,7 +72,7 @@ from meshlake.platform.quality._quarantine_table import quarantine_location
 from meshlake.platform.quality._results import QualityReport, RuleResult
 from meshlake.platform.quality._rules import compile_port
 from meshlake.platform.quality._sql import as_aggregate, render
-from meshlake.platform.quality._verdict import judged, judged_value
+from meshlake.platform.quality._verdict import judged, judged_value, shown_value
 
 Validator = Literal["spark", "great_expectations"]
 VALIDATORS: tuple[Validator, ...] = ("spark", "great_expectations")
@@ -247,7 +247,7 @@ class QualityEngine:
                 )
         for rule in sql_rules:
             if rule.spec.name in folded:
-                results[rule.spec.name] = judged_value(rule, _shown(counts[rule.spec.name]))
+                results[rule.spec.name] = judged_value(rule, shown_value(counts[rule.spec.name]))
         unfolded = [rule for rule in sql_rules if rule.spec.name not in folded]
         if unfolded:
             results.update(self._run_sql(kept, unfolded))
@@ -370,7 +370,7 @@ class QualityEngine:
                 assert rule.query is not None
                 row = self.spark.sql(render(rule.query, view, rule.column)).first()
                 results[rule.spec.name] = judged_value(
-                    rule, _shown(None if row is None else row[0])
+                    rule, shown_value(None if row is None else row[0])
                 )
         finally:
             self.spark.catalog.dropTempView(view)
@@ -513,14 +513,6 @@ def _folded(rules: list[CompiledRule], frame: DataFrame) -> dict[str, str]:
             continue  # left to run as its own query, which reports its own error
         folded[rule.spec.name] = sql
     return folded
-
-
-def _shown(value: Any) -> float | int | str | None:
-    """A SQL rule's value as reported: numbers as numbers (whole floats as ints), else text."""
-    shown: float | int | str | None = value if isinstance(value, int | float) else str(value)
-    if isinstance(shown, float) and shown.is_integer():
-        shown = int(shown)
-    return shown
 
 
 def _failing_sample(

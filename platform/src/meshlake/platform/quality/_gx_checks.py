@@ -8,13 +8,15 @@ result, so the Data Docs page shows the same suite and numbers whoever measured 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from pyspark.sql import DataFrame
+from typing import TYPE_CHECKING, Any
 
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._results import RuleResult
 from meshlake.platform.quality._verdict import judged, judged_value
+
+# No pyspark import at run time: the DuckDB checks render their Data Docs through outcome_of.
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 Sampler = Callable[[CompiledRule, int], tuple[str, ...]]
 

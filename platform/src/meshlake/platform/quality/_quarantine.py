@@ -12,13 +12,14 @@ agreements: its classified columns are masked as failing samples are (``_mask.py
 from __future__ import annotations
 
 import dataclasses
-
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql.types import StringType
+from typing import TYPE_CHECKING
 
 from meshlake.platform.quality._results import RuleResult
 from meshlake.platform.quality._rules import QUARANTINE_LIMIT_PROPERTY
+
+# pyspark is imported where it is used: the DuckDB checks share the quarantine limit.
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
 
 def with_quarantine_limit(result: RuleResult, rows: int, rejected: int) -> RuleResult:
@@ -51,6 +52,9 @@ def with_quarantine_limit(result: RuleResult, rows: int, rejected: int) -> RuleR
 def masked_column(frame: DataFrame, name: str) -> Column:
     """Column ``name`` of ``frame`` masked as ``_mask.mask`` masks one value, as text; null stays
     null (it reveals nothing)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
     column = F.col(f"`{name}`")
     if not isinstance(frame.schema[name].dataType, StringType):
         return F.when(column.isNotNull(), F.lit("***")).alias(name)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._results import RuleResult
 
@@ -34,3 +37,16 @@ def judged_value(rule: CompiledRule, observed: float | int | str | None) -> Rule
         expected=rule.threshold.text(),
         observed=observed,
     )
+
+
+def shown_value(value: Any) -> float | int | str | None:
+    """A SQL rule's value as reported and judged: numbers as numbers (decimals too, so ``SUM``
+    over a decimal column is compared, not refused as text; whole values as ints), NULL as None,
+    anything else as text. Both engines report through it."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value)
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, int | float) else str(value)

@@ -30,6 +30,7 @@ from meshlake.platform.specs._contract_loader import load_contract, port_table, 
 from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
 from meshlake.platform.specs._models import (
+    ENGINES,
     TIERS,
     WRITE_MODES,
     Contract,
@@ -409,7 +410,10 @@ class _Loader:
                 )
             ids[descriptor.id] = file
             self.check_custom_properties(
-                parsed, ("customProperties",), descriptor.custom_properties, {"tier": TIERS}
+                parsed,
+                ("customProperties",),
+                descriptor.custom_properties,
+                {"tier": TIERS, "engine": ENGINES},
             )
             domain = domains.get(folder_domain)
             if domain is None:

@@ -139,6 +139,8 @@ class LandingZone(_Strict):
         default=None, min_length=1
     )
     domains: list[str] = []
+    engine: Literal["spark", "duckdb", "auto"] = "spark"
+    """The engine of the zone's products that do not name one (customProperties ``engine``)."""
 
     @field_validator("compute")
     @classmethod
@@ -270,6 +272,8 @@ class OutputPort(_Strict):
 
 
 TIERS = ("bronze", "silver", "gold")
+ENGINES = ("spark", "duckdb", "auto")
+"""Where a product runs: customProperties ``engine`` of a product, ``engine`` of its zone."""
 WRITE_MODES = ("overwrite", "append", "merge")
 
 
@@ -305,6 +309,12 @@ class ProductDescriptor(_Strict):
     @property
     def tier(self) -> str:
         return str(custom_property(self.custom_properties, "tier", "silver"))
+
+    @property
+    def engine(self) -> str | None:
+        """customProperties ``engine`` (spark, duckdb or auto); None: the zone's default."""
+        value = custom_property(self.custom_properties, "engine")
+        return None if value is None else str(value)
 
     @property
     def schedule(self) -> str | None:

@@ -45,6 +45,7 @@ def list_zones(session: SessionDep, _caller: CallerDep) -> list[ZoneOut]:
             storage_root=zone.storage_root,
             description=zone.description,
             domains=domains,
+            policies=zone.policies,
         )
         for zone, domains in _catalog.list_zones(session)
     ]
@@ -96,6 +97,8 @@ def decide(
             ReasonOut(policy=reason.policy, severity=reason.severity, message=reason.message)
             for reason in decision.reasons
         ],
+        policies=decision.policies,
+        bundle=decision.bundle,
     )
 
 

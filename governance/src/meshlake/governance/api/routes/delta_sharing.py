@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
 from meshlake.governance.api._delta_sharing_models import (
     GetShareOut,
@@ -225,6 +228,7 @@ def query_table(
     asked = body or QueryIn()
     shared = sharing.table(session, caller, share, schema, table, today)
     server = _server(request)
+    server.refuse_history(asked.starting_version, asked.ending_version)
     version = server.version(shared, asked.version, asked.timestamp)
     files = list(
         server.file_lines(
@@ -290,14 +294,26 @@ def table_changes(
     summary="A shared snapshot file's headers (its size), by its signed URL",
     response_class=FileResponse,
 )
-def shared_file(
+async def shared_file(
     request: Request,
     path: str,
-    session: SessionDep,
-    now: NowDep,
-    today: TodayDep,
     expires: Annotated[int, Query(alias="Expires", ge=0, le=2**53)],
     signature: Annotated[str, Query(alias="X-Amz-Signature", max_length=128)],
 ) -> FileResponse:
-    found = _server(request).file(session, path, expires, signature, now, today)
+    # A client reads one file with several requests (size, footer, column chunks). When its
+    # agreement was found active moments ago, a request costs a signature check and a stat, on
+    # the event loop; otherwise the agreement is looked up (in a worker thread, with a session).
+    server = _server(request)
+    now: datetime = request.app.state.clock()  # the service's clock, as NowDep reads it
+    found = server.known_file(path, expires, signature, now)
+    if found is None:
+        found = await run_in_threadpool(_checked_file, request, server, path, expires, signature)
     return _SnapshotFile(found, media_type="application/octet-stream")
+
+
+def _checked_file(
+    request: Request, server: sharing.SharingServer, path: str, expires: int, signature: str
+) -> FilePath:
+    now: datetime = request.app.state.clock()
+    with request.app.state.sessions() as session, session.begin():
+        return server.file(session, path, expires, signature, now, now.date())

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from meshlake.governance._errors import InvalidRequestError, PayloadTooLargeError
 from meshlake.governance.api._limits import limit_for, setting_for, too_large_detail
-from meshlake.governance.api.deps import CallerDep, SessionDep
+from meshlake.governance.api.deps import CallerDep, NowDep, SessionDep
 from meshlake.governance.services import _lineage
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._lineage import MAX_BATCH, MAX_DEPTH, DatasetRef, JobRef
@@ -284,6 +284,8 @@ def _record(
     )
     body = _inflated(raw, request.headers.get("content-encoding"), limit, setting_for(path))
     result = _lineage.ingest_body(session, caller, body, batch=batch)
+    # Kept events older than the retention go, at most hourly, after this ingest has committed.
+    _lineage.prune_when_due(request.app.state.sessions, request.app.state.clock())
     return IngestOut.model_validate(result)
 
 
@@ -392,6 +394,22 @@ class EventPageOut(BaseModel):
     next_after: int | None = Field(
         description="Pass as `after` for the next page; null on the last page."
     )
+
+
+class PrunedOut(BaseModel):
+    pruned: int = Field(description="Events deleted (at most 10,000 a call; call again for more).")
+    before: datetime = Field(description="Events received before this were pruned.")
+
+
+@router.post(
+    "/events/prune",
+    summary="Delete the kept events older than MESHLAKE_LINEAGE_EVENT_RETENTION_DAYS (admin)",
+    description="The service also does this at most hourly as events arrive. The graph, runs and "
+    "column lineage stay; only the events as received go.",
+)
+def prune_lineage_events(session: SessionDep, caller: CallerDep, now: NowDep) -> PrunedOut:
+    pruned, before = _lineage.prune_now(session, caller, now)
+    return PrunedOut(pruned=pruned, before=before)
 
 
 @router.get(

@@ -27,7 +27,9 @@ router = APIRouter(prefix="/api/v1/policies", tags=["policies"])
     summary="Evaluate a decision (publication, review, access): allowed or not, with the reasons",
 )
 def evaluate(body: EvaluationIn, session: SessionDep, caller: CallerDep) -> EvaluationOut:
-    decision, row = _policies.evaluate(session, caller, body.decision, body.input, body.subject)
+    decision, row = _policies.evaluate(
+        session, caller, body.decision, body.input, body.subject, body.zone
+    )
     return EvaluationOut(
         id=row.id,
         decision=decision.decision,
@@ -36,6 +38,8 @@ def evaluate(body: EvaluationIn, session: SessionDep, caller: CallerDep) -> Eval
             ReasonOut(policy=reason.policy, severity=reason.severity, message=reason.message)
             for reason in decision.reasons
         ],
+        policies=decision.policies,
+        bundle=decision.bundle,
     )
 
 

@@ -34,14 +34,16 @@ from meshlake.governance.services._delta_sharing._snapshots import Snapshots as 
 from meshlake.governance.services._delta_sharing._snapshots import (
     drop_everywhere as drop_everywhere,
 )
+from meshlake.governance.services._delta_sharing._verdicts import forget_everywhere
 from meshlake.platform import MeshlakeError
 
 
 def sharing_server(settings: GovernanceSettings) -> SharingServer:
     """The server for ``settings``: its snapshot folder and URL key. Registers the hook that
-    deletes an agreement's snapshots when it closes."""
-    if drop_everywhere not in CLOSED_HOOKS:
-        CLOSED_HOOKS.append(drop_everywhere)
+    deletes an agreement's snapshots, and forgets that it was active, when it closes."""
+    for hook in (forget_everywhere, drop_everywhere):
+        if hook not in CLOSED_HOOKS:
+            CLOSED_HOOKS.append(hook)
     secret = settings.sharing_url_secret
     signer = (
         UrlSigner(settings.sharing_url_ttl_seconds, secret.get_secret_value().encode())

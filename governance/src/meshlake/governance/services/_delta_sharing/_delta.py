@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,13 +28,27 @@ def _open(port: ReadablePort, version: int | None = None) -> DeltaTable:
         raise ConflictError(f"{port.port}: the Delta table cannot be read: {exc}") from None
 
 
+@lru_cache(maxsize=256)
+def _log_facts(location: str, version: int) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The schema (Delta's JSON) and configuration of one version of a table: fixed once
+    committed, so kept. Every metadata and query request needs them, and replaying a Delta log
+    costs milliseconds (more as the log grows)."""
+    table = DeltaTable(location, version=version)
+    return table.schema().to_json(), tuple(sorted(table.metadata().configuration.items()))
+
+
+def _facts(port: ReadablePort, version: int) -> tuple[str, dict[str, str]]:
+    try:
+        schema, config = _log_facts(port.location, version)
+    except DeltaError as exc:
+        raise ConflictError(f"{port.port}: the Delta table cannot be read: {exc}") from None
+    return schema, dict(config)
+
+
 def schema_string(port: ReadablePort, version: int) -> str:
     """The table's schema (Delta's JSON) cut to the delivered columns, in the grant's order;
     masked columns nullable, since a masked non-string arrives as null."""
-    fields = {
-        field["name"]: field
-        for field in json.loads(_open(port, version).schema().to_json())["fields"]
-    }
+    fields = {field["name"]: field for field in json.loads(_facts(port, version)[0])["fields"]}
     chosen = []
     for name in port.grant.columns:
         field = dict(fields[name])
@@ -45,7 +60,7 @@ def schema_string(port: ReadablePort, version: int) -> str:
 
 def configuration(port: ReadablePort) -> dict[str, str]:
     """The protocol's table configuration: whether a change data feed can be asked for."""
-    config = _open(port).metadata().configuration
+    config = _facts(port, port.version)[1]
     return {"enableChangeDataFeed": "true"} if config.get(CDF_SETTING) == "true" else {}
 
 

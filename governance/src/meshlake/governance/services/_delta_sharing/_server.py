@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,9 @@ from meshlake.governance.services._delta_sharing._snapshots import (
     nullable_masks,
     terms_key,
 )
-from meshlake.governance.services._readable import read
+from meshlake.governance.services._delta_sharing._verdicts import ActiveAgreements
+from meshlake.governance.services._readable import scan
+from meshlake.governance.services._sql import filtered
 
 FILES_PATH = "/delta-sharing/files"
 
@@ -43,6 +45,7 @@ class SharingServer:
 
     snapshots: Snapshots
     signer: UrlSigner
+    active: ActiveAgreements = field(default_factory=ActiveAgreements)
 
     # -- versions ----------------------------------------------------------------------------
 
@@ -63,6 +66,17 @@ class SharingServer:
                 f"published version is {port.version}"
             )
         return version
+
+    def refuse_history(self, starting: int | None, ending: int | None) -> None:
+        """A query's streaming fields are refused: a share has no per-version add and remove
+        files (it is served from masked snapshots), so history is read as its change feed."""
+        if starting is None and ending is None:
+            return
+        raise SharingRequestError(
+            "startingVersion, endingVersion: this server does not stream a table's history "
+            "through query; read a version with 'version', or the changes between versions with "
+            "GET .../changes?startingVersion=N&endingVersion=M (the change data feed)"
+        )
 
     def starting_version(self, shared: SharedTable, starting_timestamp: str | None) -> int:
         if starting_timestamp is None:
@@ -99,8 +113,11 @@ class SharingServer:
         before_build: Callable[[], object] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The ``file`` lines of the snapshot at ``version``: enough files for ``limit_hint``
-        rows, or all."""
+        rows, or all. The snapshots this one supersedes are pruned once their URLs expired."""
         snapshot = self.table_snapshot(shared, version, before_build)
+        folder = self._table_folder(shared, version)
+        self.snapshots.handed_out(folder, int(now.timestamp()) + self.signer.ttl_seconds)
+        self.snapshots.prune(folder, int(now.timestamp()))
         rows = 0
         for item in snapshot.files:
             if limit_hint is not None and rows >= limit_hint:
@@ -151,16 +168,25 @@ class SharingServer:
         """The share's snapshot of the port at ``version``: built once, then reused;
         ``before_build`` runs first when it has to be built (the sweep of closed shares)."""
         port = shared.port
-        folder = self.snapshots.folder(
-            shared.share, port.port, f"{version}-{terms_key(port.grant)}"
-        )
+        folder = self._table_folder(shared, version)
         found = self.snapshots.cached(folder)
         if found is not None:
             return found
         if before_build is not None:
             before_build()
-        table = nullable_masks(read(port, version), port.grant.masked)
-        return self.snapshots.write(folder, table, version, masked=port.grant.masked)
+        grant = port.grant
+
+        def prepare(rows: pa.Table) -> pa.Table:
+            return nullable_masks(filtered(rows, grant), grant.masked)
+
+        # The raw columns are read once; masks and row scope are applied file by file, in
+        # parallel, by the one rule ``_readable.read`` applies.
+        raw = scan(port, version)
+        return self.snapshots.write(folder, raw, version, masked=grant.masked, prepare=prepare)
+
+    def _table_folder(self, shared: SharedTable, version: int) -> Path:
+        port = shared.port
+        return self.snapshots.folder(shared.share, port.port, f"{version}-{terms_key(port.grant)}")
 
     def change_snapshots(self, shared: SharedTable, start: int, end: int) -> list[Snapshot]:
         """Per version from ``start`` to ``end``, the masked and filtered change rows; each
@@ -242,6 +268,7 @@ class SharingServer:
         if agreement is not None:
             advance(session, agreement, today)
         if agreement is None or agreement.state != "active":
+            self.active.forget(name)
             self.snapshots.drop(name)
             state = agreement.state if agreement is not None else "gone"
             raise ForbiddenError(
@@ -252,7 +279,17 @@ class SharingServer:
             raise NotFoundError(
                 "file URL: the file is no longer there; query the table again for fresh URLs"
             )
+        self.active.remember(name, agreement.ends_on)
         return path
+
+    def known_file(self, relative: str, expires: int, signature: str, now: datetime) -> Path | None:
+        """The file a signed URL names when its agreement was found active moments ago (no
+        database work); None when that is not known, and :meth:`file` must decide. The
+        signature and expiry are checked here all the same."""
+        self.signer.check(relative, expires, signature, now)
+        if not self.active.holds(relative.split("/", 1)[0], now.date()):
+            return None
+        return self.snapshots.path(relative)
 
     def sweep(self, session: Session, today: date) -> list[str]:
         """Delete the snapshots of agreements that are no longer active (a backstop to the hook

@@ -38,6 +38,8 @@ from meshlake.governance.services._lineage._model import JobKey as JobKey
 from meshlake.governance.services._lineage._model import JobRef as JobRef
 from meshlake.governance.services._lineage._model import Node as Node
 from meshlake.governance.services._lineage._model import RunInfo as RunInfo
+from meshlake.governance.services._lineage._retention import prune_now as prune_now
+from meshlake.governance.services._lineage._retention import prune_when_due as prune_when_due
 from meshlake.governance.services._lineage._runs import runs as runs
 from meshlake.governance.services._lineage._validate import json_kind as json_kind
 from meshlake.governance.services._lineage._validate import parse_event as parse_event
