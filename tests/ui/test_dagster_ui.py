@@ -155,6 +155,15 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
                 process.kill()
 
 
+@pytest.fixture
+def page(page: Page) -> Page:
+    """A page that, like a newcomer, skips Dagster's first-visit dialog (community links and a
+    newsletter form) whenever it covers the page."""
+    skip = page.get_by_role("dialog").get_by_role("button", name="Skip")
+    page.add_locator_handler(skip, lambda: skip.click())
+    return page
+
+
 def test_the_runs_page_and_the_overview_show_the_run(ui: Ui, page: Page) -> None:
     page.goto(f"{ui.url}/runs")
     expect(page.get_by_text(ui.run_id[:8]).first).to_be_visible(timeout=60_000)
