@@ -41,10 +41,11 @@ def _specs(definitions: dg.Definitions) -> dict[dg.AssetKey, dg.AssetSpec]:
 
 
 def _defined(definitions: dg.Definitions) -> set[dg.AssetKey]:
-    """Keys a location defines itself (not the other locations' assets it depends on)."""
+    """Keys a location runs itself (not the other locations' assets it references)."""
     keys: set[dg.AssetKey] = set()
     for assets in definitions.assets or []:
-        keys |= set(assets.keys) if isinstance(assets, dg.AssetsDefinition) else {assets.key}
+        if isinstance(assets, dg.AssetsDefinition) and assets.is_executable:
+            keys |= set(assets.keys)
     return keys
 
 
@@ -214,3 +215,38 @@ def test_workspace_file_lists_one_location_per_data_zone(
     assert {entry["python_module"]["module_name"] for entry in workspace["load_from"]} == {
         "meshlake.orchestration.locations"
     }
+
+
+def test_no_location_has_a_default_group(settings: Settings) -> None:
+    for zone in ("americas", "emea"):
+        graph = zone_definitions(zone, settings).get_repository_def().asset_graph
+        groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
+        assert "default" not in groups.values(), (zone, groups)
+        assert all(group == key.path[0] for key, group in groups.items()), groups
+    # americas reads hr's employees, which emea publishes: a reference in hr's group, not run here.
+    americas = zone_definitions("americas", settings).get_repository_def().asset_graph
+    employees = americas.get(dg.AssetKey(["hr", "employees", "employees"]))
+    assert employees.group_name == "hr"
+    assert not employees.is_materializable and not employees.is_observable
+
+
+def test_raw_sources_are_observable_with_their_schema(graph: dg.Definitions) -> None:
+    asset_graph = graph.get_repository_def().asset_graph
+    for source in MESH.raw_sources.values():
+        node = asset_graph.get(raw_key(source))
+        assert node.is_observable and not node.is_materializable, source.source.id
+        assert node.group_name == source.domain.name
+        schema = node.metadata["dagster/column_schema"]
+        assert [column.name for column in schema.columns], source.source.id
+    hris = asset_graph.get(dg.AssetKey(["hr", "raw", "hris_employees"]))
+    # Its readers (hr.employees) promise a latency: the drop is fresh within the shortest one.
+    assert hris.freshness_policy is not None
+
+
+def test_each_zone_location_defines_its_products_job(settings: Settings) -> None:
+    for zone in ("americas", "emea"):
+        definitions = zone_definitions(zone, settings)
+        job = definitions.resolve_job_def(f"{zone}_products")
+        selected = job.asset_layer.selected_asset_keys
+        assert selected == _defined(definitions), zone
+        assert job.executor_def.name == "in_process"  # one Spark session for the run

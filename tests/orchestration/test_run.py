@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import dagster as dg
 import pytest
@@ -57,6 +58,21 @@ def test_run_publishes_every_product_with_passing_checks_and_lineage(
     instance = persistent_instance(settings)
     record = instance.get_latest_materialization_event(dg.AssetKey(["alpha", "things", "things"]))
     assert record is not None and record.run_id == run.run_id
+    # The run is one of the code location's job (the UI can show and re-execute it) ...
+    assert [(zone_run.zone, zone_run.job) for zone_run in run.runs] == [("lab", "lab_products")]
+    dagster_run = instance.get_run_by_id(run.run_id)
+    assert dagster_run is not None and dagster_run.job_name == "lab_products"
+    assert dagster_run.remote_job_origin is not None
+    assert dagster_run.remote_job_origin.location_name == "lab"
+    # ... which observed the raw drop before reading it: schema, last change, data version.
+    (observation,) = instance.fetch_observations(
+        dg.AssetKey(["alpha", "raw", "things_raw"]), limit=1
+    ).records
+    assert observation.run_id == run.run_id
+    observed = observation.asset_observation
+    assert observed is not None and observed.data_version not in (None, "no drop yet")
+    assert observed.metadata["dagster/last_updated_timestamp"].value > 0
+    assert observed.metadata["meshlake/files"].value >= 1
     metadata = record.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == 100
     assert metadata["meshlake/delta_version"].value == 0
@@ -225,8 +241,12 @@ def test_quality_rules_run_as_checks_quarantine_bad_rows_and_block_publication(
         kind.metadata["quarantine_table"].value
     )
     assert [row["thing_id"] for row in quarantine.collect()] == ["T9001"]
-    docs = checks["weight_range"].metadata["data_docs"].value
-    assert Path(docs).is_file()
+    # Data Docs: a URL on the Data Docs server (`meshlake ui` serves the folder) of a real page.
+    docs = checks["weight_range"].metadata["data_docs"]
+    assert isinstance(docs, dg.UrlMetadataValue)
+    assert docs.value.startswith("http://127.0.0.1:3001/")
+    page = unquote(urlparse(docs.value).path).lstrip("/")
+    assert (settings.state_home() / "quality" / "data_docs" / page).is_file()
     assert outcomes["alpha.things"].failed_checks == [
         "things.kind_is_known [warn]: " + (kind.description or "")
     ]

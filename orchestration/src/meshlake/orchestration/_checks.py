@@ -11,10 +11,10 @@ evaluated", so it shows in the UI instead of disappearing.
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import dagster as dg
 
+from meshlake.orchestration._data_docs import data_docs_link
 from meshlake.orchestration._keys import port_key
 from meshlake.platform.quality import (
     NotEvaluated,
@@ -72,10 +72,13 @@ def port_check_specs(port: PortSpec) -> list[dg.AssetCheckSpec]:
     return [schema, *rules, *skipped, drift]
 
 
-def quality_check_results(report: QualityReport) -> list[dg.AssetCheckResult]:
-    """One result per rule, and the drift result (Dagster wants every declared check answered)."""
+def quality_check_results(
+    report: QualityReport, home: Path | None = None
+) -> list[dg.AssetCheckResult]:
+    """One result per rule, and the drift result (Dagster wants every declared check answered).
+    ``home`` is the state folder, for links to its Data Docs."""
     results = [
-        *(rule_check_result(result, report) for result in report.results),
+        *(rule_check_result(result, report, home) for result in report.results),
         *(not_evaluated_result(rule) for rule in report.not_evaluated),
     ]
     if report.results:
@@ -95,7 +98,9 @@ def not_evaluated_result(rule: NotEvaluated) -> dg.AssetCheckResult:
     )
 
 
-def rule_check_result(result: RuleResult, report: QualityReport) -> dg.AssetCheckResult:
+def rule_check_result(
+    result: RuleResult, report: QualityReport, home: Path | None = None
+) -> dg.AssetCheckResult:
     rule = result.rule
     metadata: dict[str, dg.RawMetadataValue] = {
         "expected": result.expected,
@@ -114,7 +119,7 @@ def rule_check_result(result: RuleResult, report: QualityReport) -> dg.AssetChec
         if report.quarantine_location:
             metadata["quarantine_table"] = report.quarantine_location
     if report.data_docs:
-        metadata["data_docs"] = data_docs_link(report.data_docs)
+        metadata["data_docs"] = data_docs_link(report.data_docs, home)
     return dg.AssetCheckResult(
         check_name=rule.name,
         asset_key=port_key(rule.port),
@@ -158,14 +163,6 @@ def drift_check_result(report: QualityReport) -> dg.AssetCheckResult:
         description=described or f"no column drifted since version {report.previous_version}",
         metadata=metadata,
     )
-
-
-def data_docs_link(location: str) -> dg.MetadataValue:
-    """A Data Docs page as a link the UI opens: a URL, or the local path for a file URI."""
-    parsed = urlparse(location)
-    if parsed.scheme == "file":
-        return dg.MetadataValue.path(str(Path(unquote(parsed.path))))
-    return dg.MetadataValue.url(location)
 
 
 def _blocks(rule: RuleSpec) -> bool:

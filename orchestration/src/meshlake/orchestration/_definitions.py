@@ -7,6 +7,7 @@ import dagster as dg
 from meshlake.orchestration._agreement_checks import agreement_checks
 from meshlake.orchestration._assets import mesh_assets
 from meshlake.orchestration._freshness import product_cron
+from meshlake.orchestration._jobs import zone_jobs
 from meshlake.orchestration._keys import port_key
 from meshlake.orchestration._resources import MeshlakeResource
 from meshlake.platform import Settings, load_mesh
@@ -43,6 +44,7 @@ def _definitions(mesh: Mesh, settings: Settings, zones: set[str] | None) -> dg.D
         assets=mesh_assets(mesh, settings, zones),
         asset_checks=agreement_checks(mesh, zones),
         schedules=_schedules(mesh, zones),
+        jobs=zone_jobs(mesh, zones),
         resources={"meshlake": resource},
     )
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
-from meshlake.orchestration._checks import (
-    SCHEMA_CHECK,
-    data_docs_link,
-    quality_check_results,
-)
+from meshlake.orchestration._checks import SCHEMA_CHECK, quality_check_results
+from meshlake.orchestration._data_docs import data_docs_link
 from meshlake.orchestration._keys import input_key, port_key
 from meshlake.orchestration._resources import MeshlakeResource
 from meshlake.platform import PortResult, ProductRef
@@ -37,6 +35,7 @@ def run_product(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Publish ``ref`` through the platform's one publish path; turn its result into events."""
     platform = meshlake.platform()
+    home = platform.settings.state_home()
     product = platform.mesh.product(ref)
     run_id = lineage_run_id(context.run.run_id, ref)
     progress.info("%s: materializing ...", ref)
@@ -44,7 +43,7 @@ def run_product(
     if not result.ok:
         # Nothing was committed; every checked rule still shows, the blocking ones as failed.
         for report in result.quality:
-            yield from quality_check_results(report)
+            yield from quality_check_results(report, home)
         progress.info("%s: %s", ref, result.error or "failed")
         raise dg.Failure(description=result.error, allow_retries=False)
     for warning in result.warnings:
@@ -87,8 +86,8 @@ def run_product(
             )
         ]
         if port.quality is not None:
-            metadata.update(_quality_metadata(port))
-            checks += quality_check_results(port.quality)
+            metadata.update(_quality_metadata(port, home))
+            checks += quality_check_results(port.quality, home)
         yield dg.MaterializeResult(
             asset_key=port_key(port.ref),
             metadata=metadata,  # type: ignore[arg-type]
@@ -96,7 +95,7 @@ def run_product(
         )
 
 
-def _quality_metadata(port: PortResult) -> dict[str, object]:
+def _quality_metadata(port: PortResult, home: Path) -> dict[str, object]:
     report = port.quality
     assert report is not None
     metadata: dict[str, object] = {
@@ -107,7 +106,7 @@ def _quality_metadata(port: PortResult) -> dict[str, object]:
         metadata["meshlake/quarantined_rows"] = report.quarantined_rows
         metadata["meshlake/quarantine_table"] = report.quarantine_location
     if report.data_docs is not None:
-        metadata["meshlake/data_docs"] = data_docs_link(report.data_docs)
+        metadata["meshlake/data_docs"] = data_docs_link(report.data_docs, home)
     return metadata
 
 

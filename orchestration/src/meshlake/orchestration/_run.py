@@ -1,7 +1,9 @@
 """`meshlake run`: the whole mesh (or a selection) materialized through Dagster, in this process.
 
-In-process execution keeps one Spark session for every asset of the run; the persistent instance
-keeps the run, its checks and materializations for the UI.
+Each landing zone's products run as its code location's job (``<zone>_products``), one Dagster run
+per zone, the zones in the order their products depend on each other. In-process execution keeps
+one Spark session for every asset; the persistent instance keeps the runs, their checks and
+materializations for the UI, which can re-execute them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import dagster as dg
 from meshlake.orchestration._agreement_checks import CHECK_PREFIX
 from meshlake.orchestration._definitions import mesh_definitions
 from meshlake.orchestration._governed import governed
-from meshlake.orchestration._instance import persistent_instance
-from meshlake.orchestration._keys import port_key
+from meshlake.orchestration._instance import persistent_instance, write_workspace
+from meshlake.orchestration._jobs import zone_job_name
+from meshlake.orchestration._keys import input_key, port_key
+from meshlake.orchestration._origin import execute_as_location_job, job_origin
 from meshlake.platform import Platform, Settings
+from meshlake.platform.specs import LandingZone, ProductSpec
 
 
 @dataclass
@@ -44,10 +49,28 @@ class ProductOutcome:
 
 
 @dataclass
-class MeshRun:
+class ZoneRun:
+    """One Dagster run of a zone's job."""
+
+    zone: str
+    job: str
     run_id: str
     success: bool
+
+
+@dataclass
+class MeshRun:
+    runs: list[ZoneRun]
     products: list[ProductOutcome]
+
+    @property
+    def success(self) -> bool:
+        return all(run.success for run in self.runs)
+
+    @property
+    def run_id(self) -> str:
+        """The Dagster run's id when one zone ran; with several, the last run's."""
+        return self.runs[-1].run_id if self.runs else ""
 
 
 def run_mesh(
@@ -72,24 +95,77 @@ def _run(settings: Settings, products: Iterable[str] | None, with_upstream: bool
     if missing:
         platform.ingest(only=missing)
     definitions = mesh_definitions(settings)
-    keys = [port_key(port.ref) for product in plan for port in product.ports.values()]
+    workspace = write_workspace(settings)
     instance = persistent_instance(settings)
-    result = dg.materialize(
-        # The agreements' SLA checks come along: selecting an asset selects its checks.
-        assets=[*(definitions.assets or []), *(definitions.asset_checks or [])],  # type: ignore[list-item]
-        instance=instance,
-        resources=dict(definitions.resources or {}),
-        selection=dg.AssetSelection.assets(*keys),
-        raise_on_error=False,
-        tags={"meshlake/trigger": "meshlake run"},
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-    )
-    outcomes = _outcomes(result, instance, [str(product.ref) for product in plan])
-    return MeshRun(result.run_id, result.success, outcomes)
+    outcomes = {str(product.ref): ProductOutcome(str(product.ref), "skipped") for product in plan}
+    runs: list[ZoneRun] = []
+    for zone, wave in zone_waves(plan):
+        job = definitions.resolve_job_def(zone_job_name(zone.name))
+        raw = {
+            input_key(binding)
+            for product in wave
+            for binding in product.inputs
+            if binding.raw is not None and binding.raw.domain.landing_zone == zone.name
+        }
+        ports = [port_key(port.ref) for product in wave for port in product.ports.values()]
+        result = execute_as_location_job(
+            job,
+            job_origin(workspace, zone.location_name, job.name),
+            instance,
+            [*sorted(raw, key=str), *ports],
+            tags={"meshlake/trigger": "meshlake run"},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+        runs.append(ZoneRun(zone.name, job.name, result.run_id, result.success))
+        for outcome in _outcomes(result, instance, [str(product.ref) for product in wave]):
+            outcomes[outcome.product] = outcome
+        if not result.success:
+            break  # a later zone reads what failed here; its products stay "skipped"
+    return MeshRun(runs, list(outcomes.values()))
+
+
+def zone_waves(plan: list[ProductSpec]) -> list[tuple[LandingZone, list[ProductSpec]]]:
+    """The plan as runs of one zone each, in an order that respects dependencies.
+
+    Each step runs, for one zone, every remaining product of that zone whose inputs in the plan are
+    published or run in the same step; a zone that can run all its remaining products is taken
+    first, so the sample mesh takes one run per zone.
+    """
+    remaining = list(plan)
+    done: set[str] = set()
+    waves: list[tuple[LandingZone, list[ProductSpec]]] = []
+    planned = {str(product.ref) for product in plan}
+    while remaining:
+        candidates = []
+        for zone_name in sorted({product.zone.name for product in remaining}):
+            ready: list[ProductSpec] = []
+            names: set[str] = set()
+            waiting = [product for product in remaining if product.zone.name == zone_name]
+            added = True
+            while added:  # until no more of the zone's products can join this step
+                added = False
+                for product in list(waiting):
+                    needs = {
+                        str(binding.output.product_ref)
+                        for binding in product.inputs
+                        if binding.output is not None
+                    } & planned
+                    if needs <= done | names:
+                        ready.append(product)
+                        names.add(str(product.ref))
+                        waiting.remove(product)
+                        added = True
+            whole = not waiting
+            candidates.append((not whole, -len(ready), zone_name, ready))
+        _, _, _, wave = min(candidates, key=lambda item: item[:3])
+        waves.append((wave[0].zone, wave))
+        done |= {str(product.ref) for product in wave}
+        remaining = [product for product in remaining if str(product.ref) not in done]
+    return waves
 
 
 def _outcomes(
-    result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, plan: list[str]
+    result: dg.JobExecutionResult, instance: dg.DagsterInstance, plan: list[str]
 ) -> list[ProductOutcome]:
     by_step = {name.replace(".", "__"): ProductOutcome(name, "skipped") for name in plan}
     for stat in instance.get_run_step_stats(result.run_id):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import subprocess
 from typing import Annotated
 
 import typer
@@ -72,11 +70,14 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
                     f"{product.seconds:.1f}",
                 )
             )
+    jobs = ", ".join(f"{zone_run.job} run" for zone_run in outcome.runs)
     summary_table(
-        f"dagster run {outcome.run_id}",
+        f"dagster {jobs}" if jobs else "dagster: nothing ran",
         ["product", "port", "status", "rows", "version", "checks", "seconds"],
         rows,
     )
+    for zone_run in outcome.runs:
+        say(f"{zone_run.job} run {zone_run.run_id}")
     for product in outcome.products:
         for check in product.failed_checks:
             say(f"{product.product} check {check}")
@@ -108,47 +109,60 @@ def _show_progress() -> None:
 
 def ui(
     port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1.")] = 3000,
+    docs_port: Annotated[
+        int, typer.Option(help="Port of the Data Docs pages (quality results) on 127.0.0.1.")
+    ] = 3001,
 ) -> None:
     """Open the Dagster UI: one code location per landing zone, on the local instance.
 
     Materializations started from the UI publish through governance like `meshlake run`: the
     service at MESHLAKE_GOVERNANCE_URL, or the embedded one, started for as long as the UI runs.
+    The quality checks' Data Docs links open on the Data Docs server started beside it. Ctrl-C
+    stops every process the command started.
     """
     import json
 
+    from meshlake.orchestration._data_docs import URL_VARIABLE, serve_data_docs
     from meshlake.orchestration._governed import governed
     from meshlake.orchestration._instance import dagster_home, write_workspace
+    from meshlake.orchestration._ui_process import dagster_command, run_until_interrupted
     from meshlake.platform import Settings
 
     settings = Settings()
     workspace = write_workspace(settings)
-    dagster = shutil.which("dagster")
-    if dagster is None:
-        fail("the dagster command is not installed in this environment; run `uv sync`")
-    with governed(settings) as governed_settings:
-        token = governed_settings.governance_token
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(dagster_home(settings)),
-            "MESHLAKE_PROJECT": str(settings.project_root()),
-            "MESHLAKE_GOVERNANCE_URL": str(governed_settings.governance_url),
-            "MESHLAKE_GOVERNANCE_TOKEN": token.get_secret_value() if token else "",
-            "MESHLAKE_GOVERNANCE_TOKENS": json.dumps(
-                {
-                    zone: secret.get_secret_value()
-                    for zone, secret in governed_settings.governance_tokens.items()
-                }
-            ),
-        }
-        note(
-            f"Dagster UI on http://127.0.0.1:{port} (workspace {workspace}), publishing through "
-            f"governance at {governed_settings.governance_url}; Ctrl-C stops both"
-        )
-        subprocess.run(
-            [dagster, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
-            env=env,
-            check=False,
-        )
+    try:
+        docs = serve_data_docs(settings.state_home(), docs_port)
+    except OSError as error:
+        fail(f"cannot serve Data Docs on 127.0.0.1:{docs_port} ({error}); pick --docs-port")
+    try:
+        with governed(settings) as governed_settings:
+            token = governed_settings.governance_token
+            env = {
+                **os.environ,
+                "DAGSTER_HOME": str(dagster_home(settings)),
+                "MESHLAKE_PROJECT": str(settings.project_root()),
+                "MESHLAKE_HOME": str(settings.state_home()),
+                URL_VARIABLE: docs.url,
+                "MESHLAKE_GOVERNANCE_URL": str(governed_settings.governance_url),
+                "MESHLAKE_GOVERNANCE_TOKEN": token.get_secret_value() if token else "",
+                "MESHLAKE_GOVERNANCE_TOKENS": json.dumps(
+                    {
+                        zone: secret.get_secret_value()
+                        for zone, secret in governed_settings.governance_tokens.items()
+                    }
+                ),
+            }
+            note(
+                f"Dagster UI on http://127.0.0.1:{port} (workspace {workspace}), Data Docs on "
+                f"{docs.url}, publishing through governance at "
+                f"{governed_settings.governance_url}; Ctrl-C stops them all"
+            )
+            run_until_interrupted(
+                dagster_command("dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)),
+                env,
+            )
+    finally:
+        docs.stop()
 
 
 def register(app: typer.Typer) -> None:

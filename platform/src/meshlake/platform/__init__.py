@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from meshlake.platform._ids import ProductRef as ProductRef
     from meshlake.platform._locations import is_uri as is_uri
     from meshlake.platform._locations import port_location as port_location
+    from meshlake.platform._locations import raw_location as raw_location
     from meshlake.platform._locations import zone_root as zone_root
     from meshlake.platform._materialize import PortResult as PortResult
     from meshlake.platform._platform import Platform as Platform
@@ -52,6 +53,7 @@ _PUBLIC = {
     "ProductRef": "meshlake.platform._ids",
     "is_uri": "meshlake.platform._locations",
     "port_location": "meshlake.platform._locations",
+    "raw_location": "meshlake.platform._locations",
     "zone_root": "meshlake.platform._locations",
     "GovernanceClient": "meshlake.platform._governance",
     "GovernanceError": "meshlake.platform._governance",

@@ -31,6 +31,7 @@ from meshlake.governance._errors import (
 )
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.api._crash import CrashGuard
+from meshlake.governance.api._docs import install_docs
 from meshlake.governance.api._limits import BodySizeLimit
 from meshlake.governance.api._load import (
     RETRY_AFTER_SECONDS,
@@ -109,6 +110,8 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
         description="Catalog, search, lineage, access and audit of the meshlake data mesh.",
         # The webhook deliverer and the SLA schedule run while the server does.
         lifespan=_both(webhook_lifespan(settings), sla_lifespan(settings.sla_interval)),
+        docs_url=None,  # served by install_docs from local assets
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.clock = utcnow  # the service's time; a test may set another
@@ -139,6 +142,7 @@ def create_app(settings: GovernanceSettings | None = None) -> FastAPI:
     app.add_middleware(CrashGuard)
     _handle_errors(app)
     _state_text_rules(app)
+    install_docs(app, ROUTERS)
     return app
 
 
