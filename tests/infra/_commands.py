@@ -5,6 +5,7 @@ subcommands must exist and take every option given; a Spark daemon's class must 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -46,7 +47,12 @@ def _option_problems(program: Path, args: list[str]) -> list[str]:
     if result.returncode != 0:
         return [f"`{name} --help` failed: {result.stderr.strip()[-300:]}"]
     options = [arg.split("=")[0] for arg in args if arg.startswith("--")]
-    return [f"`{name}` has no option {option}" for option in options if option not in result.stdout]
+    return [
+        f"`{name}` has no option {option}"
+        for option in options
+        # Whole option names: --worker must not pass because --workers exists.
+        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout)
+    ]
 
 
 def _spark_class_problems(args: list[str]) -> list[str]:
