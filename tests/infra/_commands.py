@@ -4,6 +4,7 @@ subcommands must exist and take every option given; a Spark daemon's class must 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -35,24 +36,31 @@ def _option_problems(program: Path, args: list[str]) -> list[str]:
         if arg.startswith("-"):
             break
         subcommands.append(arg)
+    returncode, stdout, stderr = _help(str(program), tuple(subcommands))
+    name = " ".join([program.name, *subcommands])
+    if returncode != 0:
+        return [f"`{name} --help` failed: {stderr.strip()[-300:]}"]
+    options = [arg.split("=")[0] for arg in args if arg.startswith("--")]
+    return [
+        f"`{name}` has no option {option}"
+        for option in options
+        # Whole option names: --worker must not pass because --workers exists.
+        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", stdout)
+    ]
+
+
+@functools.cache
+def _help(program: str, subcommands: tuple[str, ...]) -> tuple[int, str, str]:
+    """A command's --help, once per test process (the CLI takes seconds to import)."""
     result = subprocess.run(
-        [str(program), *subcommands, "--help"],
+        [program, *subcommands, "--help"],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"},
         check=False,
     )
-    name = " ".join([program.name, *subcommands])
-    if result.returncode != 0:
-        return [f"`{name} --help` failed: {result.stderr.strip()[-300:]}"]
-    options = [arg.split("=")[0] for arg in args if arg.startswith("--")]
-    return [
-        f"`{name}` has no option {option}"
-        for option in options
-        # Whole option names: --worker must not pass because --workers exists.
-        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", result.stdout)
-    ]
+    return result.returncode, result.stdout, result.stderr
 
 
 def _spark_class_problems(args: list[str]) -> list[str]:
