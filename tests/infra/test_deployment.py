@@ -310,6 +310,45 @@ def test_platform_image_workspace_has_a_location_per_data_zone() -> None:
     assert instance["storage"]["postgres"]["postgres_url"] == {"env": "DAGSTER_POSTGRES_URL"}
 
 
+def instance_config_problem(instance: dict[str, Any], folder: Path) -> str | None:
+    """Dagster's own check of a dagster.yaml (its instance config schema; nothing is connected)."""
+    from dagster._core.errors import DagsterInvalidConfigError
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._serdes import ConfigurableClassData
+
+    (folder / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    try:
+        dagster_instance_config(str(folder))
+        # The run coordinator's and launcher's own config (the storage's needs dagster-postgres,
+        # which only the platform image installs).
+        for key in ("run_coordinator", "run_launcher"):
+            part = instance[key]
+            config = yaml.safe_dump(part.get("config") or {})
+            ConfigurableClassData(part["module"], part["class"], config).rehydrate(as_type=object)
+    except DagsterInvalidConfigError as invalid:
+        return str(invalid)
+    return None
+
+
+def test_the_dagster_instance_config_passes_dagsters_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql+psycopg2://meshlake:pw@db:5432/dagster")
+    instance = yaml.safe_load((DEPLOY / "dagster" / "home" / "dagster.yaml").read_text())
+    assert instance_config_problem(instance, tmp_path) is None
+    instance["storage"]["postgres"]["postgress_url"] = instance["storage"]["postgres"].pop(
+        "postgres_url"
+    )
+    problem = instance_config_problem(instance, tmp_path)
+    assert problem and "postgress_url" in problem
+    instance["storage"]["postgres"]["postgres_url"] = {"env": "DAGSTER_POSTGRES_URL"}
+    del instance["storage"]["postgres"]["postgress_url"]
+    assert instance_config_problem(instance, tmp_path) is None
+    instance["run_coordinator"]["config"]["max_concurent_runs"] = 4
+    problem = instance_config_problem(instance, tmp_path)
+    assert problem and "max_concurent_runs" in problem
+
+
 # ---------------------------------------------------------------- Helm chart
 
 
@@ -408,7 +447,10 @@ def test_governance_deployment_probes_scrape_and_scale(helm: str) -> None:
     assert service["spec"]["ports"][0]["targetPort"] == port["name"]
 
 
-def test_dagster_webserver_and_daemon_use_the_external_postgres(helm: str) -> None:
+def test_dagster_webserver_and_daemon_use_the_external_postgres(
+    helm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql+psycopg2://meshlake:pw@db:5432/dagster")
     docs = manifests(helm, "--set", "postgres.existingSecret=meshlake-db")
     assert "Secret" not in {doc["kind"] for doc in docs}, "an existing secret is not re-created"
     deployments = by_kind(docs, "Deployment")
@@ -421,6 +463,7 @@ def test_dagster_webserver_and_daemon_use_the_external_postgres(helm: str) -> No
     instance = yaml.safe_load(by_kind(docs, "ConfigMap")["mlk-dagster"]["data"]["dagster.yaml"])
     baked = yaml.safe_load((DEPLOY / "dagster" / "home" / "dagster.yaml").read_text())
     assert instance == baked, "the chart's instance and the image's differ"
+    assert instance_config_problem(instance, tmp_path) is None
     governance = deployments["mlk-governance"]["spec"]["template"]["spec"]["containers"][0]
     secret_refs = {
         e["valueFrom"]["secretKeyRef"]["name"] for e in governance["env"] if "valueFrom" in e
