@@ -76,6 +76,10 @@ bench-query: setup
 bench-sharing: setup  ## the Delta Sharing server: client read and masked snapshot build, 1M rows
 	$(RUN) python benchmarks/delta_sharing_server.py
 
+.PHONY: bench-large-mesh
+bench-large-mesh: setup  ## 1,000 products in 10 zones: validate, Dagster definitions, catalog sync, search p99 at 1M datasets
+	$(RUN) python benchmarks/large_mesh.py
+
 .PHONY: bench-duck-quality
 bench-duck-quality: setup  ## checks on DuckDB against the pass-through product without them (<= 1.25)
 	$(RUN) python benchmarks/duck_quality_budget.py
