@@ -625,6 +625,8 @@ def measure_search(scratch: Path, datasets: int, queries: int, repeat: int) -> F
     app = create_app(GovernanceSettings(database_url=url, bootstrap_token=BOOTSTRAP))
     server = serve_in_thread(app)
     timings: list[float] = []
+    direct: list[float] = []
+    by_label = search_latency.Timings.empty()
     try:
         with httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {BOOTSTRAP}"}, timeout=60
@@ -641,10 +643,32 @@ def measure_search(scratch: Path, datasets: int, queries: int, repeat: int) -> F
             for query in mix[:40]:  # warm the page cache, the statement cache, the connection
                 ask(query)
             for query in mix:
-                timings.append(statistics.median(ask(query) for _ in range(repeat)))
+                took = statistics.median(ask(query) for _ in range(repeat))
+                timings.append(took)
+                by_label.add(query.label, took)
+        # The same queries through search() in process: what HTTP adds to the service's part.
+        with search_latency.Session(app.state.engine) as session:
+            for query in mix:
+                runs = []
+                for _ in range(repeat):
+                    began = time.perf_counter()
+                    search_latency.search(
+                        session, query.text, limit=search_latency.PAGE, **query.filters
+                    )
+                    runs.append((time.perf_counter() - began) * 1000)
+                direct.append(statistics.median(runs))
     finally:
         server.stop()
         app.state.engine.dispose()
+    for label, values in sorted(by_label.by_label.items()):
+        print(
+            f"  {label:<12} n={len(values):<4} HTTP p50 {statistics.median(values):6.2f}"
+            f" / p99 {search_latency.percentile(values, 0.99):6.2f} ms"
+        )
+    print(
+        f"  search() in process: p50 {statistics.median(direct):.2f}"
+        f" / p99 {search_latency.percentile(direct, 0.99):.2f} ms"
+    )
     p99 = search_latency.percentile(timings, 0.99)
     return Figure(
         f"search API p99 over HTTP, {datasets} datasets (SQLite)",
