@@ -84,6 +84,10 @@ bench-engines: setup  ## sales.orders end to end on DuckDB against Spark local a
 bench-realistic-budget: setup  ## checks of sales.orders (join + window) on Spark at 5M orders (<= 1.15x), pass-through beside
 	$(RUN) python benchmarks/realistic_budget.py
 
+.PHONY: bench-large-mesh
+bench-large-mesh: setup  ## 1,000 products in 10 zones: validate, Dagster definitions, catalog sync, search p99 at 1M datasets
+	$(RUN) python benchmarks/large_mesh.py
+
 .PHONY: bench-duck-quality
 bench-duck-quality: setup  ## checks on DuckDB against the pass-through product without them (<= 1.25)
 	$(RUN) python benchmarks/duck_quality_budget.py

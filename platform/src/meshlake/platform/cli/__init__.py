@@ -8,6 +8,7 @@ takes the Typer app and adds its commands.
 from __future__ import annotations
 
 import importlib
+import sys
 from importlib.metadata import entry_points
 
 import typer
@@ -33,17 +34,30 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
+def _register(argv: list[str] | None = None) -> None:
     for module in _BUILTIN:
         importlib.import_module(module).register(app)
+    # The other parts' commands import Dagster and the governance service (about 5 s of CPU):
+    # a built-in command such as `meshlake validate` never needs them, so they load only for
+    # another command or for the command list. ``argv`` None (a caller of the app) loads all.
+    command = next((arg for arg in argv or () if arg[:1] != "-"), None)
+    if command is not None and command in _builtin_names():
+        return
     for entry in entry_points(group="meshlake.cli"):
         entry.load()(app)
+
+
+def _builtin_names() -> set[str]:
+    commands = {info.name for info in app.registered_commands}
+    return {name for name in commands if name} | {
+        info.name for info in app.registered_groups if info.name
+    }
 
 
 def main() -> None:
     from meshlake.platform._errors import MeshlakeError
 
-    _register()
+    _register(sys.argv[1:])
     try:
         app()
     except MeshlakeError as exc:
