@@ -52,6 +52,11 @@ def test_run_publishes_every_product_with_passing_checks_and_lineage(
     }
     things = outcomes["alpha.things"]
     assert [(port.port, port.rows, port.version) for port in things.ports] == [("things", 100, 0)]
+    # The mini mesh's zone keeps the default engine: both products ran on Spark, and say so.
+    assert {name: outcome.engine for name, outcome in outcomes.items()} == {
+        "alpha.things": "spark",
+        "alpha.summary": "spark",
+    }
     # The schema check, one per contract rule (here the primary key), and drift.
     assert (things.checks_passed, things.checks_failed) == (3, 0)
 
@@ -76,6 +81,7 @@ def test_run_publishes_every_product_with_passing_checks_and_lineage(
     metadata = record.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == 100
     assert metadata["meshlake/delta_version"].value == 0
+    assert metadata["meshlake/engine"].value == "spark"
     lineage = metadata["dagster/column_lineage"].value
     assert [dep.column_name for dep in lineage.deps_by_column["weight"]] == ["weight"]
 

@@ -17,7 +17,7 @@ from tests.helpers import REPO
 pytestmark = pytest.mark.unit
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-RUN_COLUMNS = ["product", "port", "status", "rows", "version", "checks", "seconds"]
+RUN_COLUMNS = ["product", "port", "status", "engine", "rows", "version", "checks", "seconds"]
 
 
 @pytest.fixture
@@ -106,7 +106,16 @@ def test_the_run_summary_fits_80_columns(
     sample_results: list[ProductResult], terminal: pytest.MonkeyPatch
 ) -> None:
     rows = [
-        (result.product, port.ref.port, "failed", f"{port.rows:,}", port.version, "11/12", "9.5")
+        (
+            result.product,
+            port.ref.port,
+            "failed",
+            "duckdb",
+            f"{port.rows:,}",
+            port.version,
+            "11/12",
+            "9.5",
+        )
         for result in sample_results
         for port in result.ports
     ]

@@ -66,6 +66,7 @@ def run_product(
             "meshlake/write_mode": port.write_mode,
             "meshlake/lineage_run_id": run_id,
             "meshlake/governance_gate": result.gate or "enforce",
+            "meshlake/engine": result.engine,
         }
         if result.warnings:
             metadata["meshlake/policy_warnings"] = "\n".join(result.warnings)

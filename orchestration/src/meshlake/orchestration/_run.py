@@ -43,6 +43,8 @@ class ProductOutcome:
     checks_failed: int = 0
     failed_checks: list[str] = field(default_factory=list)  # "port.check: what was found"
     error: str | None = None
+    engine: str = ""
+    """The engine it ran on (``spark`` or ``duckdb``); "" when nothing was published."""
     sla_missed: list[str] = field(default_factory=list)
     """Sharing agreements whose SLA this run found missed ("port.agreement: what"): they warn,
     and count in neither checks_passed nor checks_failed (those are the contract's)."""
@@ -182,6 +184,9 @@ def _outcomes(
         if outcome is None:
             continue
         metadata = materialization.metadata
+        engine = getattr(metadata.get("meshlake/engine"), "value", None)
+        if isinstance(engine, str):
+            outcome.engine = engine
         outcome.ports.append(
             PortOutcome(
                 materialization.asset_key.path[-1],

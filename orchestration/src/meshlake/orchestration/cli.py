@@ -50,7 +50,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
 
     settings = Settings()
     _show_progress()
-    note("materializing through Dagster (one Spark session for the whole run) ...")
+    note("materializing through Dagster (Spark starts only for a product that needs it) ...")
     try:
         outcome = run_mesh(settings, products, upstream)
     finally:
@@ -64,6 +64,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
                     product.product,
                     port.port if port else "-",
                     product.status,
+                    product.engine or "-",
                     f"{port.rows:,}" if port and port.rows is not None else "-",
                     port.version if port and port.version is not None else "-",
                     checks,
@@ -73,7 +74,7 @@ def run(products: Products = None, upstream: Upstream = False) -> None:
     jobs = ", ".join(f"{zone_run.job} run" for zone_run in outcome.runs)
     summary_table(
         f"dagster {jobs}" if jobs else "dagster: nothing ran",
-        ["product", "port", "status", "rows", "version", "checks", "seconds"],
+        ["product", "port", "status", "engine", "rows", "version", "checks", "seconds"],
         rows,
     )
     for zone_run in outcome.runs:
