@@ -88,7 +88,9 @@ def _locations_loaded(ui_url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
+def ui(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Iterator[Ui]:
+    """`meshlake ui` on a mini mesh after a real run; the run uses the process's Spark session,
+    which stays up for the other tests of this process (stopping it broke their ``spark``)."""
     project = tmp_path_factory.mktemp("ui") / "project"
     shutil.copytree(MINI_MESH, project)
     _with_a_quality_rule(project)
@@ -102,9 +104,6 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     try:
         run = run_mesh(Settings(project=project, home=home, spark_master="local[2]"))
     finally:
-        from meshlake.platform import stop_spark
-
-        stop_spark()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
