@@ -43,11 +43,13 @@ from delta.exceptions.base import (
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from meshlake.platform._commit_info import RUN_ID_KEY as RUN_ID_KEY
+from meshlake.platform._commit_info import commit_metadata as commit_metadata
+from meshlake.platform._commit_info import run_id_of as run_id_of
 from meshlake.platform._errors import MeshlakeError
 
 log = logging.getLogger(__name__)
 
-RUN_ID_KEY = "meshlake.run_id"
 DEFAULT_RETRIES = 3
 """How many times a conflicting commit is tried again (after the first attempt)."""
 BACKOFF_SECONDS = 0.2
@@ -146,33 +148,6 @@ def others_writing(key: str) -> bool:
 
 def new_run_id() -> str:
     return str(uuid.uuid4())
-
-
-def commit_metadata(run_id: str, user_metadata: str | None = None) -> str:
-    """The commit's ``userMetadata``: ``{"meshlake.run_id": run_id}`` merged into ``user_metadata``
-    (a JSON object, such as a drift profile's ``Profile.to_metadata()``); the run id wins."""
-    body: dict[str, Any] = {}
-    if user_metadata:
-        extra = json.loads(user_metadata)
-        if not isinstance(extra, dict):
-            raise ValueError(
-                f"a commit's user metadata must be a JSON object, not {user_metadata!r}"
-            )
-        body.update(extra)
-    body[RUN_ID_KEY] = run_id
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
-
-
-def run_id_of(user_metadata: str | None) -> str | None:
-    """The run id in a commit's ``userMetadata``; None when it holds none (or is not JSON)."""
-    if not user_metadata:
-        return None
-    try:
-        body = json.loads(user_metadata)
-    except ValueError:
-        return None
-    found = body.get(RUN_ID_KEY) if isinstance(body, dict) else None
-    return found if isinstance(found, str) else None
 
 
 def write_delta(

@@ -32,11 +32,10 @@ from deltalake.transaction import (
     create_table_with_add_actions,
 )
 
+from meshlake.platform._commit_info import RUN_ID_KEY, commit_metadata
+
 log = logging.getLogger(__name__)
 
-RUN_ID_KEY = "meshlake.run_id"
-"""The key of the run id in a commit's userMetadata (``_delta.RUN_ID_KEY``; that module needs
-Spark, this one must not)."""
 
 ROWS_PER_FILE = 1_000_000
 
@@ -208,21 +207,6 @@ def earlier_commit(table: DeltaTable, run_id: str) -> DuckCommit:
                 version, table_rows(DeltaTable(table.table_uri, version=version)), True
             )
     raise RuntimeError(f"run {run_id} committed to {table.table_uri}, but no commit names it")
-
-
-def commit_metadata(run_id: str, user_metadata: str | None = None) -> str:
-    """The commit's ``userMetadata``, exactly as ``_delta.commit_metadata`` writes it: the run id
-    merged into ``user_metadata`` (a JSON object, such as a drift profile); the run id wins."""
-    body: dict[str, object] = {}
-    if user_metadata:
-        extra = json.loads(user_metadata)
-        if not isinstance(extra, dict):
-            raise ValueError(
-                f"a commit's user metadata must be a JSON object, not {user_metadata!r}"
-            )
-        body.update(extra)
-    body[RUN_ID_KEY] = run_id
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
 def _table(location: str) -> DeltaTable | None:
