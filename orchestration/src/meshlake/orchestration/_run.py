@@ -96,6 +96,7 @@ def _run(settings: Settings, products: Iterable[str] | None, with_upstream: bool
     missing = platform.missing_drops(plan)
     if missing:
         platform.ingest(only=missing)
+    platform.start_spark_early(plan)  # overlaps the JVM's start with the DuckDB products
     definitions = mesh_definitions(settings)
     workspace = write_workspace(settings)
     instance = persistent_instance(settings)

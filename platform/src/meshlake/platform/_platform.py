@@ -58,6 +58,13 @@ class Platform:
         master = masters.pop() if len(masters) == 1 else None
         return spark_session(self.settings, master)
 
+    def start_spark_early(self, plan: Iterable[ProductSpec]) -> bool:
+        """Start Spark in the background when ``plan`` holds a product that runs on it, so the
+        start overlaps the products before it (see ``_spark_warmup``); True if started."""
+        from meshlake.platform._spark_warmup import start_spark_early
+
+        return start_spark_early(self, plan) is not None
+
     def location(self, ref: PortRef) -> str:
         return port_location(self.mesh.product(ref.product_ref).zone, ref, self.state_home)
 
@@ -196,6 +203,7 @@ class Platform:
     ) -> list[ProductResult]:
         """Publish products (all by default) in dependency order; failures skip dependents."""
         plan = self.plan(products, with_upstream)
+        self.start_spark_early(plan)  # overlaps the JVM's start with the DuckDB products
         return self.publisher().publish_all(plan, progress, on_start)
 
     def close(self) -> None:
