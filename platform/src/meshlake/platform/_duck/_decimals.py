@@ -1,0 +1,445 @@
+"""Decimal division and average, exact on DuckDB as on Spark.
+
+Spark divides decimals exactly: the quotient at scale 38 rounded half up, then rounded half up
+again to the scale of its result type (``_spark_types``); ANSI mode fails on a zero divisor and on a
+result too large for its type. DuckDB divides decimals in DOUBLE. So each decimal ``a / b`` (and
+``avg``, which Spark computes as ``sum / count`` by the same rules) becomes DuckDB SQL over the
+operands' unscaled integers in HUGEINT (128 bits): the quotient, the remainder, the same two
+roundings, then a cast to Spark's ``DECIMAL(p, s)``, which fails on overflow as Spark does; a zero
+divisor calls ``error()`` (so does one of a DOUBLE division, where DuckDB would give null).
+
+The Spark types of the operands come from the inputs' schemas, through the query's scopes (CTEs and
+subqueries), by Spark's rules. A division is refused (``Refused``) when a type cannot be told, or
+when the scaled dividend could exceed 128 bits where Spark would still succeed: no near-match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from meshlake.platform._duck import _spark_types as types
+from meshlake.platform._duck._spark_types import SparkType
+
+_MARK = "meshlake_decimal"
+_HUGEINT_DIGITS = 38  # every integer below 10**38 fits in HUGEINT (max about 1.7 * 10**38)
+
+
+class Refused(Exception):
+    """A decimal division or average DuckDB cannot compute as Spark does; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def rewrite_decimals(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]] | None) -> exp.Expr:
+    """``tree`` with every decimal division and average computed as Spark does; Refused if one
+    cannot be. Without ``schema`` no type is known, so any division or average is refused."""
+    nodes = list(tree.find_all(exp.Div, exp.Avg))
+    if not nodes:
+        return tree
+    if schema is None:
+        raise Refused(f"{_shown(nodes[0])}: without the inputs' types, a decimal cannot be told")
+    for number, node in enumerate(nodes):
+        node.meta[_MARK] = number
+    typed = _Types(_qualified(tree, schema), schema)
+    found = {node.meta[_MARK]: node for node in typed.tree.find_all(exp.Div, exp.Avg)}
+    plans: dict[int, tuple[SparkType, ...]] = {}
+    for node in nodes:
+        twin = found.get(node.meta[_MARK])
+        if twin is None:
+            raise Refused(f"{_shown(node)}: sqlglot lost track of this expression")
+        plans[node.meta[_MARK]] = _plan(twin, typed)
+    # Innermost first, so an outer division's operand already holds the exact inner one.
+    for node in sorted(nodes, key=_depth, reverse=True):
+        plan = plans[node.meta.pop(_MARK)]
+        if not plan:
+            if not isinstance(node, exp.Div) or _nonzero_literal(node.expression):
+                continue
+            replacement = _checked_double_division(node)
+        elif isinstance(node, exp.Div):
+            replacement = _division(node, plan)
+        else:
+            assert isinstance(node, exp.Avg)
+            replacement = _average(node, plan)
+        if node is tree:
+            tree = replacement
+        else:
+            node.replace(replacement)
+    return tree
+
+
+def _qualified(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> exp.Expr:
+    plain: dict[str, object] = {table: dict(columns) for table, columns in schema.items()}
+    try:
+        qualified = qualify(tree.copy(), schema=plain, dialect="spark")
+        return annotate_types(qualified, schema=plain, dialect="spark")
+    except SqlglotError as exc:
+        raise Refused(f"sqlglot cannot resolve the transform's columns: {exc}") from None
+
+
+def _plan(node: exp.Expr, typed: _Types) -> tuple[SparkType, ...]:
+    """() to leave the node as it is (no decimal), else the Spark types it is computed with:
+    (dividend, divisor, result) for a division, (argument, sum, result) for an average."""
+    if isinstance(node, exp.Avg):
+        argument = typed.of(node.this)
+        if argument is None:
+            raise Refused(f"{_shown(node)}: the Spark type of its argument cannot be told")
+        if not argument.is_decimal:
+            return ()
+        if isinstance(node.this, exp.Distinct) or isinstance(node.parent, exp.Window | exp.Filter):
+            raise Refused(f"{_shown(node)}: a decimal average with DISTINCT, FILTER or OVER")
+        total = types.sum_type(argument)
+        result = types.average_type(argument)
+        assert total is not None and result is not None
+        _check_fits(node, total, types.decimal(20, 0), result)
+        return (argument, total, result)
+    assert isinstance(node, exp.Div)
+    left, right = typed.of(node.this), typed.of(node.expression)
+    if left is None or right is None:
+        raise Refused(f"{_shown(node)}: the Spark type of an operand cannot be told")
+    if not (left.is_decimal or right.is_decimal) or left.is_fractional or right.is_fractional:
+        return ()  # Spark divides in DOUBLE, as DuckDB does
+    left = typed.beside_decimal(node.this, left)
+    right = typed.beside_decimal(node.expression, right)
+    result = types.divide(left, right)
+    _check_fits(node, left, right, result)
+    return (left, right, result)
+
+
+def _check_fits(node: exp.Expr, left: SparkType, right: SparkType, result: SparkType) -> None:
+    shift = result.scale + right.scale - left.scale
+    if shift < 0 or left.precision + shift > _HUGEINT_DIGITS:
+        raise Refused(
+            f"{_shown(node)}: {left} / {right} could exceed 128 bits when scaled to {result} on "
+            "DuckDB while Spark computes it"
+        )
+
+
+class _Types:
+    """Spark types of the expressions of one qualified query, by Spark's rules."""
+
+    def __init__(self, tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> None:
+        self.tree = tree
+        self.schema = {
+            table.lower(): {column.lower(): kind for column, kind in columns.items()}
+            for table, columns in schema.items()
+        }
+        self.scopes: dict[int, Scope] = {
+            id(scope.expression): scope for scope in traverse_scope(tree)
+        }
+
+    def beside_decimal(self, node: exp.Expr, kind: SparkType) -> SparkType:
+        """The decimal an operand becomes in arithmetic with a decimal."""
+        literal = _integer_literal(node)
+        if literal is not None and kind.is_integral:
+            return types.integral_literal_decimal(literal)
+        converted = kind.as_decimal()
+        assert converted is not None
+        return converted
+
+    def of(self, node: exp.Expr | None) -> SparkType | None:
+        """The Spark type of ``node``; None when it cannot be told."""
+        if node is None:
+            return None
+        if isinstance(node, exp.Paren | exp.Alias):
+            return self.of(node.this)
+        if isinstance(node, exp.Null):
+            return types.NULL
+        if isinstance(node, exp.Boolean):
+            return types.BOOLEAN
+        if isinstance(node, exp.Literal):
+            return types.literal_type(node.name) if node.is_number else SparkType("string")
+        if isinstance(node, exp.Neg):
+            return self.of(node.this)
+        if isinstance(node, exp.Column):
+            return self._column(node)
+        if isinstance(node, exp.Cast):  # TryCast too
+            return types.parse_type(node.to.sql("spark"))
+        if isinstance(node, exp.Add | exp.Sub | exp.Mul | exp.Div):
+            return self._arithmetic(node)
+        if isinstance(node, exp.Count | exp.CountIf):
+            return types.BIGINT
+        if isinstance(node, exp.Sum | exp.Avg):
+            argument = self.of(node.this)
+            if argument is None:
+                return None
+            return (types.sum_type if isinstance(node, exp.Sum) else types.average_type)(argument)
+        if isinstance(node, exp.Min | exp.Max | exp.Abs | exp.Window):
+            return self.of(node.this)
+        if isinstance(node, exp.Case | exp.If | exp.Coalesce | exp.Greatest | exp.Least):
+            return self._wider(_branches(node))
+        if isinstance(node, exp.Nullif):
+            return self.of(node.this)
+        if isinstance(node, exp.Round):
+            return self._round(node)
+        if isinstance(node, exp.Floor | exp.Ceil) and node.args.get("decimals") is None:
+            argument = self.of(node.this)
+            return None if argument is None else types.floor_type(argument)
+        if isinstance(node, exp.Mod):
+            return self._remainder(node)
+        if isinstance(node, exp.DateDiff | exp.Year | exp.Month | exp.Day | exp.Length):
+            return types.INT
+        if isinstance(node, exp.StrPosition | exp.RowNumber):
+            return types.INT
+        if isinstance(node, exp.Predicate | exp.Not | exp.Connector):
+            return types.BOOLEAN
+        return self._not_numeric(node)
+
+    def _column(self, node: exp.Column) -> SparkType | None:
+        scope = self._scope(node)
+        source = scope.sources.get(node.table) if scope is not None else None
+        if isinstance(source, exp.Table):
+            kind = self.schema.get(source.name.lower(), {}).get(node.name.lower())
+            return None if kind is None else types.parse_type(kind)
+        if isinstance(source, Scope) and isinstance(source.expression, exp.Select):
+            for projection in source.expression.selects:
+                if projection.alias_or_name.lower() == node.name.lower():
+                    return self.of(projection)
+        return None
+
+    def _scope(self, node: exp.Expr) -> Scope | None:
+        parent: exp.Expr | None = node
+        while parent is not None:
+            scope = self.scopes.get(id(parent))
+            if scope is not None:
+                return scope
+            parent = parent.parent
+        return None
+
+    def _arithmetic(self, node: exp.Binary) -> SparkType | None:
+        left, right = self.of(node.this), self.of(node.expression)
+        if left is None or right is None or not (left.is_numeric and right.is_numeric):
+            return None
+        if isinstance(node, exp.Div) and not (left.is_decimal or right.is_decimal):
+            return types.DOUBLE
+        if left.is_fractional or right.is_fractional:
+            return types.DOUBLE
+        if left.is_integral and right.is_integral:
+            return types.wider(left, right)
+        left = self.beside_decimal(node.this, left)
+        right = self.beside_decimal(node.expression, right)
+        if isinstance(node, exp.Div):
+            return types.divide(left, right)
+        if isinstance(node, exp.Mul):
+            return types.multiply(left, right)
+        return types.add(left, right)
+
+    def _remainder(self, node: exp.Mod) -> SparkType | None:
+        """``%`` of integers or doubles; a decimal remainder is not typed here."""
+        left, right = self.of(node.this), self.of(node.expression)
+        if left is None or right is None or left.is_decimal or right.is_decimal:
+            return None
+        if left.is_integral and right.is_integral:
+            return types.wider(left, right)
+        return types.DOUBLE if left.is_numeric and right.is_numeric else None
+
+    def _wider(self, branches: list[exp.Expr]) -> SparkType | None:
+        result: SparkType | None = types.NULL
+        for branch in branches:
+            kind = self.of(branch)
+            if kind is None or result is None:
+                return None
+            result = types.wider(result, kind)
+        return result
+
+    def _round(self, node: exp.Round) -> SparkType | None:
+        argument = self.of(node.this)
+        digits = node.args.get("decimals")
+        if argument is None:
+            return None
+        if digits is None:
+            return types.round_type(argument, 0)
+        if isinstance(digits, exp.Literal) and digits.is_int:
+            return types.round_type(argument, int(digits.name))
+        if isinstance(digits, exp.Neg) and isinstance(digits.this, exp.Literal):
+            return types.round_type(argument, -int(digits.this.name))
+        return None
+
+    def _not_numeric(self, node: exp.Expr) -> SparkType | None:
+        """A function these rules do not type: trusted only as clearly not a number (a date,
+        text), never guessed as a number."""
+        kind = node.type
+        if kind is None or kind.is_type(exp.DataType.Type.UNKNOWN):
+            return None
+        if kind.is_type(*exp.DataType.NUMERIC_TYPES):
+            return None
+        return SparkType(kind.sql("spark").lower())
+
+
+def _branches(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Case):
+        branches = [case.args["true"] for case in node.args.get("ifs") or []]
+        default = node.args.get("default")
+        return [*branches, default if default is not None else exp.Null()]
+    if isinstance(node, exp.If):
+        false = node.args.get("false")
+        return [node.args["true"], false if false is not None else exp.Null()]
+    return [node.this, *node.expressions]
+
+
+def _integer_literal(node: exp.Expr) -> str | None:
+    """The text of an integer literal (``2``, ``-2``), which Spark types by its digits."""
+    sign = ""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Neg):
+        sign, node = "-", node.this
+    if isinstance(node, exp.Literal) and node.is_int:
+        return sign + node.name
+    return None
+
+
+def _depth(node: exp.Expr) -> int:
+    depth, parent = 0, node.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
+
+
+def _shown(node: exp.Expr) -> str:
+    text = node.sql("spark")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# DuckDB SQL ---------------------------------------------------------------------------------
+
+
+def _nonzero_literal(node: exp.Expr) -> bool:
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal) and node.is_number and float(node.name) != 0
+
+
+def _zero_divisor(shown: str) -> exp.Expr:
+    return exp.Literal.string(
+        f"[DIVIDE_BY_ZERO] Division by zero in {shown} (Spark in ANSI mode fails here too)"
+    )
+
+
+def _checked_double_division(node: exp.Div) -> exp.Expr:
+    """A DOUBLE division (DuckDB gives null for a zero divisor, ANSI Spark fails)."""
+    return _fill(
+        "CASE WHEN {b} = 0 AND {a} IS NOT NULL THEN ERROR({msg}) ELSE {q} END",
+        a=node.this,
+        b=node.expression,
+        msg=_zero_divisor(_shown(node)),
+        q=node,
+    )
+
+
+def _division(node: exp.Div, plan: tuple[SparkType, ...]) -> exp.Expr:
+    left, right, result = plan
+    dividend = _unscaled(node.this, left)
+    divisor = _unscaled(node.expression, right)
+    return _exact_quotient(dividend, left, divisor, right, result, _shown(node))
+
+
+def _average(node: exp.Avg, plan: tuple[SparkType, ...]) -> exp.Expr:
+    argument, total, result = plan
+    del argument
+    total_sql = exp.Sum(this=node.this.copy())
+    count_sql = exp.Count(this=node.this.copy())
+    dividend = _unscaled(total_sql, total)
+    divisor = exp.Cast(this=count_sql, to=exp.DataType.build("HUGEINT", dialect="duckdb"))
+    return _exact_quotient(dividend, total, divisor, types.decimal(20, 0), result, _shown(node))
+
+
+def _unscaled(node: exp.Expr, kind: SparkType) -> exp.Expr:
+    """The operand's unscaled integer at its Spark decimal type, as HUGEINT. The decimal text
+    without its point is that integer: DuckDB writes every digit of the scale."""
+    hugeint = exp.DataType.build("HUGEINT", dialect="duckdb")
+    literal = _integer_literal(node)
+    if literal is not None:
+        return exp.Cast(this=exp.Literal.string(literal), to=hugeint)
+    if kind.scale == 0:
+        return exp.Cast(this=_as_decimal(node, kind), to=hugeint)
+    text = exp.Cast(this=_as_decimal(node, kind), to=exp.DataType.build("VARCHAR"))
+    digits = exp.Anonymous(
+        this="replace", expressions=[text, exp.Literal.string("."), exp.Literal.string("")]
+    )
+    return exp.Cast(this=digits, to=hugeint)
+
+
+def _as_decimal(node: exp.Expr, kind: SparkType) -> exp.Expr:
+    target = exp.DataType.build(f"DECIMAL({kind.precision}, {kind.scale})")
+    return exp.Cast(this=exp.Paren(this=node.copy()), to=target)
+
+
+def _exact_quotient(
+    dividend: exp.Expr,
+    left: SparkType,
+    divisor: exp.Expr,
+    right: SparkType,
+    result: SparkType,
+    shown: str,
+) -> exp.Expr:
+    shift = result.scale + right.scale - left.scale
+    n = _fill(f"({{x}}) * {_power(shift)}", x=dividend) if shift else dividend
+    numerator = _fill("ABS({n})", n=n)
+    denominator = _fill("ABS({b})", b=divisor)
+    remainder = _fill("{a} % {b}", a=numerator, b=denominator)
+    if result.scale >= _HUGEINT_DIGITS:
+        # One rounding: half up at scale 38.
+        round_up = _fill("{r} >= {b} - {r}", r=remainder, b=denominator)
+    else:
+        # Spark first rounds the quotient half up at scale 38, then half up at the result's
+        # scale: up when the remainder's fraction is at least 1/2 - 1/2 * 10**-(38 - s).
+        round_up = _fill(
+            f"({{b}} - {{r}}) - {{r}} <= {{b}} // {_power(_HUGEINT_DIGITS - result.scale)}",
+            r=remainder,
+            b=denominator,
+        )
+    magnitude = _fill(
+        "{a} // {b} + CASE WHEN {up} THEN 1 ELSE 0 END", a=numerator, b=denominator, up=round_up
+    )
+    signed = _fill(
+        "CASE WHEN ({n} < 0) <> ({d} < 0) THEN -({m}) ELSE {m} END", n=n, d=divisor, m=magnitude
+    )
+    scale_down = (
+        f" * CAST('{_unit(result.scale)}' AS DECIMAL({result.scale}, {result.scale}))"
+        if result.scale
+        else ""
+    )
+    value = _fill(
+        f"CAST(CAST({{q}} AS DECIMAL(38, 0)){scale_down} "
+        f"AS DECIMAL({result.precision}, {result.scale}))",
+        q=signed,
+    )
+    return _fill(
+        "CASE WHEN {d} = 0 AND {n} IS NOT NULL THEN ERROR({msg}) ELSE {v} END",
+        d=divisor,
+        n=n,
+        msg=_zero_divisor(shown),
+        v=value,
+    )
+
+
+def _power(digits: int) -> str:
+    return f"CAST('1{'0' * digits}' AS HUGEINT)"
+
+
+def _unit(scale: int) -> str:
+    return "0." + "0" * (scale - 1) + "1"
+
+
+def _sql(text: str) -> exp.Expr:
+    return sqlglot.parse_one(text.replace("{", "__slot_").replace("}", "__"), read="duckdb")
+
+
+def _fill(template: str, **parts: exp.Expr) -> exp.Expr:
+    tree = _sql(template)
+
+    def put(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.name.startswith("__slot_"):
+            return parts[node.name[len("__slot_") : -2]].copy()
+        return node
+
+    return tree.transform(put)
