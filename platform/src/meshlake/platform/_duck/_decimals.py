@@ -52,23 +52,27 @@ def rewrite_decimals(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]] | N
     typed = _Types(_qualified(tree, schema), schema)
     found = {node.meta[_MARK]: node for node in typed.tree.find_all(exp.Div, exp.Avg)}
     plans: dict[int, tuple[SparkType, ...]] = {}
+    shown: dict[int, str] = {}
     for node in nodes:
-        twin = found.get(node.meta[_MARK])
+        mark = node.meta[_MARK]
+        twin = found.get(mark)
         if twin is None:
             raise Refused(f"{_shown(node)}: sqlglot lost track of this expression")
-        plans[node.meta[_MARK]] = _plan(twin, typed)
+        shown[mark] = _shown(node)
+        plans[mark] = _plan(twin, typed, shown[mark])
     # Innermost first, so an outer division's operand already holds the exact inner one.
     for node in sorted(nodes, key=_depth, reverse=True):
-        plan = plans[node.meta.pop(_MARK)]
+        mark = node.meta.pop(_MARK)
+        plan = plans[mark]
         if not plan:
             if not isinstance(node, exp.Div) or _nonzero_literal(node.expression):
                 continue
-            replacement = _checked_double_division(node)
+            replacement = _checked_double_division(node, shown[mark])
         elif isinstance(node, exp.Div):
-            replacement = _division(node, plan)
+            replacement = _division(node, plan, shown[mark])
         else:
             assert isinstance(node, exp.Avg)
-            replacement = _average(node, plan)
+            replacement = _average(node, plan, shown[mark])
         if node is tree:
             tree = replacement
         else:
@@ -85,40 +89,43 @@ def _qualified(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> exp.E
         raise Refused(f"sqlglot cannot resolve the transform's columns: {exc}") from None
 
 
-def _plan(node: exp.Expr, typed: _Types) -> tuple[SparkType, ...]:
+def _plan(node: exp.Expr, typed: _Types, shown: str) -> tuple[SparkType, ...]:
     """() to leave the node as it is (no decimal), else the Spark types it is computed with:
     (dividend, divisor, result) for a division, (argument, sum, result) for an average."""
     if isinstance(node, exp.Avg):
-        argument = typed.of(node.this)
+        distinct = isinstance(node.this, exp.Distinct)
+        argument = typed.of(node.this.expressions[0] if distinct else node.this)
         if argument is None:
-            raise Refused(f"{_shown(node)}: the Spark type of its argument cannot be told")
+            raise Refused(f"{shown}: the Spark type of its argument cannot be told")
         if not argument.is_decimal:
             return ()
-        if isinstance(node.this, exp.Distinct) or isinstance(node.parent, exp.Window | exp.Filter):
-            raise Refused(f"{_shown(node)}: a decimal average with DISTINCT, FILTER or OVER")
+        if distinct or isinstance(node.parent, exp.Window | exp.Filter):
+            raise Refused(
+                f"{shown}: a decimal average with DISTINCT, FILTER or OVER is not carried over"
+            )
         total = types.sum_type(argument)
         result = types.average_type(argument)
         assert total is not None and result is not None
-        _check_fits(node, total, types.decimal(20, 0), result)
+        _check_fits(shown, total, types.decimal(20, 0), result)
         return (argument, total, result)
     assert isinstance(node, exp.Div)
     left, right = typed.of(node.this), typed.of(node.expression)
     if left is None or right is None:
-        raise Refused(f"{_shown(node)}: the Spark type of an operand cannot be told")
+        raise Refused(f"{shown}: the Spark type of an operand cannot be told")
     if not (left.is_decimal or right.is_decimal) or left.is_fractional or right.is_fractional:
         return ()  # Spark divides in DOUBLE, as DuckDB does
     left = typed.beside_decimal(node.this, left)
     right = typed.beside_decimal(node.expression, right)
     result = types.divide(left, right)
-    _check_fits(node, left, right, result)
+    _check_fits(shown, left, right, result)
     return (left, right, result)
 
 
-def _check_fits(node: exp.Expr, left: SparkType, right: SparkType, result: SparkType) -> None:
+def _check_fits(shown: str, left: SparkType, right: SparkType, result: SparkType) -> None:
     shift = result.scale + right.scale - left.scale
     if shift < 0 or left.precision + shift > _HUGEINT_DIGITS:
         raise Refused(
-            f"{_shown(node)}: {left} / {right} could exceed 128 bits when scaled to {result} on "
+            f"{shown}: {left} / {right} could exceed 128 bits when scaled to {result} on "
             "DuckDB while Spark computes it"
         )
 
@@ -324,32 +331,32 @@ def _zero_divisor(shown: str) -> exp.Expr:
     )
 
 
-def _checked_double_division(node: exp.Div) -> exp.Expr:
+def _checked_double_division(node: exp.Div, shown: str) -> exp.Expr:
     """A DOUBLE division (DuckDB gives null for a zero divisor, ANSI Spark fails)."""
     return _fill(
         "CASE WHEN {b} = 0 AND {a} IS NOT NULL THEN ERROR({msg}) ELSE {q} END",
         a=node.this,
         b=node.expression,
-        msg=_zero_divisor(_shown(node)),
+        msg=_zero_divisor(shown),
         q=node,
     )
 
 
-def _division(node: exp.Div, plan: tuple[SparkType, ...]) -> exp.Expr:
+def _division(node: exp.Div, plan: tuple[SparkType, ...], shown: str) -> exp.Expr:
     left, right, result = plan
     dividend = _unscaled(node.this, left)
     divisor = _unscaled(node.expression, right)
-    return _exact_quotient(dividend, left, divisor, right, result, _shown(node))
+    return _exact_quotient(dividend, left, divisor, right, result, shown)
 
 
-def _average(node: exp.Avg, plan: tuple[SparkType, ...]) -> exp.Expr:
+def _average(node: exp.Avg, plan: tuple[SparkType, ...], shown: str) -> exp.Expr:
     argument, total, result = plan
     del argument
     total_sql = exp.Sum(this=node.this.copy())
     count_sql = exp.Count(this=node.this.copy())
     dividend = _unscaled(total_sql, total)
     divisor = exp.Cast(this=count_sql, to=exp.DataType.build("HUGEINT", dialect="duckdb"))
-    return _exact_quotient(dividend, total, divisor, types.decimal(20, 0), result, _shown(node))
+    return _exact_quotient(dividend, total, divisor, types.decimal(20, 0), result, shown)
 
 
 def _unscaled(node: exp.Expr, kind: SparkType) -> exp.Expr:
@@ -385,24 +392,23 @@ def _exact_quotient(
     n = _fill(f"({{x}}) * {_power(shift)}", x=dividend) if shift else dividend
     numerator = _fill("ABS({n})", n=n)
     denominator = _fill("ABS({b})", b=divisor)
-    remainder = _fill("{a} % {b}", a=numerator, b=denominator)
     if result.scale >= _HUGEINT_DIGITS:
-        # One rounding: half up at scale 38.
-        round_up = _fill("{r} >= {b} - {r}", r=remainder, b=denominator)
+        # One rounding, half up at scale 38: up when 2r >= b.
+        half = _fill("({b} + 1) // 2", b=denominator)
     else:
-        # Spark first rounds the quotient half up at scale 38, then half up at the result's
-        # scale: up when the remainder's fraction is at least 1/2 - 1/2 * 10**-(38 - s).
-        round_up = _fill(
-            f"({{b}} - {{r}}) - {{r}} <= {{b}} // {_power(_HUGEINT_DIGITS - result.scale)}",
-            r=remainder,
+        # Spark rounds the quotient half up at scale 38, then half up at the result's scale s:
+        # up when b - 2r <= b // 10**(38 - s), the fraction r / b being 1/2 at scale 38.
+        half = _fill(
+            f"({{b}} - {{b}} // {_power(_HUGEINT_DIGITS - result.scale)} + 1) // 2",
             b=denominator,
         )
     magnitude = _fill(
-        "{a} // {b} + CASE WHEN {up} THEN 1 ELSE 0 END", a=numerator, b=denominator, up=round_up
+        "{a} // {b} + CASE WHEN {a} % {b} >= {half} THEN 1 ELSE 0 END",
+        a=numerator,
+        b=denominator,
+        half=half,
     )
-    signed = _fill(
-        "CASE WHEN ({n} < 0) <> ({d} < 0) THEN -({m}) ELSE {m} END", n=n, d=divisor, m=magnitude
-    )
+    signed = _fill("SIGN({n}) * SIGN({d}) * ({m})", n=n, d=divisor, m=magnitude)
     scale_down = (
         f" * CAST('{_unit(result.scale)}' AS DECIMAL({result.scale}, {result.scale}))"
         if result.scale
