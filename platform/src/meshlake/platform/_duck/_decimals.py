@@ -1,11 +1,11 @@
 """Decimal division and average, exact on DuckDB as on Spark.
 
-Spark divides decimals exactly: the quotient at scale 38 rounded half up, then rounded half up
-again to the scale of its result type (``_spark_types``); ANSI mode fails on a zero divisor and on a
+Spark divides decimals exactly: the quotient truncated at scale 39, then rounded half up to the
+scale of its result type (``_spark_types``), which is one half-up rounding of the exact quotient; ANSI mode fails on a zero divisor and on a
 result too large for its type. DuckDB divides decimals in DOUBLE. So each decimal ``a / b`` (and
 ``avg``, which Spark computes as ``sum / count`` by the same rules) becomes DuckDB SQL over the
-operands' unscaled integers in HUGEINT (128 bits): the quotient, the remainder, the same two
-roundings, then a cast to Spark's ``DECIMAL(p, s)``, which fails on overflow as Spark does; a zero
+operands' unscaled integers in HUGEINT (128 bits): the quotient, the remainder, the same
+rounding, then a cast to Spark's ``DECIMAL(p, s)``, which fails on overflow as Spark does; a zero
 divisor calls ``error()`` (so does one of a DOUBLE division, where DuckDB would give null).
 
 The Spark types of the operands come from the inputs' schemas, through the query's scopes (CTEs and
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -39,17 +38,20 @@ class Refused(Exception):
         super().__init__(reason)
 
 
-def rewrite_decimals(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]] | None) -> exp.Expr:
-    """``tree`` with every decimal division and average computed as Spark does; Refused if one
-    cannot be. Without ``schema`` no type is known, so any division or average is refused."""
+def duckdb_sql(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]] | None) -> str:
+    """``tree`` (Spark SQL) as DuckDB SQL, with every decimal division and average computed as
+    Spark does; Refused if one cannot be. Without ``schema`` no type is known, so any division
+    or average is refused."""
     nodes = list(tree.find_all(exp.Div, exp.Avg))
-    if not nodes:
-        return tree
     if schema is None:
-        raise Refused(f"{_shown(nodes[0])}: without the inputs' types, a decimal cannot be told")
+        if nodes:
+            raise Refused(
+                f"{_shown(nodes[0])}: without the inputs' types, a decimal cannot be told"
+            )
+        return tree.sql(dialect="duckdb")
     for number, node in enumerate(nodes):
         node.meta[_MARK] = number
-    typed = _Types(_qualified(tree, schema), schema)
+    typed = _Types(_qualified(tree, schema), schema)  # also: every column must resolve
     found = {node.meta[_MARK]: node for node in typed.tree.find_all(exp.Div, exp.Avg)}
     plans: dict[int, tuple[SparkType, ...]] = {}
     shown: dict[int, str] = {}
@@ -60,24 +62,28 @@ def rewrite_decimals(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]] | N
             raise Refused(f"{_shown(node)}: sqlglot lost track of this expression")
         shown[mark] = _shown(node)
         plans[mark] = _plan(twin, typed, shown[mark])
-    # Innermost first, so an outer division's operand already holds the exact inner one.
+    # Innermost first, so an outer division's operand already holds the exact inner one. Each
+    # rewritten node becomes a placeholder column, replaced by its DuckDB text at the end.
+    texts: dict[str, str] = {}
     for node in sorted(nodes, key=_depth, reverse=True):
         mark = node.meta.pop(_MARK)
         plan = plans[mark]
         if not plan:
             if not isinstance(node, exp.Div) or _nonzero_literal(node.expression):
                 continue
-            replacement = _checked_double_division(node, shown[mark])
+            text = _checked_double_division(node, shown[mark])
         elif isinstance(node, exp.Div):
-            replacement = _division(node, plan, shown[mark])
+            text = _division(node, plan, shown[mark])
         else:
             assert isinstance(node, exp.Avg)
-            replacement = _average(node, plan, shown[mark])
-        if node is tree:
-            tree = replacement
-        else:
-            node.replace(replacement)
-    return tree
+            text = _average(node, plan, shown[mark])
+        placeholder = f"__meshlake_decimal_{mark}__"
+        texts[placeholder] = text
+        node.replace(exp.column(placeholder))
+    sql = tree.sql(dialect="duckdb")
+    for placeholder, text in reversed(texts.items()):  # outer first: it holds the inner ones
+        sql = sql.replace(placeholder, text)
+    return sql
 
 
 def _qualified(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]]) -> exp.Expr:
@@ -325,127 +331,78 @@ def _nonzero_literal(node: exp.Expr) -> bool:
     return isinstance(node, exp.Literal) and node.is_number and float(node.name) != 0
 
 
-def _zero_divisor(shown: str) -> exp.Expr:
-    return exp.Literal.string(
-        f"[DIVIDE_BY_ZERO] Division by zero in {shown} (Spark in ANSI mode fails here too)"
-    )
+def _zero_divisor(shown: str) -> str:
+    message = f"[DIVIDE_BY_ZERO] Division by zero in {shown} (Spark in ANSI mode fails here too)"
+    return "'" + message.replace("'", "''") + "'"
 
 
-def _checked_double_division(node: exp.Div, shown: str) -> exp.Expr:
+def _checked_double_division(node: exp.Div, shown: str) -> str:
     """A DOUBLE division (DuckDB gives null for a zero divisor, ANSI Spark fails)."""
-    return _fill(
-        "CASE WHEN {b} = 0 AND {a} IS NOT NULL THEN ERROR({msg}) ELSE {q} END",
-        a=node.this,
-        b=node.expression,
-        msg=_zero_divisor(shown),
-        q=node,
+    a, b = _duck(node.this), _duck(node.expression)
+    return (
+        f"(CASE WHEN {b} = 0 AND {a} IS NOT NULL THEN error({_zero_divisor(shown)}) "
+        f"ELSE {node.sql(dialect='duckdb')} END)"
     )
 
 
-def _division(node: exp.Div, plan: tuple[SparkType, ...], shown: str) -> exp.Expr:
+def _division(node: exp.Div, plan: tuple[SparkType, ...], shown: str) -> str:
     left, right, result = plan
-    dividend = _unscaled(node.this, left)
-    divisor = _unscaled(node.expression, right)
+    dividend = _unscaled(node.this, _duck(node.this), left)
+    divisor = _unscaled(node.expression, _duck(node.expression), right)
     return _exact_quotient(dividend, left, divisor, right, result, shown)
 
 
-def _average(node: exp.Avg, plan: tuple[SparkType, ...], shown: str) -> exp.Expr:
-    argument, total, result = plan
-    del argument
-    total_sql = exp.Sum(this=node.this.copy())
-    count_sql = exp.Count(this=node.this.copy())
-    dividend = _unscaled(total_sql, total)
-    divisor = exp.Cast(this=count_sql, to=exp.DataType.build("HUGEINT", dialect="duckdb"))
+def _average(node: exp.Avg, plan: tuple[SparkType, ...], shown: str) -> str:
+    """Spark's avg of a decimal: sum (ten more digits) / count, by the division's rules."""
+    _, total, result = plan
+    argument = node.this.sql(dialect="duckdb")
+    dividend = _unscaled(None, f"sum({argument})", total)
+    divisor = f"CAST(count({argument}) AS HUGEINT)"
     return _exact_quotient(dividend, total, divisor, types.decimal(20, 0), result, shown)
 
 
-def _unscaled(node: exp.Expr, kind: SparkType) -> exp.Expr:
-    """The operand's unscaled integer at its Spark decimal type, as HUGEINT. The decimal text
+def _duck(node: exp.Expr) -> str:
+    return f"({node.sql(dialect='duckdb')})"
+
+
+def _unscaled(node: exp.Expr | None, sql: str, kind: SparkType) -> str:
+    """The operand's unscaled integer at its Spark decimal type, as HUGEINT. The decimal's text
     without its point is that integer: DuckDB writes every digit of the scale."""
-    hugeint = exp.DataType.build("HUGEINT", dialect="duckdb")
-    literal = _integer_literal(node)
+    literal = None if node is None else _integer_literal(node)
     if literal is not None:
-        return exp.Cast(this=exp.Literal.string(literal), to=hugeint)
+        return f"CAST('{literal}' AS HUGEINT)"
+    decimal = f"CAST({sql} AS DECIMAL({kind.precision}, {kind.scale}))"
     if kind.scale == 0:
-        return exp.Cast(this=_as_decimal(node, kind), to=hugeint)
-    text = exp.Cast(this=_as_decimal(node, kind), to=exp.DataType.build("VARCHAR"))
-    digits = exp.Anonymous(
-        this="replace", expressions=[text, exp.Literal.string("."), exp.Literal.string("")]
-    )
-    return exp.Cast(this=digits, to=hugeint)
-
-
-def _as_decimal(node: exp.Expr, kind: SparkType) -> exp.Expr:
-    target = exp.DataType.build(f"DECIMAL({kind.precision}, {kind.scale})")
-    return exp.Cast(this=exp.Paren(this=node.copy()), to=target)
+        return f"CAST({decimal} AS HUGEINT)"
+    return f"CAST(replace(CAST({decimal} AS VARCHAR), '.', '') AS HUGEINT)"
 
 
 def _exact_quotient(
-    dividend: exp.Expr,
-    left: SparkType,
-    divisor: exp.Expr,
-    right: SparkType,
-    result: SparkType,
-    shown: str,
-) -> exp.Expr:
+    dividend: str, left: SparkType, divisor: str, right: SparkType, result: SparkType, shown: str
+) -> str:
+    """``dividend / divisor`` (unscaled integers of ``left`` and ``right``) at ``result``.
+
+    Spark 4.1 divides to scale 39 rounding down, then rounds half up to the result's scale
+    (< 39): the same as one half-up rounding of the exact quotient, away from zero on a tie.
+    """
     shift = result.scale + right.scale - left.scale
-    n = _fill(f"({{x}}) * {_power(shift)}", x=dividend) if shift else dividend
-    numerator = _fill("ABS({n})", n=n)
-    denominator = _fill("ABS({b})", b=divisor)
-    if result.scale >= _HUGEINT_DIGITS:
-        # One rounding, half up at scale 38: up when 2r >= b.
-        half = _fill("({b} + 1) // 2", b=denominator)
-    else:
-        # Spark rounds the quotient half up at scale 38, then half up at the result's scale s:
-        # up when b - 2r <= b // 10**(38 - s), the fraction r / b being 1/2 at scale 38.
-        half = _fill(
-            f"({{b}} - {{b}} // {_power(_HUGEINT_DIGITS - result.scale)} + 1) // 2",
-            b=denominator,
+    n = f"({dividend} * {_power(shift)})" if shift else f"({dividend})"
+    d = f"({divisor})"
+    a, b = f"abs({n})", f"abs({d})"
+    magnitude = f"{a} // {b} + CASE WHEN {a} % {b} >= ({b} + 1) // 2 THEN 1 ELSE 0 END"
+    signed = f"sign({n}) * sign({d}) * ({magnitude})"
+    if result.scale:
+        unit = "0." + "0" * (result.scale - 1) + "1"
+        signed = (
+            f"CAST({signed} AS DECIMAL(38, 0)) "
+            f"* CAST('{unit}' AS DECIMAL({result.scale}, {result.scale}))"
         )
-    magnitude = _fill(
-        "{a} // {b} + CASE WHEN {a} % {b} >= {half} THEN 1 ELSE 0 END",
-        a=numerator,
-        b=denominator,
-        half=half,
-    )
-    signed = _fill("SIGN({n}) * SIGN({d}) * ({m})", n=n, d=divisor, m=magnitude)
-    scale_down = (
-        f" * CAST('{_unit(result.scale)}' AS DECIMAL({result.scale}, {result.scale}))"
-        if result.scale
-        else ""
-    )
-    value = _fill(
-        f"CAST(CAST({{q}} AS DECIMAL(38, 0)){scale_down} "
-        f"AS DECIMAL({result.precision}, {result.scale}))",
-        q=signed,
-    )
-    return _fill(
-        "CASE WHEN {d} = 0 AND {n} IS NOT NULL THEN ERROR({msg}) ELSE {v} END",
-        d=divisor,
-        n=n,
-        msg=_zero_divisor(shown),
-        v=value,
+    value = f"CAST({signed} AS DECIMAL({result.precision}, {result.scale}))"
+    return (
+        f"(CASE WHEN {d} = 0 AND {n} IS NOT NULL THEN error({_zero_divisor(shown)}) "
+        f"ELSE {value} END)"
     )
 
 
 def _power(digits: int) -> str:
     return f"CAST('1{'0' * digits}' AS HUGEINT)"
-
-
-def _unit(scale: int) -> str:
-    return "0." + "0" * (scale - 1) + "1"
-
-
-def _sql(text: str) -> exp.Expr:
-    return sqlglot.parse_one(text.replace("{", "__slot_").replace("}", "__"), read="duckdb")
-
-
-def _fill(template: str, **parts: exp.Expr) -> exp.Expr:
-    tree = _sql(template)
-
-    def put(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Column) and node.name.startswith("__slot_"):
-            return parts[node.name[len("__slot_") : -2]].copy()
-        return node
-
-    return tree.transform(put)

@@ -26,7 +26,7 @@ from sqlglot.dialects.spark import Spark
 from sqlglot.errors import SqlglotError
 from sqlglot.time import format_time
 
-from meshlake.platform._duck._decimals import Refused, rewrite_decimals
+from meshlake.platform._duck._decimals import Refused, duckdb_sql
 from meshlake.platform._errors import MeshlakeError
 
 
@@ -122,11 +122,9 @@ def transpile(
         if isinstance(node, exp.Substring | exp.Pad | exp.StrPosition) and _has_negative(node):
             raise Untranspilable(f"{node.sql('spark')}: negative positions differ between engines")
     try:
-        tree = rewrite_decimals(tree, schema)
+        return duckdb_sql(tree, schema)
     except Refused as exc:
         raise Untranspilable(exc.reason) from None
-    try:
-        return tree.sql(dialect="duckdb")
     except SqlglotError as exc:
         raise Untranspilable(f"sqlglot cannot write the transform for DuckDB: {exc}") from None
 
