@@ -208,6 +208,14 @@ def test_divisions_match_spark_to_the_last_digit(spark: Any) -> None:
         "nested_twice": "(c / e) / (f / 4.5)",
         "sum_of_products": "(c * f + e) / f",
         "near_tie": "one / near_tie",
+        # Operands whose Spark types come from round, CASE, coalesce, floor, greatest, abs.
+        "round_then_divide": "round(c, 1) / f",
+        "round_past_scale": "round(e, 6) / f",
+        "case_then_divide": "CASE WHEN n > 0 THEN c ELSE e END / f",
+        "coalesce_then_divide": "coalesce(c, 0) / n",
+        "floor_then_divide": "floor(e) / f",
+        "greatest_then_divide": "greatest(c, e) / f",
+        "abs_then_divide": "abs(-c) / f",
     }
     composite = {
         "rounded": "round(c / e, 2)",
