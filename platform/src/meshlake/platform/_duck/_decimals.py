@@ -1,12 +1,13 @@
 """Decimal division and average, exact on DuckDB as on Spark.
 
-Spark divides decimals exactly: the quotient truncated at scale 39, then rounded half up to the
-scale of its result type (``_spark_types``), which is one half-up rounding of the exact quotient; ANSI mode fails on a zero divisor and on a
-result too large for its type. DuckDB divides decimals in DOUBLE. So each decimal ``a / b`` (and
-``avg``, which Spark computes as ``sum / count`` by the same rules) becomes DuckDB SQL over the
-operands' unscaled integers in HUGEINT (128 bits): the quotient, the remainder, the same
-rounding, then a cast to Spark's ``DECIMAL(p, s)``, which fails on overflow as Spark does; a zero
-divisor calls ``error()`` (so does one of a DOUBLE division, where DuckDB would give null).
+Spark 4.1 divides decimals exactly: the quotient truncated at scale 39, then rounded half up
+(away from zero) to the scale of its result type (``_spark_types``), which is one half-up
+rounding of the exact quotient; ANSI mode fails on a zero divisor and on a result too large for
+its type. DuckDB divides decimals in DOUBLE. So each decimal ``a / b`` (and ``avg``, which Spark
+computes as ``sum / count`` by the same rules) becomes DuckDB SQL over the operands' unscaled
+integers in HUGEINT (128 bits): quotient, remainder, the same rounding, then a cast to Spark's
+``DECIMAL(p, s)``, which fails on overflow as Spark does. A zero divisor calls ``error()``, in a
+DOUBLE division too (DuckDB would give null there).
 
 The Spark types of the operands come from the inputs' schemas, through the query's scopes (CTEs and
 subqueries), by Spark's rules. A division is refused (``Refused``) when a type cannot be told, or
