@@ -319,7 +319,13 @@ def test_division_by_zero_fails_on_both_engines_and_null_divides_to_null(spark: 
 @pytest.mark.unit
 def test_what_cannot_be_matched_stays_refused_with_the_reason() -> None:
     schema = {
-        "t": {"a": "DECIMAL(38,0)", "b": "DECIMAL(38,10)", "d": "DECIMAL(12,2)", "s": "STRING"}
+        "t": {
+            "a": "DECIMAL(38,0)",
+            "b": "DECIMAL(38,10)",
+            "d": "DECIMAL(12,2)",
+            "s": "STRING",
+            "n": "INT",
+        }
     }
     refused = {
         "SELECT a / b FROM t": "could exceed 128 bits",
@@ -328,6 +334,8 @@ def test_what_cannot_be_matched_stays_refused_with_the_reason() -> None:
         "SELECT avg(d) OVER (PARTITION BY s) FROM t": "DISTINCT, FILTER or OVER",
         "SELECT d / 2.0 FROM t": "without the inputs' types",
         "SELECT d / ln(n) FROM t": "function LN is not known",
+        "SELECT d / s FROM t": "an operand is string, no number",
+        "SELECT d / (SELECT max(d) FROM t) FROM t": "the Spark type of an operand cannot be told",
     }
     for sql, reason in refused.items():
         with pytest.raises(Untranspilable, match=reason):

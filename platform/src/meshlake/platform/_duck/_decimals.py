@@ -29,6 +29,7 @@ from meshlake.platform._duck._spark_types import SparkType
 
 _MARK = "meshlake_decimal"
 _HUGEINT_DIGITS = 38  # every integer below 10**38 fits in HUGEINT (max about 1.7 * 10**38)
+_CAST_HINT = "; CAST it to the type it has (e.g. DECIMAL(12, 2)) to run it on DuckDB"
 
 
 class Refused(Exception):
@@ -103,7 +104,7 @@ def _plan(node: exp.Expr, typed: _Types, shown: str) -> tuple[SparkType, ...]:
         distinct = isinstance(node.this, exp.Distinct)
         argument = typed.of(node.this.expressions[0] if distinct else node.this)
         if argument is None:
-            raise Refused(f"{shown}: the Spark type of its argument cannot be told")
+            raise Refused(f"{shown}: the Spark type of its argument cannot be told{_CAST_HINT}")
         if not argument.is_decimal:
             return ()
         if distinct or isinstance(node.parent, exp.Window | exp.Filter):
@@ -118,7 +119,11 @@ def _plan(node: exp.Expr, typed: _Types, shown: str) -> tuple[SparkType, ...]:
     assert isinstance(node, exp.Div)
     left, right = typed.of(node.this), typed.of(node.expression)
     if left is None or right is None:
-        raise Refused(f"{shown}: the Spark type of an operand cannot be told")
+        raise Refused(f"{shown}: the Spark type of an operand cannot be told{_CAST_HINT}")
+    if types.NULL in (left, right):
+        return ()  # null, on either engine
+    if not (left.is_numeric and right.is_numeric):
+        raise Refused(f"{shown}: an operand is {left if not left.is_numeric else right}, no number")
     if not (left.is_decimal or right.is_decimal) or left.is_fractional or right.is_fractional:
         return ()  # Spark divides in DOUBLE, as DuckDB does
     left = typed.beside_decimal(node.this, left)
@@ -133,7 +138,7 @@ def _check_fits(shown: str, left: SparkType, right: SparkType, result: SparkType
     if shift < 0 or left.precision + shift > _HUGEINT_DIGITS:
         raise Refused(
             f"{shown}: {left} / {right} could exceed 128 bits when scaled to {result} on "
-            "DuckDB while Spark computes it"
+            "DuckDB while Spark computes it; cast the operands to fewer digits if they allow it"
         )
 
 

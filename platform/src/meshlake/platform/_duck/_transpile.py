@@ -125,6 +125,11 @@ def transpile(
         return duckdb_sql(tree, schema)
     except Refused as exc:
         raise Untranspilable(exc.reason) from None
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        # A shape the decimal rules did not foresee: Spark runs it rather than a guess.
+        raise Untranspilable(
+            f"the decimal rules cannot type this transform ({type(exc).__name__}: {exc})"
+        ) from None
     except SqlglotError as exc:
         raise Untranspilable(f"sqlglot cannot write the transform for DuckDB: {exc}") from None
 
