@@ -6,9 +6,10 @@ unchanged. So only functions known to behave alike on both engines are let throu
 anything else refuses the transform, and ``auto`` runs the product on Spark.
 
 Decimal arithmetic is where the engines part: Spark divides and averages decimals exactly (rounding
-half up at a scale its type rules fix), DuckDB in DOUBLE. So a division or an average over a
-decimal (a decimal column, or a literal such as ``2.0``, which Spark reads as a decimal) is refused;
-the types come from the inputs' schemas, through sqlglot's type annotation.
+half up at a scale its type rules fix), DuckDB in DOUBLE. So each decimal division and average (a
+decimal column, or a literal such as ``2.0``, which Spark reads as a decimal) is rewritten to compute
+Spark's exact result on DuckDB (``_decimals``), from the inputs' schemas; one that cannot be matched
+exactly is refused with the reason.
 
 Two meanings are set here because sqlglot assumes Spark's legacy (non-ANSI) mode, and meshlake's
 Spark 4 sessions run in ANSI mode: ``CAST`` and ``to_date`` fail on a value they cannot convert
@@ -23,10 +24,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 from sqlglot.errors import SqlglotError
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
 from sqlglot.time import format_time
 
+from meshlake.platform._duck._decimals import Refused, duckdb_sql
 from meshlake.platform._errors import MeshlakeError
 
 
@@ -97,8 +97,8 @@ def transpile(
     sql: str, tables: Iterable[str], schema: Mapping[str, Mapping[str, str]] | None = None
 ) -> str:
     """``sql`` (Spark SQL over the input tables ``tables``) as DuckDB SQL; Untranspilable if it
-    cannot be carried over faithfully. ``schema`` (table -> column -> Spark type) lets decimal
-    arithmetic be told apart; without it, every division and average counts as decimal."""
+    cannot be carried over faithfully. ``schema`` (table -> column -> Spark type) gives decimal
+    arithmetic its Spark types; without it, every division and average is refused."""
     try:
         statements = [tree for tree in sqlglot.parse(sql, read="spark") if tree is not None]
     except SqlglotError as exc:
@@ -107,7 +107,6 @@ def transpile(
         raise Untranspilable("the transform is not one SELECT query")
     tree: exp.Expr = statements[0]
     _check_tables(tree, {name.lower() for name in tables})
-    _check_decimals(tree, schema)
     for node in list(tree.find_all(exp.Func)):
         tree = _rewritten(tree, node)
     for node in tree.find_all(exp.Func):
@@ -123,7 +122,14 @@ def transpile(
         if isinstance(node, exp.Substring | exp.Pad | exp.StrPosition) and _has_negative(node):
             raise Untranspilable(f"{node.sql('spark')}: negative positions differ between engines")
     try:
-        return tree.sql(dialect="duckdb")
+        return duckdb_sql(tree, schema)
+    except Refused as exc:
+        raise Untranspilable(exc.reason) from None
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        # A shape the decimal rules did not foresee: Spark runs it rather than a guess.
+        raise Untranspilable(
+            f"the decimal rules cannot type this transform ({type(exc).__name__}: {exc})"
+        ) from None
     except SqlglotError as exc:
         raise Untranspilable(f"sqlglot cannot write the transform for DuckDB: {exc}") from None
 
@@ -137,39 +143,6 @@ def _check_tables(tree: exp.Expr, inputs: set[str]) -> None:
             raise Untranspilable(f"the transform reads {table.sql('spark')}, which is no input")
     if any(True for _ in tree.find_all(exp.Lateral)):
         raise Untranspilable("LATERAL VIEW is not carried over")
-
-
-def _check_decimals(tree: exp.Expr, schema: Mapping[str, Mapping[str, str]] | None) -> None:
-    typed: exp.Expr | None = None
-    if schema is not None:
-        plain: dict[str, object] = {table: dict(columns) for table, columns in schema.items()}
-        try:
-            typed = annotate_types(
-                qualify(tree.copy(), schema=plain, dialect="spark"), schema=plain, dialect="spark"
-            )
-        except SqlglotError as exc:
-            raise Untranspilable(f"sqlglot cannot resolve the transform's columns: {exc}") from None
-    for node in (typed or tree).find_all(exp.Div, exp.Avg):
-        operands = [node.this, node.expression] if isinstance(node, exp.Div) else [node.this]
-        if typed is None or any(_decimal(operand) for operand in operands):
-            what = "division" if isinstance(node, exp.Div) else "average"
-            shown = node.sql("spark")
-            shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            raise Untranspilable(
-                f"{shown}: a decimal {what} is exact on Spark and DOUBLE on DuckDB"
-            )
-
-
-def _decimal(node: exp.Expr | None) -> bool:
-    """Whether Spark computes ``node`` as a decimal (or may: a decimal literal inside it)."""
-    if node is None:
-        return False
-    if node.type is not None and node.type.is_type(exp.DataType.Type.DECIMAL):
-        return True
-    return any(
-        literal.is_number and "." in literal.name and "e" not in literal.name.lower()
-        for literal in node.find_all(exp.Literal)
-    )
 
 
 def _rewritten(tree: exp.Expr, node: exp.Func) -> exp.Expr:
