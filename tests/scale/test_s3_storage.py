@@ -8,6 +8,7 @@ the connector (hadoop-aws and the AWS SDK bundle, about 640 MB) into Spark's jar
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,8 +33,6 @@ S3_ENV = ("MESHLAKE_S3_", "AWS_")
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """No object-store settings from the machine running the tests."""
-    import os
-
     for name in list(os.environ):
         if name.startswith(S3_ENV):
             monkeypatch.delenv(name)
@@ -112,6 +111,9 @@ def test_spark_gets_the_connector_only_when_a_zone_of_the_project_is_on_s3(
 @pytest.mark.scale
 @pytest.mark.integration
 def test_the_mesh_on_s3_passes_in_a_process_of_its_own() -> None:
+    # The suite leaves out the vacuum case (tens of seconds of Delta listing on S3): `make s3`
+    # (MESHLAKE_S3_TRIAL=full) runs every case.
+    sample = [] if os.environ.get("MESHLAKE_S3_TRIAL") == "full" else ["-k", "not vacuum"]
     done = subprocess.run(
         [
             sys.executable,
@@ -122,6 +124,7 @@ def test_the_mesh_on_s3_passes_in_a_process_of_its_own() -> None:
             "no:cacheprovider",
             "-p",
             "no:xdist",
+            *sample,
             str(CASES),
         ],
         cwd=REPO,
