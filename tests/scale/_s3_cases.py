@@ -15,6 +15,9 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -207,3 +210,36 @@ def test_a_second_writer_of_a_product_on_s3_is_refused_while_the_first_holds_it(
     acquire(lease, "alpha.things", "next-run", 60.0)
     assert holder_of(lease)["run_id"] == "next-run"
     release(lease, "next-run")
+
+
+_RACER = """
+import sys, time
+from meshlake.platform._lease import WriterBusy, acquire
+lease, run_id, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+time.sleep(max(0.0, start - time.time()))
+try:
+    acquire(lease, "alpha.race", run_id, 60.0)
+except WriterBusy:
+    print("busy")
+else:
+    print("held")
+"""
+
+
+def test_of_runs_taking_the_lease_at_the_same_moment_exactly_one_gets_it(s3: S3Server) -> None:
+    lease = f"{ROOT}/_leases/alpha/race"
+    start = time.time() + 8.0  # every process imported and waiting by then
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, lease, f"racer-{index}", str(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(3)
+    ]
+    outcomes = sorted(racer.communicate(timeout=120)[0].strip() for racer in racers)
+
+    assert outcomes == ["busy", "busy", "held"]
+    from meshlake.platform._lease import holder_of
+
+    assert holder_of(lease)["state"] == "held"
