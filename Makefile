@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN = $(UV) run --frozen
 
 
-.PHONY: setup run ui validate test unit integration e2e reliability fuzz lint format bench clean
+.PHONY: setup run ui validate test unit integration e2e reliability s3 fuzz lint format bench clean
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -47,6 +47,10 @@ e2e: setup
 ## `make fuzz` is the other one: the governance API against its OpenAPI.
 reliability: setup
 	MESHLAKE_CRASH_TRIALS=20 $(RUN) pytest -q --timeout 3600 tests/reliability
+
+## The small mesh on a local S3 server in full: the suite runs it without the vacuum case (cost).
+s3: setup
+	MESHLAKE_S3_TRIAL=full $(RUN) pytest -q tests/scale/test_s3_storage.py
 
 ## Schemathesis over the governance API's whole OpenAPI, on SQLite and on PostgreSQL (when
 ## MESHLAKE_TEST_POSTGRES_URL is set): MESHLAKE_FUZZ_CASES per operation and generation mode

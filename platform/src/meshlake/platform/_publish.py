@@ -27,6 +27,7 @@ from meshlake.platform._governance import (
     GovernanceUnavailable,
     PublicationRecord,
 )
+from meshlake.platform._lease import writer_lease
 from meshlake.platform._outbox import Outbox
 from meshlake.platform._prepared import PortResult, ProductEngine, new_run_id
 from meshlake.platform._sharing import ReadTerms
@@ -122,7 +123,10 @@ class Publisher:
         self._emit("START", product, run_id, edges, engine=engine)
         try:
             self.replay_outbox()
-            with product_lock(self.state_home, str(product.ref)):
+            with (
+                product_lock(self.state_home, str(product.ref)),
+                writer_lease(product.zone, str(product.ref), run_id, self.state_home),
+            ):
                 ports, decision, recorded = self._publish(product, run_id)
         except Exception as exc:  # every failure is this product's failure (see the module doc)
             reports = _reports_of(exc, self.materializer)

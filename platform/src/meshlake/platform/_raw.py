@@ -1,12 +1,14 @@
 """Raw drops: synthetic files written into a zone's raw area the way an ingestion job would.
 
 Each raw source names a generator (``generate(scale, rng)`` yielding dict rows). Files are written to a
-fresh folder and swapped in, so a reader never sees a half-written drop.
+fresh folder and swapped in, so a reader never sees a half-written drop; on an object store the drop
+is one object, and one PUT replaces it whole.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 import shutil
@@ -15,13 +17,14 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pyspark.sql import DataFrame, SparkSession
 
 from meshlake.platform._errors import ConfigurationError, MeshlakeError
 from meshlake.platform._loading import load_module
 from meshlake.platform._locations import is_uri, raw_location
+from meshlake.platform._storage import drop_files, filesystem, is_object_store, join
 from meshlake.platform.specs import Mesh, RawSourceSpec
 from meshlake.platform.specs._types import ddl_column_names
 
@@ -40,6 +43,8 @@ def raw_source_location(mesh: Mesh, source: RawSourceSpec, state_home: Path) -> 
 
 
 def has_drop(location: str) -> bool:
+    if is_object_store(location):
+        return bool(drop_files(location))
     return not is_uri(location) and any(Path(location).glob("part-*"))
 
 
@@ -73,9 +78,10 @@ def read_raw(spark: SparkSession, source: RawSourceSpec, location: str) -> DataF
 
 
 def _drop(source: RawSourceSpec, location: str, scale: float, seed: int) -> RawDrop:
-    if is_uri(location):
+    if is_uri(location) and not is_object_store(location):
         raise ConfigurationError(
-            f"raw source {source.source.id}: synthetic drops go to local storage only, not {location}"
+            f"raw source {source.source.id}: synthetic drops go to a local folder or an object "
+            f"store, not {location}"
         )
     generator_file = source.generator_file
     if generator_file is None:
@@ -91,6 +97,9 @@ def _drop(source: RawSourceSpec, location: str, scale: float, seed: int) -> RawD
     # One stable seed per source, so adding a source does not change the others' data.
     rng = random.Random(seed * 1_000_003 + zlib.crc32(source.source.id.encode()))
     started = time.perf_counter()
+    if is_object_store(location):
+        rows = _upload(generate(scale, rng), location, source)
+        return RawDrop(source.source.id, location, rows, time.perf_counter() - started)
     target = Path(location)
     staging = target.with_name(f".{target.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
@@ -105,20 +114,41 @@ def _drop(source: RawSourceSpec, location: str, scale: float, seed: int) -> RawD
     return RawDrop(source.source.id, location, rows, time.perf_counter() - started)
 
 
+def _file_name(source: RawSourceSpec) -> str:
+    return "part-00000.csv" if source.source.format == "csv" else "part-00000.jsonl"
+
+
 def _write(rows: Iterable[dict[str, Any]], folder: Path, source: RawSourceSpec) -> int:
+    with (folder / _file_name(source)).open("w", newline="", encoding="utf-8") as handle:
+        return _write_rows(rows, handle, source)
+
+
+def _upload(rows: Iterable[dict[str, Any]], location: str, source: RawSourceSpec) -> int:
+    """The drop as one object, written in memory first: a failed generator uploads nothing."""
+    text = io.StringIO(newline="")
+    count = _write_rows(rows, text, source)
+    fs, folder = filesystem(location)
+    name = _file_name(source)
+    with fs.open_output_stream(join(folder, name)) as out:
+        out.write(text.getvalue().encode("utf-8"))
+    for stale in drop_files(location):
+        if stale.base_name != name:
+            fs.delete_file(stale.path)
+    return count
+
+
+def _write_rows(rows: Iterable[dict[str, Any]], handle: TextIO, source: RawSourceSpec) -> int:
     columns = ddl_column_names(source.source.schema_ddl)
     count = 0
     if source.source.format == "csv":
-        with (folder / "part-00000.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="raise")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow(row)
-                count += 1
-        return count
-    with (folder / "part-00000.jsonl").open("w", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="raise")
+        writer.writeheader()
         for row in rows:
-            handle.write(json.dumps(row, default=str, separators=(",", ":")))
-            handle.write("\n")
+            writer.writerow(row)
             count += 1
+        return count
+    for row in rows:
+        handle.write(json.dumps(row, default=str, separators=(",", ":")))
+        handle.write("\n")
+        count += 1
     return count

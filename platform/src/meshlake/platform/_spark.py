@@ -23,6 +23,7 @@ from pyspark.sql import SparkSession
 
 from meshlake.platform._errors import ConfigurationError
 from meshlake.platform._settings import Settings
+from meshlake.platform._storage import spark_storage_conf
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ def _start(settings: Settings, master: str) -> SparkSession:
         # benchmarks/quality_budget.py); memory is the cheaper resource for so short a life.
         .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
     )
+    # Object-store connectors (s3a ...) only when a zone's storage root needs one.
+    for key, value in spark_storage_conf(settings, delta_artifact()).items():
+        builder = builder.config(key, value)
     with _jvm_output_to(home / "logs" / "spark.log"):
         session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -18,6 +18,7 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from meshlake.governance._errors import ConflictError
 from meshlake.governance.services._schemas import FoundColumn, TypeSyntaxError, delta_columns
+from meshlake.platform import storage_options
 
 RUN_ID_KEY = "meshlake.run_id"
 
@@ -41,7 +42,7 @@ class VersionFacts:
 def read_version(location: str, version: int) -> VersionFacts:
     """The facts of ``version`` of the table at ``location``; DeltaLogError when it has none."""
     try:
-        table = DeltaTable(location)
+        table = DeltaTable(location, storage_options=storage_options(location))
     except TableNotFoundError:
         raise DeltaLogError(f"no Delta table at {location}") from None
     except DeltaError as exc:

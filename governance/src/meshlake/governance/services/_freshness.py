@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meshlake.governance.db._tables import ContractRevision, Dataset
+from meshlake.platform import storage_options
 from meshlake.platform.specs import Contract, sla_duration
 
 Status = Literal["fresh", "late", "no_sla", "missing"]
@@ -45,7 +46,7 @@ def freshness(session: Session, dataset: Dataset, at: datetime | None = None) ->
     latency = _latency(session, dataset)
     published = max((version.delta_version for version in dataset.versions), default=None)
     try:
-        table = DeltaTable(dataset.location)
+        table = DeltaTable(dataset.location, storage_options=storage_options(dataset.location))
     except TableNotFoundError:
         return Freshness(
             dataset=dataset.ref,

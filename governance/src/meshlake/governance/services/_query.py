@@ -48,6 +48,7 @@ from meshlake.governance.services._sql import (
     check,
     run,
 )
+from meshlake.platform import storage_options
 
 Sessions = Callable[[], AbstractContextManager[Session]]
 ACTION = "query"
@@ -254,7 +255,11 @@ def _within_bytes(used: list[ReadablePort], versions: Mapping[str, int], limit: 
 
 def _files_bytes(port: ReadablePort, version: int) -> int:
     try:
-        actions = pa.table(DeltaTable(port.location, version=version).get_add_actions(flatten=True))
+        actions = pa.table(
+            DeltaTable(
+                port.location, version=version, storage_options=storage_options(port.location)
+            ).get_add_actions(flatten=True)
+        )
     except TableNotFoundError:
         raise ConflictError(f"{port.port}: no Delta table at {port.location}") from None
     except DeltaError as exc:

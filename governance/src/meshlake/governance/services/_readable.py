@@ -27,6 +27,7 @@ from meshlake.governance.services._access import DOMAIN_ROLES, Caller
 from meshlake.governance.services._agreements import advance
 from meshlake.governance.services._sharing_decision import ports_of
 from meshlake.governance.services._sql import TableGrant, filtered
+from meshlake.platform import storage_options
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def scan(port: ReadablePort, version: int | None = None) -> pa.Table:
             f"{port.port}: version {at} is not published; the published version is {port.version}"
         )
     try:
-        table = DeltaTable(port.location, version=at)
+        table = DeltaTable(
+            port.location, version=at, storage_options=storage_options(port.location)
+        )
         raw = table.to_pyarrow_table(columns=list(port.grant.read_columns))
     except TableNotFoundError:
         raise ConflictError(f"{port.port}: no Delta table at {port.location}") from None

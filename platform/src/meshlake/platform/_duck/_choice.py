@@ -21,10 +21,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshlake.platform._duck._checks import checks_refusal
 from meshlake.platform._duck._conform import contract_types
-from meshlake.platform._duck._read import raw_files, raw_refusal
+from meshlake.platform._duck._read import raw_bytes, raw_refusal
 from meshlake.platform._duck._transpile import Untranspilable, transpile
 from meshlake.platform._duck._types import UnsupportedType
 from meshlake.platform._locations import port_location, raw_location
+from meshlake.platform._storage import storage_options
 from meshlake.platform.specs import Mesh, ProductSpec, spark_type
 from meshlake.platform.specs._types import ddl_columns
 
@@ -140,14 +141,16 @@ def input_bytes(mesh: Mesh, product: ProductSpec, state_home: Path) -> int:
             location = raw_location(
                 zone, binding.raw.domain.name, binding.raw.source.name, state_home
             )
-            total += sum(Path(file).stat().st_size for file in raw_files(location))
+            total += raw_bytes(location)
             continue
         assert binding.output is not None
         location = port_location(
             mesh.product(binding.output.product_ref).zone, binding.output, state_home
         )
         try:
-            actions = DeltaTable(location).get_add_actions(flatten=True)
+            actions = DeltaTable(
+                location, storage_options=storage_options(location)
+            ).get_add_actions(flatten=True)
         except (DeltaError, OSError):
             continue  # no table yet: reading it fails the product on either engine
         total += sum(int(size) for size in actions.column("size_bytes").to_pylist())

@@ -18,6 +18,7 @@ from sqlglot import exp
 from meshlake.platform._duck._types import UnsupportedType, flat_type
 from meshlake.platform._errors import MeshlakeError
 from meshlake.platform._sharing import ReadTerms
+from meshlake.platform._storage import drop_files, is_object_store, local_copy, storage_options
 from meshlake.platform.specs import RawSourceSpec
 from meshlake.platform.specs._types import ddl_columns
 
@@ -28,7 +29,7 @@ RAW_FORMATS = ("csv", "jsonl")
 def read_delta(location: str, version: int | None, what: str) -> pa.Table:
     """The table at ``location`` as of ``version`` (the latest when None), timestamps made plain."""
     try:
-        table = DeltaTable(location, version=version)
+        table = DeltaTable(location, version=version, storage_options=storage_options(location))
         rows = table.to_pyarrow_table()
     except (DeltaError, OSError) as exc:
         at = f" at version {version}" if version is not None else ""
@@ -51,7 +52,15 @@ def plain_timestamps(rows: pa.Table) -> pa.Table:
 
 
 def raw_files(location: str) -> list[str]:
+    """The drop's files as local paths DuckDB opens (copies, for a drop on an object store)."""
+    if is_object_store(location):
+        return local_copy(location)
     return sorted(str(path) for path in Path(location).glob("part-*"))
+
+
+def raw_bytes(location: str) -> int:
+    """The size of the drop's files, without copying them."""
+    return sum(info.size or 0 for info in drop_files(location))
 
 
 def raw_columns(source: RawSourceSpec) -> dict[str, str]:

@@ -13,12 +13,12 @@ that conflicts fails and the files are deleted).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,6 +33,7 @@ from deltalake.transaction import (
 )
 
 from meshlake.platform._commit_info import RUN_ID_KEY, commit_metadata
+from meshlake.platform._storage import filesystem, join, storage_options
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class StagedFiles:
                     self.actions,
                     mode="error",
                     commit_properties=properties,
+                    storage_options=storage_options(self.location),
                 )
             elif table.transaction_version(run_id) is not None:
                 self.abort()
@@ -99,7 +101,8 @@ class StagedFiles:
             self._after_failure(run_id)
             raise
         self.done = True
-        committed = DeltaTable(self.location)
+        committed = _table(self.location)
+        assert committed is not None  # just committed
         rows = self.rows if self.mode == "overwrite" or table is None else table_rows(committed)
         return DuckCommit(committed.version(), rows)
 
@@ -124,8 +127,7 @@ class StagedFiles:
         if self.done:
             return
         self.done = True
-        for file in self.files:
-            Path(file).unlink(missing_ok=True)
+        _delete(self.location, self.files)
 
     def _after_failure(self, run_id: str) -> None:
         """Delete the files unless the commit landed after all (its transaction id is in the log)."""
@@ -148,21 +150,21 @@ def stage(rows: pa.Table, location: str, mode: str, *, merge_schema: bool = Fals
     ``merge_schema``: an append may add columns to the table."""
     if mode not in ("overwrite", "append"):
         raise ValueError(f"a {mode} write is not staged by the DuckDB engine")
-    folder = Path(location)
-    folder.mkdir(parents=True, exist_ok=True)
+    fs, folder = filesystem(location)
+    fs.create_dir(folder, recursive=True)
     files: list[str] = []
     actions: list[AddAction] = []
     try:
         for start in range(0, max(rows.num_rows, 1), ROWS_PER_FILE):
             part = rows.slice(start, ROWS_PER_FILE)
             name = f"part-{len(files):05d}-{uuid.uuid4()}-c000.snappy.parquet"
-            path = folder / name
-            files.append(str(path))
-            pq.write_table(part, path, compression="snappy")
+            path = join(folder, name)
+            files.append(path)
+            pq.write_table(part, path, compression="snappy", filesystem=fs)
             actions.append(
                 AddAction(
                     name,
-                    path.stat().st_size,
+                    fs.get_file_info(path).size or 0,
                     {},
                     int(time.time() * 1000),
                     True,
@@ -170,8 +172,7 @@ def stage(rows: pa.Table, location: str, mode: str, *, merge_schema: bool = Fals
                 )
             )
     except BaseException:
-        for file in files:
-            Path(file).unlink(missing_ok=True)
+        _delete(location, tuple(files))
         raise
     return StagedFiles(
         location, mode, tuple(files), actions, rows.schema, rows.num_rows, merge_schema
@@ -204,13 +205,29 @@ def earlier_commit(table: DeltaTable, run_id: str) -> DuckCommit:
         if found == run_id:
             version = int(entry["version"])
             return DuckCommit(
-                version, table_rows(DeltaTable(table.table_uri, version=version)), True
+                version,
+                table_rows(
+                    DeltaTable(
+                        table.table_uri,
+                        version=version,
+                        storage_options=storage_options(table.table_uri),
+                    )
+                ),
+                True,
             )
     raise RuntimeError(f"run {run_id} committed to {table.table_uri}, but no commit names it")
 
 
 def _table(location: str) -> DeltaTable | None:
     try:
-        return DeltaTable(location)
+        return DeltaTable(location, storage_options=storage_options(location))
     except TableNotFoundError:
         return None
+
+
+def _delete(location: str, files: tuple[str, ...]) -> None:
+    """Delete staged files (paths on ``location``'s filesystem); a missing one is fine."""
+    fs, _ = filesystem(location)
+    for file in files:
+        with contextlib.suppress(FileNotFoundError):
+            fs.delete_file(file)

@@ -16,6 +16,7 @@ from meshlake.governance._errors import ConflictError
 from meshlake.governance.services._delta_sharing._errors import SharingRequestError
 from meshlake.governance.services._readable import ReadablePort
 from meshlake.governance.services._sql import filtered
+from meshlake.platform import storage_options
 
 CDF_SETTING = "delta.enableChangeDataFeed"
 CHANGE_TYPE = "_change_type"
@@ -23,7 +24,11 @@ CHANGE_TYPE = "_change_type"
 
 def _open(port: ReadablePort, version: int | None = None) -> DeltaTable:
     try:
-        return DeltaTable(port.location, version=port.version if version is None else version)
+        return DeltaTable(
+            port.location,
+            version=port.version if version is None else version,
+            storage_options=storage_options(port.location),
+        )
     except DeltaError as exc:
         raise ConflictError(f"{port.port}: the Delta table cannot be read: {exc}") from None
 
@@ -33,7 +38,7 @@ def _log_facts(location: str, version: int) -> tuple[str, tuple[tuple[str, str],
     """The schema (Delta's JSON) and configuration of one version of a table: fixed once
     committed, so kept. Every metadata and query request needs them, and replaying a Delta log
     costs milliseconds (more as the log grows)."""
-    table = DeltaTable(location, version=version)
+    table = DeltaTable(location, version=version, storage_options=storage_options(location))
     return table.schema().to_json(), tuple(sorted(table.metadata().configuration.items()))
 
 

@@ -21,6 +21,7 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 from deltalake.fs import DeltaStorageHandler
 
 from meshlake.governance.services._delta_log import row_count
+from meshlake.platform import storage_options as options_for
 
 _COMMIT_FILE = re.compile(r"(?:^|/)(\d{20})\.json$")
 MAINTENANCE = frozenset(
@@ -86,14 +87,18 @@ class LogFacts:
     ) -> None:
         self.cached = cached
         self.storage_options = dict(storage_options) if storage_options else None
+        """Options for every table; None: each location's own (``meshlake.platform``)."""
         self.reads: Counter[str] = Counter()
         self._facts: dict[str, TableFacts] = {}
+
+    def _options(self, location: str) -> dict[str, str] | None:
+        return self.storage_options or options_for(location)
 
     def latest_version(self, location: str) -> int | None:
         """The newest commit's version, from a listing of ``_delta_log``; None: no table there."""
         self.reads["listing"] += 1
         try:
-            handler = DeltaStorageHandler(location, self.storage_options)
+            handler = DeltaStorageHandler(location, self._options(location))
             infos = handler.get_file_info_selector(
                 pafs.FileSelector("_delta_log", allow_not_found=True)
             )
@@ -133,7 +138,7 @@ class LogFacts:
 
     def _read(self, location: str, version: int, known: TableFacts | None) -> TableFacts:
         self.reads["load"] += 1
-        table = DeltaTable(location, version=version, storage_options=self.storage_options)
+        table = DeltaTable(location, version=version, storage_options=self._options(location))
         if known is not None and known.version < version:
             # Committed versions never change: read only the commits since the cached version.
             new = _commits(table.history(version - known.version))
@@ -144,13 +149,13 @@ class LogFacts:
 
     def _check(self, location: str, version: int) -> str | None:
         try:
-            table = DeltaTable(location, version=version, storage_options=self.storage_options)
+            table = DeltaTable(location, version=version, storage_options=self._options(location))
             paths = table.get_add_actions(flatten=True).column("path").to_pylist()
         except (DeltaError, OSError) as exc:
             return f"version {version} cannot be loaded from the Delta log: {_first_line(exc)}"
         if not paths:
             return None
-        handler = DeltaStorageHandler(location, self.storage_options)
+        handler = DeltaStorageHandler(location, self._options(location))
         try:
             infos = handler.get_file_info([str(path) for path in paths])
         except OSError as exc:

@@ -36,8 +36,10 @@ def existing_keys(
         return None
     from deltalake import DeltaTable
 
+    from meshlake.platform._storage import storage_options
+
     keys = sorted({column for rule in rules for column in key_columns(rule)})
-    table = DeltaTable(location, version=version)
+    table = DeltaTable(location, version=version, storage_options=storage_options(location))
     if not set(keys) <= set(table.schema().to_arrow().names):
         return None  # the append cannot commit anyway: its schema is not the table's
     return table.to_pyarrow_table(columns=keys)

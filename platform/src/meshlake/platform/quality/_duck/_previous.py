@@ -23,9 +23,12 @@ def previous(
     """The latest version of the table at ``location`` and its profile (None, None: no table)."""
     from deltalake import DeltaTable
 
-    if not DeltaTable.is_deltatable(location):
+    from meshlake.platform._storage import storage_options
+
+    options = storage_options(location)
+    if not DeltaTable.is_deltatable(location, storage_options=options):
         return None, None
-    table = DeltaTable(location)
+    table = DeltaTable(location, storage_options=options)
     version = table.version()
     latest = table.history(1)
     profile = Profile.from_metadata(latest[0].get("userMetadata") if latest else None)

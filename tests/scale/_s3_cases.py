@@ -1,0 +1,245 @@
+"""The small mesh with its data landing zone on S3 (a moto server on 127.0.0.1), end to end.
+
+Run by ``test_s3_storage.py`` in a process of its own: this process's one Spark session must carry
+the s3a connector from its start, and the test suite's shared session (``tests/conftest.py``'s
+``spark``) does not. Here the platform starts it, seeing the zone's ``s3://`` storage root.
+
+``alpha.things`` runs on DuckDB (delta-rs writes on S3, the raw drop is read from S3) and
+``alpha.summary`` on Spark (Delta through s3a, reading what delta-rs wrote); governance reads each
+Delta log on S3 with delta-rs before it records a version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from meshlake.platform import Platform, PortRef, stop_spark, storage_options
+from tests.helpers import MINI_MESH, governed_platform
+from tests.scale._s3_server import S3Server, s3_server
+
+pytestmark = [pytest.mark.scale, pytest.mark.integration]
+
+BUCKET = "lake"
+ROOT = f"s3://{BUCKET}/lab"
+THINGS = PortRef("alpha", "things", "things")
+SUMMARY = PortRef("alpha", "summary", "summary")
+_PARQUET = re.compile(r"part-[^/]*\.parquet$")
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
+        server.create_bucket(BUCKET)
+        wanted = {**server.environment(), "MESHLAKE_POLICY_GATE": "warn"}  # the mini mesh is bare
+        saved = {name: os.environ.get(name) for name in wanted}
+        os.environ.update(wanted)
+        try:
+            yield server
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def platform(s3: S3Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    project = tmp_path_factory.mktemp("s3-mesh") / "project"
+    shutil.copytree(MINI_MESH, project)
+    zone = project / "infra" / "landing-zones" / "lab.yaml"
+    zone.write_text(zone.read_text().replace("storageRoot: lake/lab", f"storageRoot: {ROOT}"))
+    product = project / "domains" / "alpha" / "products" / "things" / "product.yaml"
+    product.write_text(product.read_text() + "  - property: engine\n    value: duckdb\n")
+    try:
+        with governed_platform(project) as platform:
+            yield platform
+    finally:
+        # Before the S3 server goes: a session left to the interpreter's exit waits on s3a.
+        stop_spark()
+
+
+def _table(location: str, version: int | None = None) -> DeltaTable:
+    return DeltaTable(location, version=version, storage_options=storage_options(location))
+
+
+def _data_keys(s3: S3Server, ref: PortRef) -> set[str]:
+    prefix = f"lab/{ref.domain}/{ref.product}/{ref.port}/"
+    return {key for key in s3.keys(BUCKET, prefix) if _PARQUET.search(key)}
+
+
+def _referenced(location: str, version: int | None = None) -> set[str]:
+    prefix = location.removeprefix(f"s3://{BUCKET}/")
+    paths = _table(location, version).get_add_actions(flatten=True).column("path").to_pylist()
+    return {f"{prefix}/{path}" for path in paths}
+
+
+def test_both_engines_publish_on_s3_and_governance_records_the_log(
+    platform: Platform, s3: S3Server
+) -> None:
+    platform.ingest(scale=1.0)
+    assert s3.keys(BUCKET, "lab/_raw/alpha/things_raw/") == [
+        "lab/_raw/alpha/things_raw/part-00000.csv"
+    ]
+
+    results = {result.product: result for result in platform.publish()}
+
+    assert {ref: result.status for ref, result in results.items()} == {
+        "alpha.things": "published",
+        "alpha.summary": "published",
+    }, {ref: result.error for ref, result in results.items()}
+    assert results["alpha.things"].engine == "duckdb"
+    assert results["alpha.summary"].engine == "spark"
+    assert platform.location(THINGS) == f"{ROOT}/alpha/things/things"
+    for ref, rows in ((THINGS, 100), (SUMMARY, 4)):
+        location = platform.location(ref)
+        table = _table(location)
+        assert table.version() == 0
+        commit = table.history(1)[0]
+        run_id = results[f"{ref.domain}.{ref.product}"].run_id
+        assert json.loads(commit["userMetadata"])["meshlake.run_id"] == run_id
+        assert _data_keys(s3, ref) == _referenced(location)
+        client = platform.governance(platform.mesh.product(f"{ref.domain}.{ref.product}"))
+        assert client.published_version(ref) == 0
+        (port,) = results[f"{ref.domain}.{ref.product}"].ports
+        assert port.rows == rows
+    # Nothing of the zone was written to the local disk.
+    assert not (Path(platform.state_home) / "lake").exists()
+    # The writer lease was taken and given back.
+    from meshlake.platform._lease import holder_of
+
+    lease = holder_of(f"{ROOT}/_leases/alpha/summary")
+    assert lease["state"] == "released"
+    assert lease["run_id"] == results["alpha.summary"].run_id
+
+
+def test_a_new_version_is_recorded_and_freshness_reads_it_on_s3(platform: Platform) -> None:
+    (result,) = platform.publish(["alpha.things"])
+
+    assert result.status == "published", result.error
+    (port,) = result.ports
+    assert port.version == 1
+    client = platform.governance(platform.mesh.product("alpha.things"))
+    assert client.published_version(THINGS) == 1
+    fresh = client.request("GET", "/api/v1/datasets/alpha.things.things/freshness")
+    assert fresh["delta_version"] == 1
+    assert fresh["published_version"] == 1
+    assert fresh["row_count"] == 100
+    assert fresh["location"] == platform.location(THINGS)
+
+
+def test_staged_files_on_s3_are_removed_when_not_committed(
+    platform: Platform, s3: S3Server
+) -> None:
+
+    from meshlake.platform._duck._staged import stage as stage_duck
+    from meshlake.platform._staged import stage as stage_spark
+
+    spark = platform.spark()
+    location = platform.location(SUMMARY)
+    before = _data_keys(s3, SUMMARY)
+    staged = stage_spark(spark, spark.read.format("delta").load(location), location, "append")
+    assert staged is not None
+    assert len(_data_keys(s3, SUMMARY)) > len(before)  # written, not committed
+    staged.abort()
+    assert _data_keys(s3, SUMMARY) == before
+    assert _table(location).version() == 0
+
+    things = platform.location(THINGS)
+    kept = _data_keys(s3, THINGS)
+    staged_duck = stage_duck(_table(things).to_pyarrow_table(), things, "append")
+    assert len(_data_keys(s3, THINGS)) == len(kept) + 1
+    staged_duck.abort()
+    assert _data_keys(s3, THINGS) == kept
+
+
+def test_vacuum_removes_old_versions_files_on_s3_with_the_hour_floor_lowered(
+    platform: Platform, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects cannot be aged on the S3 server, so the one-hour floor under every retention is
+    lowered to zero for this test: what it checks is that vacuum lists, chooses and deletes on
+    S3 through Hadoop's s3a, keeping every file the current version needs."""
+    from meshlake.platform import _vacuum
+
+    monkeypatch.setattr(_vacuum, "MIN_RETENTION", timedelta(0))
+    location = platform.location(THINGS)
+    old = _referenced(location, 0)
+    current = _referenced(location)
+    assert old and not old & current  # an overwrite: version 1 replaced every file
+
+    result = _vacuum.vacuum_table(platform.spark(), location, timedelta(0))
+
+    assert result is not None
+    removed = {path.split(f"{BUCKET}/", 1)[1] for path in result.files}
+    assert removed == old
+    assert _data_keys(s3, THINGS) == current
+    assert _table(location).to_pyarrow_table().num_rows == 100
+
+
+def test_a_second_writer_of_a_product_on_s3_is_refused_while_the_first_holds_it(
+    platform: Platform,
+) -> None:
+    from meshlake.platform._lease import WriterBusy, acquire, holder_of, release
+
+    lease = f"{ROOT}/_leases/alpha/things"
+    acquire(lease, "alpha.things", "other-run", 60.0)
+    try:
+        with pytest.raises(WriterBusy, match="other-run"):
+            acquire(lease, "alpha.things", "third-run", 60.0)
+        (refused,) = platform.publish(["alpha.things"])
+        assert refused.status == "failed"
+        assert "is being published by another run (other-run" in (refused.error or "")
+        assert _table(platform.location(THINGS)).version() == 1  # nothing written
+    finally:
+        release(lease, "other-run")
+    assert holder_of(lease)["state"] == "released"
+    # A lease left by a killed run does not block once it has expired.
+    acquire(lease, "alpha.things", "killed-run", 0.001)
+    acquire(lease, "alpha.things", "next-run", 60.0)
+    assert holder_of(lease)["run_id"] == "next-run"
+    release(lease, "next-run")
+
+
+_RACER = """
+import sys, time
+from meshlake.platform._lease import WriterBusy, acquire
+lease, run_id, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+time.sleep(max(0.0, start - time.time()))
+try:
+    acquire(lease, "alpha.race", run_id, 60.0)
+except WriterBusy:
+    print("busy")
+else:
+    print("held")
+"""
+
+
+def test_of_runs_taking_the_lease_at_the_same_moment_exactly_one_gets_it(s3: S3Server) -> None:
+    lease = f"{ROOT}/_leases/alpha/race"
+    start = time.time() + 8.0  # every process imported and waiting by then
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, lease, f"racer-{index}", str(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(3)
+    ]
+    outcomes = sorted(racer.communicate(timeout=120)[0].strip() for racer in racers)
+
+    assert outcomes == ["busy", "busy", "held"]
+    from meshlake.platform._lease import holder_of
+
+    assert holder_of(lease)["state"] == "held"
