@@ -20,9 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regopy import Bundle, Interpreter, RegoError
+from meshlake.governance.policies._native import load_cpp_runtime
 
-from meshlake.governance.policies._errors import PolicyEvaluationError, PolicyLoadError
+load_cpp_runtime()  # before regopy is loaded (see _native)
+
+from regopy import Bundle, Interpreter, RegoError  # noqa: E402
+
+from meshlake.governance.policies._errors import (  # noqa: E402
+    PolicyEvaluationError,
+    PolicyLoadError,
+)
 
 DECISIONS = ("publication", "review", "access", "sharing")
 
