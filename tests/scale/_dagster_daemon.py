@@ -1,0 +1,159 @@
+"""What the Dagster daemon tests share: a fresh PostgreSQL database, the small mesh made quick to run
+(DuckDB, an every-minute schedule, a latency SLA), `meshlake daemon` as a child process group, run
+submission through the Dagster CLI, and waiting on the instance."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TypeVar
+
+import psutil
+import yaml
+
+from tests.postgres_server import postgres_url
+
+T = TypeVar("T")
+
+EVERY_MINUTE = "* * * * *"
+
+
+@contextmanager
+def fresh_database() -> Iterator[str | None]:
+    """A new, empty database on the test PostgreSQL server (dropped afterwards); None when there is
+    no server to create it on."""
+    server = postgres_url()
+    if server is None:
+        yield None
+        return
+    import psycopg
+
+    name = f"meshlake_dagster_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def quick_mesh(project: Path) -> None:
+    """The small mesh as the daemon test runs it: both products on DuckDB (no JVM in any run
+    process; summary's Python transform rewritten as the same SQL), ``things`` scheduled every
+    minute and promising a one-day latency (a freshness policy for the freshness daemon)."""
+    products = project / "domains" / "alpha" / "products"
+    _set_properties(products / "things" / "product.yaml", engine="duckdb", schedule=EVERY_MINUTE)
+    _set_properties(products / "summary" / "product.yaml", engine="duckdb")
+    (products / "summary" / "transform.py").unlink()
+    (products / "summary" / "transform.sql").write_text(
+        "SELECT kind, COUNT(*) AS things, SUM(weight) AS total_weight FROM things GROUP BY kind\n"
+    )
+    contract_path = products / "things" / "contract.yaml"
+    contract = yaml.safe_load(contract_path.read_text())
+    contract["slaProperties"] = [{"property": "latency", "value": 1, "unit": "d"}]
+    contract_path.write_text(yaml.safe_dump(contract, sort_keys=False))
+
+
+def _set_properties(path: Path, **values: str) -> None:
+    spec = yaml.safe_load(path.read_text())
+    properties = [
+        item for item in spec.get("customProperties", []) if item["property"] not in values
+    ]
+    properties += [{"property": name, "value": value} for name, value in values.items()]
+    spec["customProperties"] = properties
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def _script(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent))
+    assert found is not None, f"{name} is not installed beside {sys.executable}"
+    return found
+
+
+class Daemon:
+    """`meshlake daemon` in a process group of its own, its output in ``log``."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
+        self.log = log
+        self._output = log.open("wb")
+        self.process = subprocess.Popen(
+            [_script("meshlake"), "daemon"],
+            env=env,
+            cwd=cwd,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> float:
+        """SIGINT (as Ctrl-C), then kill whatever is left of every process it started; the
+        seconds the command took to stop on its own."""
+        started = time.monotonic()
+        descendants = _descendants(self.process.pid)
+        if self.alive():
+            self.process.send_signal(signal.SIGINT)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=60)
+        took = time.monotonic() - started
+        for process in [*descendants, *_descendants(self.process.pid)]:
+            with suppress(psutil.NoSuchProcess):
+                process.kill()
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._output.close()
+        return took
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def launch(
+    workspace: Path, location: str, job: str, run_id: str, env: dict[str, str], cwd: Path
+) -> subprocess.Popen[bytes]:
+    """`dagster job launch`: the run is created and handed to the instance's run queue."""
+    command = ["job", "launch", "-w", str(workspace), "-l", location, "-j", job]
+    return subprocess.Popen(
+        [_script("dagster"), *command, "--run-id", run_id],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float, daemon: Daemon, every: float = 1.0
+) -> T:
+    """``probe()`` once it returns something; fails with the daemon's output after ``timeout``
+    seconds, or as soon as the daemon has exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        assert daemon.alive(), f"the daemon exited while waiting for {what}:\n{daemon.output()}"
+        assert time.monotonic() < deadline, (
+            f"no {what} after {timeout:.0f} s; daemon output:\n{daemon.output()[-6000:]}"
+        )
+        time.sleep(every)
