@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from meshlake.orchestration._instance import PRODUCT_TAG, DagsterSettings, daemon_instance
+from meshlake.orchestration import PRODUCT_TAG, DagsterSettings, daemon_instance
 from meshlake.orchestration._sensors import INPUTS_TAG
 from meshlake.platform import Settings
 from tests.helpers import make_platform
