@@ -100,15 +100,16 @@ class Daemon:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stop(self) -> float:
-        """SIGINT (as Ctrl-C), then kill whatever is left of every process it started; the
-        seconds the command took to stop on its own."""
+    def stop(self, grace: float = 15.0) -> float:
+        """SIGINT (as Ctrl-C), ``grace`` seconds to stop, then kill whatever is left of every
+        process it started; the seconds it took. (The daemon's threads may each take many seconds
+        to finish an iteration: the suite does not wait for a clean stop.)"""
         started = time.monotonic()
         descendants = _descendants(self.process.pid)
         if self.alive():
             self.process.send_signal(signal.SIGINT)
         with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=60)
+            self.process.wait(timeout=grace)
         took = time.monotonic() - started
         for process in [*descendants, *_descendants(self.process.pid)]:
             with suppress(psutil.NoSuchProcess):
@@ -157,3 +158,26 @@ def wait_for(
             f"no {what} after {timeout:.0f} s; daemon output:\n{daemon.output()[-6000:]}"
         )
         time.sleep(every)
+
+
+def wait_all(
+    probes: dict[str, Callable[[], object | None]], timeout: float, daemon: Daemon, started: float
+) -> dict[str, object]:
+    """What each probe returns once every one has returned something, printing when each did
+    (seconds since ``started``); fails naming the missing ones after ``timeout`` seconds."""
+    seen: dict[str, object] = {}
+    deadline = time.monotonic() + timeout
+    while True:
+        for what, probe in probes.items():
+            if what not in seen and (found := probe()) is not None:
+                seen[what] = found
+                print(f"{what}: after {time.monotonic() - started:.1f} s")
+        if len(seen) == len(probes):
+            return seen
+        assert daemon.alive(), f"the daemon exited:\n{daemon.output()}"
+        missing = [what for what in probes if what not in seen]
+        assert time.monotonic() < deadline, (
+            f"after {timeout:.0f} s still no {'; no '.join(missing)}; daemon output:\n"
+            f"{daemon.output()[-6000:]}"
+        )
+        time.sleep(1.0)
