@@ -14,14 +14,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TypeVar
 
 import psutil
 import yaml
 
 from tests.postgres_server import postgres_url
-
-T = TypeVar("T")
 
 EVERY_MINUTE = "* * * * *"
 
@@ -141,23 +138,6 @@ def launch(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def wait_for(
-    what: str, probe: Callable[[], T | None], timeout: float, daemon: Daemon, every: float = 1.0
-) -> T:
-    """``probe()`` once it returns something; fails with the daemon's output after ``timeout``
-    seconds, or as soon as the daemon has exited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        assert daemon.alive(), f"the daemon exited while waiting for {what}:\n{daemon.output()}"
-        assert time.monotonic() < deadline, (
-            f"no {what} after {timeout:.0f} s; daemon output:\n{daemon.output()[-6000:]}"
-        )
-        time.sleep(every)
 
 
 def wait_all(

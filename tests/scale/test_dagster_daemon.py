@@ -17,7 +17,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from meshlake.orchestration import PRODUCT_TAG, DagsterSettings, daemon_instance
+from meshlake.orchestration import PRODUCT_TAG, DagsterSettings, daemon_instance, write_workspace
 from meshlake.orchestration._sensors import INPUTS_TAG
 from meshlake.platform import Settings
 from tests.helpers import make_platform
@@ -28,7 +28,6 @@ from tests.scale._dagster_daemon import (
     launch,
     quick_mesh,
     wait_all,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.scale, pytest.mark.integration]
@@ -72,6 +71,7 @@ def test_the_daemon_runs_schedules_sensors_and_the_queue(
         instance.get_runs(limit=1)
         instance.all_instigator_state()
         instance.get_freshness_state_records([_things_key()])
+        write_workspace(settings, home / "dagster-daemon")  # the runs are submitted right away
         started = time.monotonic()
         daemon = Daemon(env, mini_project, tmp_path / "daemon.log")
         try:
@@ -90,13 +90,8 @@ def _observe(
     home: Path,
     started: float,
 ) -> None:
-    # The sensor's first evaluation records the versions published so far (none): from then on,
-    # a new version of alpha.things runs alpha.summary.
-    wait_for("first sensor evaluation", lambda: _sensor_cursor(instance), 120, daemon)
-    print(f"sensor cursor recorded after {time.monotonic() - started:.1f} s")
-    assert daemon.alive()
-
-    # Two runs of the same product, submitted together: the queue lets one run at a time.
+    # Two runs of the same product, submitted together while the daemon starts: the queue lets
+    # one run at a time.
     workspace = home / "dagster-daemon" / "workspace.yaml"
     launch_env = {**env, "DAGSTER_HOME": str(home / "dagster-daemon")}
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
@@ -104,9 +99,16 @@ def _observe(
         launch(workspace, "lab", THINGS_JOB, run_id, launch_env, project)
         for run_id in (first, second)
     ]
-    for launcher in launchers:
-        output, _ = launcher.communicate(timeout=120)
-        assert launcher.returncode == 0, output.decode(errors="replace")
+    try:
+        for launcher in launchers:
+            output, _ = launcher.communicate(timeout=300)
+            assert launcher.returncode == 0, output.decode(errors="replace")
+    finally:
+        for launcher in launchers:
+            if launcher.poll() is None:
+                launcher.kill()
+                launcher.wait()
+    print(f"two runs submitted after {time.monotonic() - started:.1f} s")
 
     def finished(filters: dg.RunsFilter) -> list[dg.RunRecord]:
         records = instance.get_run_records(filters)
@@ -118,6 +120,9 @@ def _observe(
 
     # Every observation is awaited at once, under one deadline: each is named when it is missing.
     probes: dict[str, Callable[[], object | None]] = {
+        # The sensor's first evaluation records the versions published so far; from then on, a
+        # new version of alpha.things (from these runs, or the schedule's) runs alpha.summary.
+        "a sensor cursor": lambda: _sensor_cursor(instance),
         "two finished runs of alpha.things": lambda: (
             runs if len(runs := finished(dg.RunsFilter(run_ids=[first, second]))) == 2 else None
         ),
@@ -134,6 +139,7 @@ def _observe(
     sensed = seen["a finished sensor run of alpha.summary"]
     scheduled = seen["a finished scheduled run of alpha.things"]
     freshness = seen["a passing freshness evaluation of alpha.things"]
+    assert "alpha.things.things" in str(seen["a sensor cursor"])
 
     # The queue: both runs carry the product tag, succeeded, and never overlapped, though the
     # later one was submitted while the earlier one was still running.
