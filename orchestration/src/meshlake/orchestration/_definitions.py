@@ -1,4 +1,9 @@
-"""Dagster Definitions for one landing zone (a code location) or for the whole mesh (one process)."""
+"""Dagster Definitions for one landing zone (a code location) or for the whole mesh (one process).
+
+Schedules and sensors are defined everywhere; they start running on their own only where
+MESHLAKE_DAGSTER_AUTOMATION says so (`meshlake daemon`), and wait to be switched on in the UI of the
+embedded default.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import dagster as dg
 
 from meshlake.orchestration._agreement_checks import agreement_checks
 from meshlake.orchestration._assets import mesh_assets
-from meshlake.orchestration._freshness import product_cron
+from meshlake.orchestration._instance import DagsterSettings
 from meshlake.orchestration._jobs import zone_jobs
-from meshlake.orchestration._keys import port_key
+from meshlake.orchestration._product_jobs import product_job, product_job_name
 from meshlake.orchestration._resources import MeshlakeResource
+from meshlake.orchestration._schedules import product_schedules
+from meshlake.orchestration._sensors import new_input_sensors, sla_sensors
 from meshlake.platform import Settings, load_mesh
 from meshlake.platform.specs import Mesh
 
@@ -40,32 +47,32 @@ def _definitions(mesh: Mesh, settings: Settings, zones: set[str] | None) -> dg.D
             zone: token.get_secret_value() for zone, token in settings.governance_tokens.items()
         },
     )
+    automation = DagsterSettings()
+    products = [p for p in mesh.ordered() if zones is None or p.zone.name in zones]
+    jobs = {product_job_name(product): product_job(product) for product in products}
+    checks = agreement_checks(mesh, zones)
     return dg.Definitions(
         assets=mesh_assets(mesh, settings, zones),
-        asset_checks=agreement_checks(mesh, zones),
-        schedules=_schedules(mesh, zones),
-        jobs=zone_jobs(mesh, zones),
+        asset_checks=checks,
+        schedules=product_schedules(mesh, zones, jobs, automation.automation),
+        sensors=[
+            *new_input_sensors(
+                mesh, zones, jobs, automation.sensor_interval, automation.automation
+            ),
+            *sla_sensors(_by_zone(mesh, checks), automation.sla_interval, automation.automation),
+        ],
+        jobs=[*zone_jobs(mesh, zones), *jobs.values()],
         resources={"meshlake": resource},
     )
 
 
-def _schedules(mesh: Mesh, zones: set[str] | None) -> list[dg.ScheduleDefinition]:
-    schedules = []
-    for product in mesh.ordered():
-        if zones is not None and product.zone.name not in zones:
-            continue
-        cron = product_cron(product)
-        if cron is None:
-            continue
-        schedules.append(
-            dg.ScheduleDefinition(
-                name=f"{product.ref.domain}__{product.ref.name}_schedule",
-                cron_schedule=cron,
-                target=dg.AssetSelection.assets(
-                    *(port_key(port.ref) for port in product.ports.values())
-                ),
-                execution_timezone="UTC",
-                description=f"Materializes {product.ref} ({cron}, from its product schedule or SLA frequency).",
-            )
-        )
-    return schedules
+def _by_zone(
+    mesh: Mesh, checks: list[dg.AssetChecksDefinition]
+) -> dict[str, list[dg.AssetChecksDefinition]]:
+    """The checks grouped by the landing zone hosting the port they check."""
+    grouped: dict[str, list[dg.AssetChecksDefinition]] = {}
+    for check in checks:
+        (key,) = {spec.asset_key for spec in check.check_specs}
+        zone = mesh.domains[key.path[0]].landing_zone
+        grouped.setdefault(zone, []).append(check)
+    return grouped

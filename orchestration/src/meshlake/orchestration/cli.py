@@ -5,7 +5,6 @@ MESHLAKE_GOVERNANCE_URL is set)."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Annotated
 
 import typer
@@ -121,8 +120,7 @@ def ui(
     The quality checks' Data Docs links open on the Data Docs server started beside it. Ctrl-C
     stops every process the command started.
     """
-    import json
-
+    from meshlake.orchestration._daemon import child_environment
     from meshlake.orchestration._data_docs import URL_VARIABLE, serve_data_docs
     from meshlake.orchestration._governed import governed
     from meshlake.orchestration._instance import dagster_home, write_workspace
@@ -137,22 +135,9 @@ def ui(
         fail(f"cannot serve Data Docs on 127.0.0.1:{docs_port} ({error}); pick --docs-port")
     try:
         with governed(settings) as governed_settings:
-            token = governed_settings.governance_token
-            env = {
-                **os.environ,
-                "DAGSTER_HOME": str(dagster_home(settings)),
-                "MESHLAKE_PROJECT": str(settings.project_root()),
-                "MESHLAKE_HOME": str(settings.state_home()),
-                URL_VARIABLE: docs.url,
-                "MESHLAKE_GOVERNANCE_URL": str(governed_settings.governance_url),
-                "MESHLAKE_GOVERNANCE_TOKEN": token.get_secret_value() if token else "",
-                "MESHLAKE_GOVERNANCE_TOKENS": json.dumps(
-                    {
-                        zone: secret.get_secret_value()
-                        for zone, secret in governed_settings.governance_tokens.items()
-                    }
-                ),
-            }
+            env = child_environment(
+                settings, governed_settings, dagster_home(settings), **{URL_VARIABLE: docs.url}
+            )
             note(
                 f"Dagster UI on http://127.0.0.1:{port} (workspace {workspace}), Data Docs on "
                 f"{docs.url}, publishing through governance at "
@@ -166,7 +151,50 @@ def ui(
         docs.stop()
 
 
+def daemon(
+    ui_port: Annotated[
+        int | None,
+        typer.Option(help="Also serve the Dagster UI on this port of 127.0.0.1 (dagster dev)."),
+    ] = None,
+) -> None:
+    """Run Dagster's daemon on the instance at scale (MESHLAKE_DAGSTER_POSTGRES_URL).
+
+    The daemon runs the products' schedules, the sensors that run a product when its inputs
+    publish a new version and that measure the agreements' SLAs, and the freshness policies; runs
+    wait in a queue that lets one run of a product at a time. Runs publish through governance:
+    the service at MESHLAKE_GOVERNANCE_URL, or the embedded one, started for as long as the
+    daemon runs. Ctrl-C stops every process the command started.
+    """
+    from meshlake.orchestration._daemon import (
+        AUTOMATION_VARIABLE,
+        child_environment,
+        daemon_command,
+    )
+    from meshlake.orchestration._governed import governed
+    from meshlake.orchestration._instance import daemon_home, write_workspace
+    from meshlake.orchestration._ui_process import run_until_interrupted
+    from meshlake.platform import ConfigurationError, Settings
+
+    settings = Settings()
+    try:
+        home = daemon_home(settings)
+    except ConfigurationError as error:
+        fail(str(error))
+    workspace = write_workspace(settings, home)
+    with governed(settings) as governed_settings:
+        env = child_environment(settings, governed_settings, home, **{AUTOMATION_VARIABLE: "true"})
+        ui_note = f", Dagster UI on http://127.0.0.1:{ui_port}" if ui_port is not None else ""
+        note(
+            f"Dagster daemon on the PostgreSQL instance in {home} (workspace {workspace}){ui_note}, "
+            f"publishing through governance at {governed_settings.governance_url}; Ctrl-C stops it"
+        )
+        code = run_until_interrupted(daemon_command(workspace, ui_port), env)
+    if code not in (0, 130):
+        fail(f"the Dagster daemon exited with status {code}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("materialize")(materialize)
     app.command("run")(run)
     app.command("ui")(ui)
+    app.command("daemon")(daemon)
