@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +45,8 @@ LOCAL = "local[*]"
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 _CONNECT_MODE = "SPARK_CONNECT_MODE_ENABLED"
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a Spark Connect server to accept a connection."""
 
 _lock = threading.Lock()
 _session: SparkSession | None = None
@@ -129,10 +132,11 @@ def _connect(settings: Settings, url: str) -> SparkSession:
     """The Spark Connect session of ``url``, checked to reach a server that has Delta."""
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
-    _connect_mode(True)
     session = _remote.get(url)
     if session is not None and not session.is_stopped:
+        _connect_mode(True)
         return cast(SparkSession, session)
+    _check_reachable(url)
     # The same DataFrame API as a classic session, typed as one (pyspark does the same).
     session = RemoteSession.builder.remote(url).create()
     try:
@@ -154,7 +158,23 @@ def _connect(settings: Settings, url: str) -> SparkSession:
             f"spark.sql.catalog.spark_catalog={DELTA_CATALOG} (README, Compute per zone)"
         )
     _remote[url] = session
+    _connect_mode(True)
     return cast(SparkSession, session)
+
+
+def _check_reachable(url: str) -> None:
+    """Fail fast on a server that is not there: the Connect client retries for minutes."""
+    address = url.removeprefix("sc://").split("/", 1)[0].split(";", 1)[0]
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT):
+            return
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"no Spark Connect server answers at {url} ({exc}): start one there (spark-submit "
+            "--class org.apache.spark.sql.connect.service.SparkConnectServer with --packages "
+            f"{delta_artifact()}; README, Compute per zone) or fix the zone's compute"
+        ) from exc
 
 
 def _connect_mode(on: bool) -> None:
