@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ def session_of(session: Any) -> dict[str, Any]:
 
 
 def run(project: Path, home: Path, compute: str) -> dict[str, Any]:
+    started = time.monotonic()
     point_zone_at(project / "infra" / "landing-zones" / "lab.yaml", compute)
     settings = Settings(project=project, home=home, spark_driver_memory="1g")
     with governed(settings) as governed_settings:
@@ -45,6 +47,7 @@ def run(project: Path, home: Path, compute: str) -> dict[str, Any]:
             platform.close()
     return {
         "compute": compute,
+        "seconds": round(time.monotonic() - started, 1),
         "sessions": sessions,
         "products": {
             result.product: {

@@ -169,7 +169,10 @@ def standalone_cluster(
             )
 
         def registered() -> bool:
-            return len(master_state(web).get("workers", [])) >= workers
+            try:  # the UI answers 404 for a moment after its port opens
+                return len(master_state(web).get("workers", [])) >= workers
+            except OSError:  # urllib's HTTPError and URLError
+                return False
 
         _wait_for(registered, f"{workers} Spark workers", started, master_log)
         yield Cluster(url, web, tuple(work / f"worker-{index}" for index in range(workers)))
