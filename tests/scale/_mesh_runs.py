@@ -1,4 +1,5 @@
-"""Run ``_publish_on.py`` in a process of its own and read back what each run published."""
+"""The small mesh spread over zones with different computes, published in a child process, and
+what each zone's run published, read back with delta-rs."""
 
 from __future__ import annotations
 
@@ -15,19 +16,35 @@ from deltalake import DeltaTable
 from tests.helpers import REPO
 
 DRIVER = Path(__file__).with_name("_publish_on.py")
-RUN_TIMEOUT = 600
+RUN_TIMEOUT = 900
 
 
-def publish_on(project: Path, home: Path, computes: list[str]) -> list[dict[str, Any]]:
-    """One publication of the whole mesh per compute, in order, in one child process."""
+def add_zone_copy(project: Path, source_domain: str, zone: str, domain: str, compute: str) -> None:
+    """A data zone ``zone`` on ``compute`` holding ``domain``, a copy of ``source_domain``."""
+    (project / "infra" / "landing-zones" / f"{zone}.yaml").write_text(
+        f"name: {zone}\nkind: data\nregion: westeurope\nstorageRoot: lake/{zone}\n"
+        f"compute: {compute}\ndomains: [{domain}]\n"
+    )
+    origin = project / "domains" / source_domain
+    target = project / "domains" / domain
+    for path in origin.rglob("*"):
+        if path.is_file():
+            copy = target / path.relative_to(origin)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text().replace(source_domain, domain)
+            copy.write_text(text.replace("landingZone: lab", f"landingZone: {zone}"))
+
+
+def publish_zones(project: Path, home: Path, domains: list[str]) -> dict[str, Any]:
+    """Each domain's products published in turn, in one child process; its report by domain."""
     out = home.parent / "runs.json"
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
-    env.pop("MESHLAKE_SPARK_MASTER", None)  # it would override the zone's compute
+    env.pop("MESHLAKE_SPARK_MASTER", None)  # it would override the zones' computes
     # The mini mesh is deliberately bare (no SLAs, no descriptions), which the publication
     # policies deny; the gate warns here, as in tests/platform/test_materialize.py.
     env["MESHLAKE_POLICY_GATE"] = "warn"
     done = subprocess.run(
-        [sys.executable, str(DRIVER), str(project), str(home), str(out), *computes],
+        [sys.executable, str(DRIVER), str(project), str(home), str(out), *domains],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -36,32 +53,21 @@ def publish_on(project: Path, home: Path, computes: list[str]) -> list[dict[str,
         check=False,
     )
     assert done.returncode == 0, f"the publishing process failed:\n{done.stderr[-4000:]}"
-    runs: list[dict[str, Any]] = json.loads(out.read_text())
+    runs: dict[str, Any] = json.loads(out.read_text())
     return runs
 
 
-def published_rows(run: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
-    """Each port's rows at the version the run committed, sorted, read with delta-rs."""
+def published(run: dict[str, Any]) -> dict[str, tuple[list[Any], list[tuple[Any, ...]]]]:
+    """Each port (``product.port``, without the domain) at the version the run committed: its
+    Delta schema (names, types, nullability) and its rows, sorted."""
     tables = {}
-    for product in run["products"].values():
-        for ref, port in product["ports"].items():
-            table = DeltaTable(port["location"], version=port["version"]).to_pyarrow_table()
-            rows = [tuple(_plain(value) for value in row.values()) for row in table.to_pylist()]
-            tables[ref] = sorted(rows, key=repr)
-    return tables
-
-
-def published_schemas(run: dict[str, Any]) -> dict[str, list[tuple[str, str, bool]]]:
-    """Each port's Delta schema at the run's version: names, types, nullability."""
-    schemas = {}
-    for product in run["products"].values():
-        for ref, port in product["ports"].items():
-            schema = DeltaTable(port["location"], version=port["version"]).schema()
-            schemas[ref] = [
-                (field.name, str(field.type), field.nullable) for field in schema.fields
+    for ref, product in run["products"].items():
+        for port, facts in product["ports"].items():
+            table = DeltaTable(facts["location"], version=facts["version"])
+            schema = [(f.name, str(f.type), f.nullable) for f in table.schema().fields]
+            rows = [
+                tuple(str(v) if isinstance(v, Decimal) else v for v in row.values())
+                for row in table.to_pyarrow_table().to_pylist()
             ]
-    return schemas
-
-
-def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, Decimal) else value
+            tables[f"{ref.split('.', 1)[1]}.{port}"] = (schema, sorted(rows, key=repr))
+    return tables

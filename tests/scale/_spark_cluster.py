@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,9 +178,17 @@ def standalone_cluster(
         yield Cluster(url, web, tuple(work / f"worker-{index}" for index in range(workers)))
 
 
+@dataclass(frozen=True)
+class ConnectServer:
+    url: str
+    wait: Callable[[], None]
+    """Returns once the server accepts connections (raises if it died or is too slow)."""
+
+
 @contextmanager
-def connect_server(work: Path) -> Iterator[str]:
-    """A Spark Connect server (local[2] inside, Delta configured); yields its ``sc://`` URL."""
+def connect_server(work: Path) -> Iterator[ConnectServer]:
+    """A Spark Connect server (local[2] inside, Delta configured), started and not waited for:
+    call ``wait()`` before use (so that other processes can start meanwhile)."""
     port = free_port()
     log = work / "logs" / "connect.log"
     command = [
@@ -209,5 +217,8 @@ def connect_server(work: Path) -> Iterator[str]:
         f"spark.driver.extraJavaOptions=-Dderby.system.home={work / 'derby'}",
     ]
     with _process(command, log, spark_env(work)) as server:
-        _wait_for(lambda: _accepts(port), "the Spark Connect server", [server], log)
-        yield f"sc://127.0.0.1:{port}"
+
+        def wait() -> None:
+            _wait_for(lambda: _accepts(port), "the Spark Connect server", [server], log)
+
+        yield ConnectServer(f"sc://127.0.0.1:{port}", wait)

@@ -93,8 +93,17 @@ def commit_info_rows(
         (
             int(row["version"]),
             str(row["operation"]),
-            {key: _decoded(value) for key, value in (row["operationParameters"] or {}).items()},
-            dict(row["operationMetrics"] or {}),
+            # A map value may be null (CREATE TABLE's description, say): left out, as absent.
+            {
+                key: _decoded(value)
+                for key, value in (row["operationParameters"] or {}).items()
+                if value is not None
+            },
+            {
+                key: value
+                for key, value in (row["operationMetrics"] or {}).items()
+                if value is not None
+            },
             row["userMetadata"],
         )
         for row in history(spark, location, newer_than)
