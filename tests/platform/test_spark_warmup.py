@@ -29,7 +29,8 @@ class RecordingSparkPlatform(Platform):
         super().__init__(*args, **kwargs)
         self.started = threading.Event()
 
-    def spark(self):  # type: ignore[no-untyped-def, override]
+    def spark(self, product=None):  # type: ignore[no-untyped-def, override]
+        self.asked_for = product
         self.started.set()
         if self.fail:
             raise RuntimeError("no JVM here")
@@ -55,11 +56,12 @@ def test_a_python_product_starts_spark_in_the_background_fake(mini_project: Path
     platform = _platform(mini_project, "auto")
     plan = platform.plan(["alpha.summary"], with_upstream=True)
 
-    assert products_needing_spark(platform, plan) == ["alpha.summary"]
+    assert [str(p.ref) for p in products_needing_spark(platform, plan)] == ["alpha.summary"]
     thread = start_spark_early(platform, plan)
     assert thread is not None and thread.daemon
     thread.join(10)
     assert platform.started.is_set()
+    assert platform.asked_for is not None and str(platform.asked_for.ref) == "alpha.summary"
 
 
 def test_a_failed_background_start_is_left_to_the_product_fake(

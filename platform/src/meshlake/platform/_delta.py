@@ -47,6 +47,7 @@ from meshlake.platform._commit_info import RUN_ID_KEY as RUN_ID_KEY
 from meshlake.platform._commit_info import commit_metadata as commit_metadata
 from meshlake.platform._commit_info import run_id_of as run_id_of
 from meshlake.platform._errors import MeshlakeError
+from meshlake.platform._spark import is_connect
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,8 @@ def write_delta(
     earlier = committed_by_run(spark, location, run_id)
     if earlier is not None:
         return earlier
+    if is_connect(spark):
+        return _connect_write(spark, frame, location, mode, run_id, user_metadata)
     if mode == "merge" and DeltaTable.isDeltaTable(spark, location):
         if not primary_key:
             raise ValueError("writeMode merge needs primaryKey columns in the contract")
@@ -184,6 +187,33 @@ def write_delta(
         return staged.commit(user_metadata, run_id=run_id, retries=retries)
     finally:
         staged.abort()  # nothing to do after a commit; removes the files if it did not happen
+
+
+def _connect_write(
+    spark: SparkSession,
+    frame: DataFrame,
+    location: str,
+    mode: str,
+    run_id: str,
+    user_metadata: str | None,
+) -> Commit:
+    """A write on Spark Connect (``_delta_connect``): a merge port's first version is an
+    overwrite, as on a classic session."""
+    from meshlake.platform import _delta_connect
+
+    if mode == "merge" and not _delta_connect.is_delta_table(spark, location):
+        mode = "overwrite"
+    read_version = _delta_connect.write(spark, frame, location, mode, user_metadata, run_id)
+    return _run_commit(spark, location, run_id, read_version)
+
+
+def is_delta_table(spark: SparkSession, location: str) -> bool:
+    """Whether a Delta table is at ``location``, on a classic or a Spark Connect session."""
+    if is_connect(spark):
+        from meshlake.platform._delta_connect import is_delta_table as remote_is_delta_table
+
+        return remote_is_delta_table(spark, location)
+    return bool(DeltaTable.isDeltaTable(spark, location))
 
 
 def _write(
@@ -307,6 +337,12 @@ def committed_by_run(spark: SparkSession, location: str, run_id: str) -> Commit 
     """The commit ``run_id`` already made to the table (skipped), when its transaction identifier
     is there; None when the run has not committed to it. Cheap: no Spark job once the table's
     state is known, so a retried run can skip its write before running it."""
+    if is_connect(spark):
+        from meshlake.platform._delta_connect import run_committed
+
+        if not run_committed(spark, location, run_id):
+            return None
+        return earlier_commit(spark, location, run_id)
     transaction = delta_log(spark, location).startTransaction()
     if transaction.readVersion() < 0 or transaction.txnVersion(run_id) < 0:
         return None
@@ -368,6 +404,9 @@ def find_run_commit(
 def commit_infos(spark: SparkSession, location: str, newer_than: int = -1) -> Iterable[CommitInfo]:
     """The commits after ``newer_than``, newest first, read one log file at a time (a run's own
     commit is among the last few, so the search stops early)."""
+    if is_connect(spark):
+        yield from _connect_commit_infos(spark, location, newer_than)
+        return
     deltas = delta_log(spark, location)
     latest = int(_update(spark, deltas).version())
     for version in range(latest, max(newer_than, -1), -1):
@@ -383,6 +422,10 @@ def latest_commit_info(spark: SparkSession, location: str) -> CommitInfo:
     ``DeltaTable.history(1)`` gives the same through a Spark job (0.17 s against 0.05 s here),
     paid on every publication and again by every check that reads the previous version.
     """
+    if is_connect(spark):
+        for newest in _connect_commit_infos(spark, location):
+            return newest
+        raise ValueError(f"{location} is not a Delta table")
     deltas = delta_log(spark, location)
     version = int(_update(spark, deltas).version())
     if version < 0:
@@ -395,10 +438,30 @@ def latest_commit_info(spark: SparkSession, location: str) -> CommitInfo:
 
 def commit_info(spark: SparkSession, location: str, version: int) -> CommitInfo:
     """What Delta recorded about ``version`` of the table at ``location``."""
+    if is_connect(spark):
+        for found in _connect_commit_infos(spark, location, version - 1):
+            if found.version == version:
+                return found
+        raise ValueError(f"version {version} of {location} has no commit info")
     info = _commit_info(spark, delta_log(spark, location), version)
     if info is None:
         raise ValueError(f"version {version} of {location} has no commit info")
     return info
+
+
+def _connect_commit_infos(
+    spark: SparkSession, location: str, newer_than: int = -1
+) -> list[CommitInfo]:
+    from meshlake.platform._delta_connect import commit_info_rows, is_delta_table
+
+    if not is_delta_table(spark, location):
+        return []
+    return [
+        CommitInfo(version, operation, parameters, metrics, user_metadata)
+        for version, operation, parameters, metrics, user_metadata in commit_info_rows(
+            spark, location, newer_than
+        )
+    ]
 
 
 def _commit_info(spark: SparkSession, deltas: Any, version: int) -> CommitInfo | None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from meshlake.platform._governance import GovernanceClient
     from meshlake.platform._materialize import Materializer
+    from meshlake.platform._per_zone import SparkPerZone
     from meshlake.platform._publish import ProductResult, Publisher
     from meshlake.platform._raw import RawDrop
     from meshlake.platform.lineage import LineageEmitter
@@ -49,14 +50,23 @@ class Platform:
     def mesh(self) -> Mesh:
         return load_mesh(self.root)
 
-    def spark(self) -> SparkSession:
+    def spark(self, product: ProductSpec | None = None) -> SparkSession:
+        """The Spark session ``product`` runs on: its zone's compute (MESHLAKE_SPARK_MASTER
+        overrides every zone). Without a product: the data zones' compute when they all name the
+        same one, else local Spark."""
         from meshlake.platform._spark import spark_session
 
+        return spark_session(self.settings, self.compute(product))
+
+    def compute(self, product: ProductSpec | None = None) -> str:
+        """Where Spark runs for ``product`` (see ``spark``): ``local[*]``, ``spark://...`` or
+        ``sc://...``."""
+        from meshlake.platform._spark import compute_of
+
+        if product is not None:
+            return compute_of(self.settings, product.zone.spark_master)
         masters = {zone.spark_master for zone in self.mesh.zones.values() if zone.kind == "data"}
-        # The embedded default runs every zone in one local session; a cluster per zone comes with
-        # one code location per zone (orchestration).
-        master = masters.pop() if len(masters) == 1 else None
-        return spark_session(self.settings, master)
+        return compute_of(self.settings, masters.pop() if len(masters) == 1 else None)
 
     def start_spark_early(self, plan: Iterable[ProductSpec]) -> bool:
         """Start Spark in the background when ``plan`` holds a product that runs on it, so the
@@ -171,13 +181,16 @@ class Platform:
         from meshlake.platform._duck import Engines
         from meshlake.platform._publish import Publisher
 
-        def spark_materializer() -> Materializer:
-            # Made (and Spark started) only when a product runs on Spark.
+        def spark_materializer() -> SparkPerZone:
+            # Made only when a product runs on Spark; each product's zone starts its session.
             from meshlake.platform._materialize import Materializer
+            from meshlake.platform._per_zone import SparkPerZone
 
-            return Materializer(
-                self.mesh, self.spark(), self.state_home, validator=self.settings.quality_validator
-            )
+            def on(session: SparkSession) -> Materializer:
+                validator = self.settings.quality_validator
+                return Materializer(self.mesh, session, self.state_home, validator=validator)
+
+            return SparkPerZone(self.spark, on)
 
         materializer = Engines(self.mesh, self.state_home, spark_materializer)
         emitters: dict[str, LineageEmitter] = {}

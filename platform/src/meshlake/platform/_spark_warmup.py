@@ -22,30 +22,31 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def products_needing_spark(platform: Platform, plan: Iterable[ProductSpec]) -> list[str]:
+def products_needing_spark(platform: Platform, plan: Iterable[ProductSpec]) -> list[ProductSpec]:
     """The products of ``plan`` that will run on Spark, as far as can be told before the run."""
     return [
-        str(product.ref)
+        product
         for product in plan
         if choose_engine(platform.mesh, product, platform.state_home).engine == "spark"
     ]
 
 
 def start_spark_early(platform: Platform, plan: Iterable[ProductSpec]) -> threading.Thread | None:
-    """Start the process's Spark session in a daemon thread if ``plan`` needs it.
+    """Start, in a daemon thread, the Spark session of the first product of ``plan`` that needs one.
 
-    The session is the process's one (``spark_session``): the product that needs it takes it, or
-    waits for the start under way. A failed start is only logged here; the product that needs
+    It is that product's zone's session (``Platform.spark``): the product takes it when it comes,
+    or waits for the start under way. A failed start is only logged here; the product that needs
     Spark starts it again and reports the error.
     """
     needing = products_needing_spark(platform, plan)
     if not needing:
         return None
-    log.info("starting Spark in the background for %s", ", ".join(needing))
+    first = needing[0]
+    log.info("starting Spark in the background for %s", ", ".join(str(p.ref) for p in needing))
 
     def start() -> None:
         try:
-            platform.spark()
+            platform.spark(first)
         except Exception as exc:  # reported by the product that needs Spark
             log.warning("Spark did not start in the background: %s", exc)
 

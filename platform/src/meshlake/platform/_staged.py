@@ -52,6 +52,7 @@ from meshlake.platform._delta import (
     others_writing,
 )
 from meshlake.platform._schema import keep_nullability
+from meshlake.platform._spark import is_connect
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,12 @@ def stage(
     any mode creates a missing table by an overwrite. ``merge_schema``: an append may add columns
     (Delta's ``mergeSchema``; a quarantine table follows its port's contract). When writing fails,
     the files its tasks wrote are deleted before the error is raised (see ``_remove_partial_files``).
+
+    Nothing can be staged on Spark Connect (no JVM here to drive Delta's write command): None,
+    and the caller checks persisted rows and writes them at the commit (``_delta_connect``).
     """
+    if is_connect(spark):
+        return None
     jvm = spark._jvm
     assert jvm is not None
     jspark = spark._jsparkSession

@@ -53,6 +53,7 @@ from meshlake.platform.specs._sla import sla_duration
 
 if TYPE_CHECKING:
     from meshlake.platform._platform import Platform
+    from meshlake.platform.specs import ProductSpec
 
 MIN_RETENTION = timedelta(hours=1)
 _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
@@ -94,10 +95,10 @@ def vacuum_products(
         quarantine_retention,
     )
 
-    spark = platform.spark()
     default_days = platform.settings.quarantine_retention_days
     results: list[VacuumResult] = []
     for product in platform.plan(products):
+        spark = _classic_session(platform, product)
         for port in product.ports.values():
             location = platform.location(port.ref)
             retention = sla_duration(port.contract, "retention")
@@ -149,6 +150,22 @@ def vacuum_quarantine(
     if result is None:
         return None
     return dataclasses.replace(result, rows_retention=keep_rows, rows=expired)
+
+
+def _classic_session(platform: Platform, product: ProductSpec) -> SparkSession:
+    """The session of ``product``'s zone; vacuum lists and deletes files through Spark's JVM,
+    which a Spark Connect client does not have."""
+    from meshlake.platform._errors import ConfigurationError
+    from meshlake.platform._spark import is_connect
+
+    spark = platform.spark(product)
+    if is_connect(spark):
+        raise ConfigurationError(
+            f"{product.ref}: meshlake vacuum cannot run on Spark Connect (zone {product.zone.name} "
+            f"computes on {platform.compute(product)}): run it with MESHLAKE_SPARK_MASTER=local[*] "
+            "(or the cluster's spark:// URL) where the zone's storage is reachable"
+        )
+    return spark
 
 
 def vacuum_table(

@@ -45,15 +45,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from meshlake.platform._conform import port_failure
-from meshlake.platform._delta import latest_commit_info
+from meshlake.platform._delta import is_delta_table, latest_commit_info
 from meshlake.platform._errors import MeshlakeError
+from meshlake.platform._spark import is_connect
 from meshlake.platform._staged import StagedWrite, stage
 from meshlake.platform.quality._compiled import CompiledRule
 from meshlake.platform.quality._counts import (
@@ -278,7 +278,7 @@ class QualityEngine:
 
     def _previous(self, port: Any, location: str) -> tuple[int | None, Profile | None]:
         """The version about to be replaced and its profile (None, None for a first version)."""
-        if not DeltaTable.isDeltaTable(self.spark, location):
+        if not is_delta_table(self.spark, location):
             return None, None
         latest = latest_commit_info(self.spark, location)
         profile = Profile.from_metadata(latest.user_metadata)
@@ -439,6 +439,12 @@ def _stage_quarantine(spark: SparkSession, rows: DataFrame, location: str) -> St
     """Write the rows to quarantine into ``location`` without a commit (an append, adding the
     columns a new contract version brings)."""
     staged = stage(spark, rows, location, "append", merge_schema=True)
+    if staged is None and is_connect(spark):
+        raise MeshlakeError(
+            f"quarantine rules rejected rows for {location}, and quarantined rows are staged "
+            "beside the port, which Spark Connect cannot do (no JVM in this process): run the "
+            "zone on local Spark or a standalone cluster (compute: local[*] or spark://host:port)"
+        )
     if staged is None:  # only a table with column mapping, which meshlake never creates
         raise MeshlakeError(
             f"the quarantine table {location} cannot be staged (column mapping is on); "
