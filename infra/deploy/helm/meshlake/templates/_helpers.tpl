@@ -42,6 +42,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     secretKeyRef:
       name: {{ include "meshlake.secretName" . }}
       key: DAGSTER_POSTGRES_URL
+- name: MESHLAKE_DAGSTER_AUTOMATION
+  value: "true"
 {{- range $name, $value := .Values.platform.extraEnv }}
 - name: {{ $name }}
   value: {{ $value | quote }}
