@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN = $(UV) run --frozen
 
 
-.PHONY: setup run ui validate test unit integration e2e reliability s3 fuzz lint format bench clean
+.PHONY: setup run ui validate test unit integration e2e reliability scale s3 fuzz lint format bench clean
 
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -51,6 +51,12 @@ reliability: setup
 ## The small mesh on a local S3 server in full: the suite runs it without the vacuum case (cost).
 s3: setup
 	MESHLAKE_S3_TRIAL=full $(RUN) pytest -q tests/scale/test_s3_storage.py
+
+## The scale-out trials in full, alone (the suite runs them too, with the S3 vacuum case left out):
+## compute per zone (standalone cluster, Spark Connect), S3 on moto, the Dagster daemon on
+## PostgreSQL, governance with several workers.
+scale: setup
+	MESHLAKE_S3_TRIAL=full $(RUN) pytest -q -m scale --durations=10
 
 ## Schemathesis over the governance API's whole OpenAPI, on SQLite and on PostgreSQL (when
 ## MESHLAKE_TEST_POSTGRES_URL is set): MESHLAKE_FUZZ_CASES per operation and generation mode
