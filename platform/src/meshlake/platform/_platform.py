@@ -11,7 +11,14 @@ from meshlake.platform._errors import ConfigurationError
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
 from meshlake.platform._settings import Settings, get_settings
-from meshlake.platform.specs import Mesh, ProductSpec, ValidationReport, load_mesh, validate_mesh
+from meshlake.platform.specs import (
+    MESH_CACHE_DIR,
+    Mesh,
+    ProductSpec,
+    ValidationReport,
+    load_mesh,
+    validate_mesh,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,7 +54,7 @@ class Platform:
 
     @cached_property
     def mesh(self) -> Mesh:
-        return load_mesh(self.root)
+        return load_mesh(self.root, cache=self.state_home / MESH_CACHE_DIR)
 
     def spark(self) -> SparkSession:
         from meshlake.platform._spark import spark_session

@@ -29,6 +29,7 @@ from meshlake.platform.specs._agreements import (
 from meshlake.platform.specs._contract_loader import load_contract, port_table, raw_source_ddl
 from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
+from meshlake.platform.specs._mesh_cache import cached_load
 from meshlake.platform.specs._models import (
     ENGINES,
     TIERS,
@@ -91,13 +92,18 @@ class ValidationReport:
         return not self.problems and not self.agreement_problems and not self.check_problems
 
 
-def load_mesh(root: Path) -> Mesh:
+def load_mesh(root: Path, *, cache: Path | None = None) -> Mesh:
     """Load the mesh under ``root``; raise SpecError listing every problem if there is any.
+
+    With ``cache`` (a folder in the state home), a mesh loaded before from the very same spec
+    files is reused, and a newly loaded one is kept there (:mod:`._mesh_cache`).
 
     Only the problems that stop loading are looked for: the checks whose findings fail validation
     but not loading (agreement coverage, the columns and tables each transform's SQL reads, the
     glossary) are ``meshlake validate``'s, and following every transform's SQL was most of the
     time of loading a large mesh (Dagster definitions, each code location, every run)."""
+    if cache is not None:
+        return cached_load(root.resolve(), cache, lambda: load_mesh(root))
     report = _Loader(root.resolve(), datetime.now(UTC).date(), checks=False).run()
     if report.problems or report.mesh is None:
         raise SpecError(report.problems)
