@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from meshlake.platform.specs import MESH_CACHE_DIR, SpecError, load_mesh
-from meshlake.platform.specs._mesh_cache import CACHE_FILE
+from meshlake.platform.specs import MESH_CACHE_DIR, SpecError, load_mesh, validate_mesh
+from meshlake.platform.specs._mesh_cache import CACHE_FILE, REPORT_FILE
 from meshlake.platform.specs._yaml import load_located_yaml
 from tests.helpers import MINI_MESH
 
@@ -108,3 +108,34 @@ def test_an_edited_yaml_file_is_parsed_again(tmp_path: Path) -> None:
     document = load_located_yaml(spec)
     assert document.data == {"name": "two", "other": 3}
     assert document.line_of(("other",)) == 2
+
+
+def test_a_clean_validation_is_reused_until_a_transform_changes(
+    project: Path, tmp_path: Path
+) -> None:
+    first = validate_mesh(project, cache=_cache(tmp_path))
+    assert first.ok
+    kept = (_cache(tmp_path) / REPORT_FILE).stat().st_mtime_ns
+
+    again = validate_mesh(project, cache=_cache(tmp_path))
+    assert again.ok and again.files_checked == first.files_checked
+    assert (_cache(tmp_path) / REPORT_FILE).stat().st_mtime_ns == kept
+
+    transform = project / "domains/alpha/products/things/transform.sql"
+    transform.write_text(transform.read_text().replace("FROM things_raw", "FROM elsewhere"))
+    changed = validate_mesh(project, cache=_cache(tmp_path))
+
+    assert not changed.ok
+    assert [problem.file for problem in changed.check_problems] == [
+        "domains/alpha/products/things/transform.sql"
+    ]
+    assert "elsewhere" in changed.check_problems[0].message
+
+
+def test_a_validation_with_problems_is_made_afresh(project: Path, tmp_path: Path) -> None:
+    transform = project / "domains/alpha/products/things/transform.sql"
+    transform.write_text(transform.read_text().replace("FROM things_raw", "FROM elsewhere"))
+
+    assert not validate_mesh(project, cache=_cache(tmp_path)).ok
+
+    assert not (_cache(tmp_path) / REPORT_FILE).exists()

@@ -50,7 +50,7 @@ class Platform:
         return self.settings.state_home()
 
     def validate(self) -> ValidationReport:
-        return validate_mesh(self.root)
+        return validate_mesh(self.root, cache=self.state_home / MESH_CACHE_DIR)
 
     @cached_property
     def mesh(self) -> Mesh:

@@ -29,7 +29,7 @@ from meshlake.platform.specs._agreements import (
 from meshlake.platform.specs._contract_loader import load_contract, port_table, raw_source_ddl
 from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
-from meshlake.platform.specs._mesh_cache import cached_load
+from meshlake.platform.specs._mesh_cache import REPORT_FILE, cached, cached_load
 from meshlake.platform.specs._models import (
     ENGINES,
     TIERS,
@@ -110,11 +110,26 @@ def load_mesh(root: Path, *, cache: Path | None = None) -> Mesh:
     return report.mesh
 
 
-def validate_mesh(root: Path, *, today: date | None = None) -> ValidationReport:
+def validate_mesh(
+    root: Path, *, today: date | None = None, cache: Path | None = None
+) -> ValidationReport:
     """Validate every spec under ``root`` and report all problems; never raises for bad specs.
 
-    ``today`` (default: today in UTC) decides which agreements are in force and which expired."""
-    return _Loader(root.resolve(), today or datetime.now(UTC).date()).run()
+    ``today`` (default: today in UTC) decides which agreements are in force and which expired.
+    With ``cache`` (a folder in the state home), a report without problems on the very same spec
+    files and day is reused, and a new one kept (:mod:`._mesh_cache`); a report with problems is
+    always made afresh (a transform may have failed only by running out of time)."""
+    day = today or datetime.now(UTC).date()
+    if cache is not None:
+        return cached(
+            root.resolve(),
+            cache / REPORT_FILE,
+            day.isoformat().encode(),
+            ValidationReport,
+            lambda: validate_mesh(root, today=day),
+            lambda report: report.mesh if report.ok else None,
+        )
+    return _Loader(root.resolve(), day).run()
 
 
 # Valid files parsed before, by model and exact text. The models are frozen, so two meshes may
