@@ -139,3 +139,13 @@ def test_a_validation_with_problems_is_made_afresh(project: Path, tmp_path: Path
     assert not validate_mesh(project, cache=_cache(tmp_path)).ok
 
     assert not (_cache(tmp_path) / REPORT_FILE).exists()
+
+
+def test_a_validation_keeps_the_mesh_for_the_next_load(project: Path, tmp_path: Path) -> None:
+    report = validate_mesh(project, cache=_cache(tmp_path))
+    kept = _kept(tmp_path)
+
+    mesh = load_mesh(project, cache=_cache(tmp_path))
+
+    assert _kept(tmp_path) == kept
+    assert report.mesh is not None and mesh.products == report.mesh.products

@@ -29,7 +29,7 @@ from meshlake.platform.specs._agreements import (
 from meshlake.platform.specs._contract_loader import load_contract, port_table, raw_source_ddl
 from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
-from meshlake.platform.specs._mesh_cache import REPORT_FILE, cached, cached_load
+from meshlake.platform.specs._mesh_cache import REPORT_FILE, cached, cached_load, keep_mesh
 from meshlake.platform.specs._models import (
     ENGINES,
     TIERS,
@@ -118,18 +118,26 @@ def validate_mesh(
     ``today`` (default: today in UTC) decides which agreements are in force and which expired.
     With ``cache`` (a folder in the state home), a report without problems on the very same spec
     files and day is reused, and a new one kept (:mod:`._mesh_cache`); a report with problems is
-    always made afresh (a transform may have failed only by running out of time)."""
+    always made afresh (a transform may have failed only by running out of time). A mesh that
+    loads is kept for ``load_mesh`` too."""
     day = today or datetime.now(UTC).date()
-    if cache is not None:
-        return cached(
-            root.resolve(),
-            cache / REPORT_FILE,
-            day.isoformat().encode(),
-            ValidationReport,
-            lambda: validate_mesh(root, today=day),
-            lambda report: report.mesh if report.ok else None,
-        )
-    return _Loader(root.resolve(), day).run()
+    if cache is None:
+        return _Loader(root.resolve(), day).run()
+
+    def fresh() -> ValidationReport:
+        report = validate_mesh(root, today=day)
+        if not report.problems and report.mesh is not None:  # it loads: the next load reuses it
+            keep_mesh(root.resolve(), cache, report.mesh)
+        return report
+
+    return cached(
+        root.resolve(),
+        cache / REPORT_FILE,
+        day.isoformat().encode(),
+        ValidationReport,
+        fresh,
+        lambda report: report.mesh if report.ok else None,
+    )
 
 
 # Valid files parsed before, by model and exact text. The models are frozen, so two meshes may

@@ -48,6 +48,12 @@ def cached_load(root: Path, folder: Path, load: Callable[[], Mesh]) -> Mesh:
     return cached(root, folder / CACHE_FILE, b"", Mesh, load, lambda mesh: mesh)
 
 
+def keep_mesh(root: Path, folder: Path, mesh: Mesh) -> None:
+    """Keep a mesh that loads (no problems), built by another path: ``meshlake validate``."""
+    if _inside_trees(mesh):
+        _write(folder / CACHE_FILE, mesh_digest(root), mesh)
+
+
 def cached(
     root: Path,
     file: Path,
