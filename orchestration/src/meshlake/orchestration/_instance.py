@@ -12,7 +12,7 @@ import dagster as dg
 import yaml
 
 from meshlake.platform import Settings, load_mesh
-from meshlake.platform.specs import MESH_CACHE_DIR, code_locations
+from meshlake.platform.specs import code_locations
 
 
 def dagster_home(settings: Settings) -> Path:
@@ -33,6 +33,8 @@ def persistent_instance(settings: Settings) -> dg.DagsterInstance:
 def write_workspace(settings: Settings) -> Path:
     """A Dagster workspace file with one code location per data landing zone."""
     root = settings.project_root()
+    from meshlake.platform.specs import MESH_CACHE_DIR
+
     mesh = load_mesh(root, cache=settings.state_home() / MESH_CACHE_DIR)  # the locations reuse it
     locations = code_locations(mesh, root)
     path = dagster_home(settings) / "workspace.yaml"
