@@ -18,12 +18,12 @@ from meshlake.orchestration._resources import MeshlakeResource
 from meshlake.orchestration._schedules import product_schedules
 from meshlake.orchestration._sensors import new_input_sensors, sla_sensors
 from meshlake.platform import Settings, load_mesh
-from meshlake.platform.specs import Mesh
+from meshlake.platform.specs import MESH_CACHE_DIR, Mesh
 
 
 def zone_definitions(zone: str, settings: Settings) -> dg.Definitions:
     """The code location of one data landing zone: its domains' products, raw sources and schedules."""
-    mesh = load_mesh(settings.project_root())
+    mesh = load_mesh(settings.project_root(), cache=settings.state_home() / MESH_CACHE_DIR)
     if zone not in mesh.zones:
         raise ValueError(f"no landing zone {zone!r}; known: {', '.join(sorted(mesh.zones))}")
     return _definitions(mesh, settings, {zone})
@@ -31,7 +31,8 @@ def zone_definitions(zone: str, settings: Settings) -> dg.Definitions:
 
 def mesh_definitions(settings: Settings) -> dg.Definitions:
     """Every zone in one set of definitions: what `meshlake run` executes in one process."""
-    return _definitions(load_mesh(settings.project_root()), settings, None)
+    mesh = load_mesh(settings.project_root(), cache=settings.state_home() / MESH_CACHE_DIR)
+    return _definitions(mesh, settings, None)
 
 
 def _definitions(mesh: Mesh, settings: Settings, zones: set[str] | None) -> dg.Definitions:

@@ -130,7 +130,9 @@ def write_workspace(settings: Settings, home: Path | None = None) -> Path:
     """A Dagster workspace file with one code location per data landing zone, in ``home`` (the
     embedded instance's folder by default)."""
     root = settings.project_root()
-    mesh = load_mesh(root)
+    from meshlake.platform.specs import MESH_CACHE_DIR
+
+    mesh = load_mesh(root, cache=settings.state_home() / MESH_CACHE_DIR)  # the locations reuse it
     locations = code_locations(mesh, root)
     path = (home or dagster_home(settings)) / "workspace.yaml"
     path.write_text(yaml.safe_dump({"load_from": locations}, sort_keys=False))

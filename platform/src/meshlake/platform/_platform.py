@@ -11,7 +11,14 @@ from meshlake.platform._errors import ConfigurationError
 from meshlake.platform._ids import PortRef
 from meshlake.platform._locations import port_location
 from meshlake.platform._settings import Settings, get_settings
-from meshlake.platform.specs import Mesh, ProductSpec, ValidationReport, load_mesh, validate_mesh
+from meshlake.platform.specs import (
+    MESH_CACHE_DIR,
+    Mesh,
+    ProductSpec,
+    ValidationReport,
+    load_mesh,
+    validate_mesh,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -44,11 +51,11 @@ class Platform:
         return self.settings.state_home()
 
     def validate(self) -> ValidationReport:
-        return validate_mesh(self.root)
+        return validate_mesh(self.root, cache=self.state_home / MESH_CACHE_DIR)
 
     @cached_property
     def mesh(self) -> Mesh:
-        return load_mesh(self.root)
+        return load_mesh(self.root, cache=self.state_home / MESH_CACHE_DIR)
 
     def spark(self, product: ProductSpec | None = None) -> SparkSession:
         """The Spark session ``product`` runs on: its zone's compute (MESHLAKE_SPARK_MASTER

@@ -16,9 +16,11 @@ from typing import Final
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.tokens import Token
 
 from meshlake.platform.lineage._errors import LineageError
 from meshlake.platform.lineage._limits import TOO_DEEP, Deadline, check_sql_text, check_sql_tree
@@ -136,8 +138,9 @@ def sql_column_lineage(
 
 
 # Lineage is asked for again for the same transform (each run's START and COMPLETE events, every
-# review); parsing and qualifying are most of the cost, so answers are kept per exact input.
-@functools.lru_cache(maxsize=256)
+# review, validation then the run in one process); parsing and qualifying are most of the cost, so
+# answers are kept per exact input, enough of them for a mesh of a few thousand transforms.
+@functools.lru_cache(maxsize=4096)
 def _sql_column_lineage(
     sql: str,
     input_schemas: tuple[tuple[str, tuple[str, ...]], ...],
@@ -219,6 +222,16 @@ def _compose(context: _Context, dep: _Dep) -> _Dep:
     return (port, column, DIRECT, max(context_subtype, dep_subtype, key=_DIRECT_RANK.__getitem__))
 
 
+def _parse(sql: str, tokens: list[Token] | None, dialect: str) -> exp.Expr:
+    """``sqlglot.parse_one`` over the tokens the bounds check already made (when it could)."""
+    if tokens is None:
+        return sqlglot.parse_one(sql, dialect=dialect)
+    statements = Dialect.get_or_raise(dialect).parser().parse(tokens, sql)
+    if not statements or statements[0] is None:
+        raise ParseError(f"No expression was parsed from '{sql}'")
+    return exp.Block(expressions=statements) if len(statements) > 1 else statements[0]
+
+
 def _query_of(node: exp.Expr) -> exp.Expr:
     while isinstance(node, exp.Subquery):
         node = node.this
@@ -236,14 +249,14 @@ class _Walker:
         deadline: Deadline,
     ) -> None:
         self._deadline = deadline
-        check_sql_text(sql, dialect)
+        tokens = check_sql_text(sql, dialect)
         self._ports = {port.lower(): port for port in input_schemas}
         self._columns = {
             port.lower(): {column.lower(): column for column in columns}
             for port, columns in input_schemas.items()
         }
         try:
-            parsed = sqlglot.parse_one(sql, dialect=dialect)
+            parsed = _parse(sql, tokens, dialect)
         except SqlglotError as error:
             details = getattr(error, "errors", None) or [{}]
             line = details[0].get("line")

@@ -20,6 +20,7 @@ from meshlake.platform.specs._mesh import PortSpec as PortSpec
 from meshlake.platform.specs._mesh import ProductSpec as ProductSpec
 from meshlake.platform.specs._mesh import RawSourceSpec as RawSourceSpec
 from meshlake.platform.specs._mesh import UnknownProductError as UnknownProductError
+from meshlake.platform.specs._mesh_cache import MESH_CACHE_DIR as MESH_CACHE_DIR
 from meshlake.platform.specs._models import ZONE_SERVICE_PREFIX as ZONE_SERVICE_PREFIX
 from meshlake.platform.specs._models import Contract as Contract
 from meshlake.platform.specs._models import Domain as Domain

@@ -29,6 +29,7 @@ from meshlake.platform.specs._agreements import (
 from meshlake.platform.specs._contract_loader import load_contract, port_table, raw_source_ddl
 from meshlake.platform.specs._glossary import glossary_problems
 from meshlake.platform.specs._mesh import InputBinding, Mesh, PortSpec, ProductSpec, RawSourceSpec
+from meshlake.platform.specs._mesh_cache import REPORT_FILE, cached, cached_load, keep_mesh
 from meshlake.platform.specs._models import (
     ENGINES,
     TIERS,
@@ -91,19 +92,52 @@ class ValidationReport:
         return not self.problems and not self.agreement_problems and not self.check_problems
 
 
-def load_mesh(root: Path) -> Mesh:
-    """Load the mesh under ``root``; raise SpecError listing every problem if there is any."""
-    report = validate_mesh(root)
+def load_mesh(root: Path, *, cache: Path | None = None) -> Mesh:
+    """Load the mesh under ``root``; raise SpecError listing every problem if there is any.
+
+    With ``cache`` (a folder in the state home), a mesh loaded before from the very same spec
+    files is reused, and a newly loaded one is kept there (:mod:`._mesh_cache`).
+
+    Only the problems that stop loading are looked for: the checks whose findings fail validation
+    but not loading (agreement coverage, the columns and tables each transform's SQL reads, the
+    glossary) are ``meshlake validate``'s, and following every transform's SQL was most of the
+    time of loading a large mesh (Dagster definitions, each code location, every run)."""
+    if cache is not None:
+        return cached_load(root.resolve(), cache, lambda: load_mesh(root))
+    report = _Loader(root.resolve(), datetime.now(UTC).date(), checks=False).run()
     if report.problems or report.mesh is None:
         raise SpecError(report.problems)
     return report.mesh
 
 
-def validate_mesh(root: Path, *, today: date | None = None) -> ValidationReport:
+def validate_mesh(
+    root: Path, *, today: date | None = None, cache: Path | None = None
+) -> ValidationReport:
     """Validate every spec under ``root`` and report all problems; never raises for bad specs.
 
-    ``today`` (default: today in UTC) decides which agreements are in force and which expired."""
-    return _Loader(root.resolve(), today or datetime.now(UTC).date()).run()
+    ``today`` (default: today in UTC) decides which agreements are in force and which expired.
+    With ``cache`` (a folder in the state home), a report without problems on the very same spec
+    files and day is reused, and a new one kept (:mod:`._mesh_cache`); a report with problems is
+    always made afresh (a transform may have failed only by running out of time). A mesh that
+    loads is kept for ``load_mesh`` too."""
+    day = today or datetime.now(UTC).date()
+    if cache is None:
+        return _Loader(root.resolve(), day).run()
+
+    def fresh() -> ValidationReport:
+        report = validate_mesh(root, today=day)
+        if not report.problems and report.mesh is not None:  # it loads: the next load reuses it
+            keep_mesh(root.resolve(), cache, report.mesh)
+        return report
+
+    return cached(
+        root.resolve(),
+        cache / REPORT_FILE,
+        day.isoformat().encode(),
+        ValidationReport,
+        fresh,
+        lambda report: report.mesh if report.ok else None,
+    )
 
 
 # Valid files parsed before, by model and exact text. The models are frozen, so two meshes may
@@ -128,9 +162,10 @@ class _Parsed:
 
 
 class _Loader:
-    def __init__(self, root: Path, today: date) -> None:
+    def __init__(self, root: Path, today: date, *, checks: bool = True) -> None:
         self.root = root
         self.today = today
+        self.checks = checks  # False: only what stops loading (see load_mesh)
         self.problems: list[Problem] = []
         self.notes: list[Problem] = []
         self.warnings: list[Problem] = []
@@ -210,12 +245,14 @@ class _Loader:
                 raw_sources=raw_sources,
                 agreements=dict(sorted(agreements.items())),
             )
-            self.check_coverage(mesh, products)
-            self.check_columns_read(mesh)
-            self.check_problems += transform_sql_problems(mesh, self.rel)
-        glossary_files, glossary = glossary_problems(self.root, mesh)
-        self.files_checked += glossary_files
-        self.check_problems += glossary
+            if self.checks:
+                self.check_coverage(mesh, products)
+                self.check_columns_read(mesh)
+                self.check_problems += transform_sql_problems(mesh, self.rel)
+        if self.checks:
+            glossary_files, glossary = glossary_problems(self.root, mesh)
+            self.files_checked += glossary_files
+            self.check_problems += glossary
         return ValidationReport(
             mesh,
             sorted(self.problems),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import graphlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -117,13 +118,22 @@ class Mesh:
         port = port_ref if isinstance(port_ref, PortRef) else PortRef.parse(port_ref)
         covering = [
             spec
-            for spec in self.agreements.values()
-            if spec.consumer_product == product
-            and spec.port(port) is not None
-            and spec.active_on(on)
+            for spec in self._agreements_by_consumer.get(product, ())
+            if spec.port(port) is not None and spec.active_on(on)
         ]
         covering.sort(key=lambda spec: (-spec.agreement.end.toordinal(), spec.name))
         return covering[0] if covering else None
+
+    @functools.cached_property
+    def _agreements_by_consumer(self) -> dict[ProductRef, list[AgreementSpec]]:
+        """Agreements by consuming product, in name order: validating a large mesh asks
+        ``agreement_for`` once per cross-domain input, which scanned every agreement."""
+        found: dict[ProductRef, list[AgreementSpec]] = {}
+        for spec in self.agreements.values():
+            consumer = spec.consumer_product
+            if consumer is not None:
+                found.setdefault(consumer, []).append(spec)
+        return found
 
     def agreements_on(self, port_ref: PortRef) -> list[AgreementSpec]:
         """Every agreement that shares ``port_ref``, whoever the consumer and whatever the dates."""

@@ -6,6 +6,7 @@ line it was written on, keyed by its path (``("schema", 0, "properties", 3, "log
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,27 @@ def load_located_yaml(path: Path) -> LocatedYaml:
     return load_located_text(read_spec_text(path))
 
 
+# Documents parsed before, by exact text: the same contract is read for validation, for each port's
+# quality rules (the Dagster definitions declare a check per rule) and for a review's two trees.
+# A LocatedYaml is shared between callers, who read it and never change it.
+_LOCATED: OrderedDict[str, LocatedYaml] = OrderedDict()
+_LOCATED_MAX = 20_000
+
+
 def load_located_text(text: str) -> LocatedYaml:
-    """Parse YAML ``text`` (see load_located_yaml)."""
+    """Parse YAML ``text`` (see load_located_yaml); the result is shared, never to be changed."""
+    cached = _LOCATED.get(text)
+    if cached is not None:
+        _LOCATED.move_to_end(text)
+        return cached
+    located = _parse_located(text)
+    _LOCATED[text] = located
+    if len(_LOCATED) > _LOCATED_MAX:
+        _LOCATED.popitem(last=False)
+    return located
+
+
+def _parse_located(text: str) -> LocatedYaml:
     try:
         try:
             _check_shape(text, _COMPOSER)
