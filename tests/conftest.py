@@ -18,6 +18,21 @@ SPECS = REPO / "tests" / "fixtures" / "specs"
 them (MESHLAKE_SHARED_SPECS points at another copy, e.g. newer releases)."""
 
 
+LONG_MODULES = (
+    "tests/scale/test_compute_per_zone.py",
+    "tests/scale/test_dagster_daemon.py",
+    "tests/scale/test_s3_storage.py",
+    "tests/ui/",
+)
+"""Modules of minutes (clusters, the Dagster daemon's ticks, S3, a browser), mostly spent waiting:
+collected first, so that pytest-xdist hands them out at the start, where the other worker's
+short files fill the time, instead of leaving one worker alone with them at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_MODULES))  # stable otherwise
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stops the throwaway PostgreSQL server, if a governance test started one."""
     stop_postgres()
