@@ -28,10 +28,12 @@ validate: setup
 ## The whole test suite (unit, integration, e2e), then how long it took (it should stay under 15 min
 ## on 2 cores). PostgreSQL: MESHLAKE_TEST_POSTGRES_URL, or a throwaway server the run starts itself.
 ## TEST_WORKERS processes (pytest-xdist; a file's tests stay in one process, with its own Spark
-## session): most tests wait on HTTP, a database or the JVM, so two share two cores well.
+## session): most tests wait on HTTP, a database or the JVM, so two share two cores well. Files are
+## handed out in collection order (tests/conftest.py puts the long ones first: xdist's default puts
+## files with few tests, such as a cluster's, last); the 20 slowest are listed at the end.
 TEST_WORKERS ?= 2
 test: setup lint
-	@start=$$(date +%s); $(RUN) pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; took=$$(( $$(date +%s) - start )); \
+	@start=$$(date +%s); $(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20; status=$$?; took=$$(( $$(date +%s) - start )); \
 	echo "make test: the suite took $$(( took / 60 ))m $$(( took % 60 ))s"; exit $$status
 
 unit: setup

@@ -23,10 +23,14 @@ LONG_MODULES = (
     "tests/scale/test_dagster_daemon.py",
     "tests/scale/test_s3_storage.py",
     "tests/ui/",
+    "tests/e2e/",
+    "tests/reliability/",
+    "tests/test_install_alone.py",
 )
-"""Modules of minutes (clusters, the Dagster daemon's ticks, S3, a browser), mostly spent waiting:
-collected first, so that pytest-xdist hands them out at the start, where the other worker's
-short files fill the time, instead of leaving one worker alone with them at the end."""
+"""Modules of minutes (clusters, the Dagster daemon's ticks, S3, a browser, whole runs, installs):
+collected first, so that pytest-xdist (``--no-loadscope-reorder``, see the Makefile) hands them
+out at the start and the short files fill the end, instead of leaving one worker alone with a
+long file at the end (xdist's default order puts files with few tests last)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from meshlake.platform import Platform, PortRef, stop_spark, storage_options
+from meshlake.platform import Platform, PortRef, ProductResult, stop_spark, storage_options
 from tests.helpers import MINI_MESH, governed_platform
 from tests.scale._s3_server import S3Server, s3_server
 
@@ -86,7 +86,29 @@ def _referenced(location: str, version: int | None = None) -> set[str]:
     return {f"{prefix}/{path}" for path in paths}
 
 
-def test_both_engines_publish_on_s3_and_governance_records_the_log(
+def _published_on_s3(platform: Platform, s3: S3Server, result: ProductResult, ref: PortRef) -> None:
+    """``result`` published ``ref``'s version 0 on S3, as governance read it from the log there,
+    under a writer lease taken and given back."""
+    from meshlake.platform._lease import holder_of
+
+    assert result.status == "published", result.error
+    location = platform.location(ref)
+    assert location == f"{ROOT}/{ref.domain}/{ref.product}/{ref.port}"
+    table = _table(location)
+    assert table.version() == 0
+    commit = table.history(1)[0]
+    assert json.loads(commit["userMetadata"])["meshlake.run_id"] == result.run_id
+    assert _data_keys(s3, ref) == _referenced(location)
+    client = platform.governance(platform.mesh.product(f"{ref.domain}.{ref.product}"))
+    assert client.published_version(ref) == 0
+    lease = holder_of(f"{ROOT}/_leases/{ref.domain}/{ref.product}")
+    assert lease["state"] == "released"
+    assert lease["run_id"] == result.run_id
+    # Nothing of the zone was written to the local disk.
+    assert not (Path(platform.state_home) / "lake").exists()
+
+
+def test_duckdb_publishes_on_s3_and_governance_records_the_log(
     platform: Platform, s3: S3Server
 ) -> None:
     platform.ingest(scale=1.0)
@@ -94,35 +116,23 @@ def test_both_engines_publish_on_s3_and_governance_records_the_log(
         "lab/_raw/alpha/things_raw/part-00000.csv"
     ]
 
-    results = {result.product: result for result in platform.publish()}
+    (result,) = platform.publish(["alpha.things"])
 
-    assert {ref: result.status for ref, result in results.items()} == {
-        "alpha.things": "published",
-        "alpha.summary": "published",
-    }, {ref: result.error for ref, result in results.items()}
-    assert results["alpha.things"].engine == "duckdb"
-    assert results["alpha.summary"].engine == "spark"
-    assert platform.location(THINGS) == f"{ROOT}/alpha/things/things"
-    for ref, rows in ((THINGS, 100), (SUMMARY, 4)):
-        location = platform.location(ref)
-        table = _table(location)
-        assert table.version() == 0
-        commit = table.history(1)[0]
-        run_id = results[f"{ref.domain}.{ref.product}"].run_id
-        assert json.loads(commit["userMetadata"])["meshlake.run_id"] == run_id
-        assert _data_keys(s3, ref) == _referenced(location)
-        client = platform.governance(platform.mesh.product(f"{ref.domain}.{ref.product}"))
-        assert client.published_version(ref) == 0
-        (port,) = results[f"{ref.domain}.{ref.product}"].ports
-        assert port.rows == rows
-    # Nothing of the zone was written to the local disk.
-    assert not (Path(platform.state_home) / "lake").exists()
-    # The writer lease was taken and given back.
-    from meshlake.platform._lease import holder_of
+    assert result.engine == "duckdb"
+    _published_on_s3(platform, s3, result, THINGS)
+    (port,) = result.ports
+    assert port.rows == 100
 
-    lease = holder_of(f"{ROOT}/_leases/alpha/summary")
-    assert lease["state"] == "released"
-    assert lease["run_id"] == results["alpha.summary"].run_id
+
+def test_spark_publishes_on_s3_and_governance_records_the_log(
+    platform: Platform, s3: S3Server
+) -> None:
+    (result,) = platform.publish(["alpha.summary"])
+
+    assert result.engine == "spark"
+    _published_on_s3(platform, s3, result, SUMMARY)
+    (port,) = result.ports
+    assert port.rows == 4
 
 
 def test_a_new_version_is_recorded_and_freshness_reads_it_on_s3(platform: Platform) -> None:
@@ -140,11 +150,22 @@ def test_a_new_version_is_recorded_and_freshness_reads_it_on_s3(platform: Platfo
     assert fresh["location"] == platform.location(THINGS)
 
 
-def test_staged_files_on_s3_are_removed_when_not_committed(
+def test_staged_duckdb_files_on_s3_are_removed_when_not_committed(
     platform: Platform, s3: S3Server
 ) -> None:
-
     from meshlake.platform._duck._staged import stage as stage_duck
+
+    things = platform.location(THINGS)
+    kept = _data_keys(s3, THINGS)
+    staged_duck = stage_duck(_table(things).to_pyarrow_table(), things, "append")
+    assert len(_data_keys(s3, THINGS)) == len(kept) + 1
+    staged_duck.abort()
+    assert _data_keys(s3, THINGS) == kept
+
+
+def test_staged_spark_files_on_s3_are_removed_when_not_committed(
+    platform: Platform, s3: S3Server
+) -> None:
     from meshlake.platform._staged import stage as stage_spark
 
     spark = platform.spark()
@@ -156,13 +177,6 @@ def test_staged_files_on_s3_are_removed_when_not_committed(
     staged.abort()
     assert _data_keys(s3, SUMMARY) == before
     assert _table(location).version() == 0
-
-    things = platform.location(THINGS)
-    kept = _data_keys(s3, THINGS)
-    staged_duck = stage_duck(_table(things).to_pyarrow_table(), things, "append")
-    assert len(_data_keys(s3, THINGS)) == len(kept) + 1
-    staged_duck.abort()
-    assert _data_keys(s3, THINGS) == kept
 
 
 def test_vacuum_removes_old_versions_files_on_s3_with_the_hour_floor_lowered(

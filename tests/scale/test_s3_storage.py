@@ -111,9 +111,11 @@ def test_spark_gets_the_connector_only_when_a_zone_of_the_project_is_on_s3(
 @pytest.mark.scale
 @pytest.mark.integration
 def test_the_mesh_on_s3_passes_in_a_process_of_its_own() -> None:
-    # The suite leaves out the vacuum case (tens of seconds of Delta listing on S3): `make s3`
-    # (MESHLAKE_S3_TRIAL=full) runs every case.
-    sample = [] if os.environ.get("MESHLAKE_S3_TRIAL") == "full" else ["-k", "not vacuum"]
+    # The suite runs the DuckDB engine's cases and the leases: Spark on S3 (its s3a connector is
+    # 630 MB to fetch on a new machine, then a JVM) and vacuum (tens of seconds of Delta listing
+    # on S3) run in `make scale` and `make s3` (MESHLAKE_S3_TRIAL=full), with every case.
+    full = os.environ.get("MESHLAKE_S3_TRIAL") == "full"
+    sample = [] if full else ["-k", "not vacuum and not spark"]
     done = subprocess.run(
         [
             sys.executable,
