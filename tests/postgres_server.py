@@ -17,6 +17,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,6 +169,22 @@ def postgres_url() -> str | None:
         _server = ThrowawayPostgres.start(binaries)
         atexit.register(stop_postgres)
     return _server.url
+
+
+@contextlib.contextmanager
+def database_on(server: str, prefix: str = "meshlake_test") -> Iterator[str]:
+    """A new, empty database of its own on ``server`` (a URL to a superuser's database), dropped
+    afterwards with whatever is still connected to it."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def stop_postgres() -> None:

@@ -7,7 +7,6 @@ test module gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from meshlake.governance import GovernanceSettings, create_app, serve_in_thread, upgrade
-from tests.postgres_server import INSTALL_HINT, postgres_url
+from tests.postgres_server import INSTALL_HINT, database_on, postgres_url
 
 BOOTSTRAP = "mlk_bootstrap-token-for-tests-only"
 
@@ -57,14 +56,8 @@ def database_url(
     server = _postgres_server_url()
     if server is None:
         pytest.skip(INSTALL_HINT)
-    import psycopg
-
-    name = f"meshlake_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    yield server.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with database_on(server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -74,14 +67,8 @@ def postgres_database() -> Iterator[str]:
     server = _postgres_server_url()
     if server is None:
         pytest.skip(INSTALL_HINT)
-    import psycopg
-
-    name = f"meshlake_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    yield server.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with database_on(server) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from tests.postgres_server import postgres_url
+from tests.postgres_server import database_on, postgres_url
 
 EVERY_MINUTE = "* * * * *"
 
@@ -31,16 +30,8 @@ def fresh_database() -> Iterator[str | None]:
     if server is None:
         yield None
         return
-    import psycopg
-
-    name = f"meshlake_dagster_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    try:
-        yield server.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with database_on(server, "meshlake_dagster") as url:
+        yield url
 
 
 def quick_mesh(project: Path) -> None:
