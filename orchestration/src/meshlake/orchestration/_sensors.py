@@ -57,6 +57,11 @@ def _product_inputs(product: ProductSpec) -> list[str]:
     return sorted({str(binding.output) for binding in product.inputs if binding.output})
 
 
+def _status(running: bool) -> dg.DefaultSensorStatus:
+    """Running from the start (MESHLAKE_DAGSTER_AUTOMATION) or waiting to be switched on."""
+    return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+
+
 def _sensor(
     zone: str,
     readers: list[ProductSpec],
@@ -70,9 +75,7 @@ def _sensor(
         name=sensor_name(zone),
         jobs=targets,
         minimum_interval_seconds=interval,
-        default_status=dg.DefaultSensorStatus.RUNNING
-        if running
-        else dg.DefaultSensorStatus.STOPPED,
+        default_status=_status(running),
         description=(
             f"Runs a product of the landing zone {zone} when an input port it reads publishes a "
             f"new version in the governance catalog (watches {', '.join(watched)})."
@@ -155,9 +158,7 @@ def sla_sensors(
             name=f"{zone}_agreement_slas",
             job=job,
             minimum_interval_seconds=interval,
-            default_status=dg.DefaultSensorStatus.RUNNING
-            if running
-            else dg.DefaultSensorStatus.STOPPED,
+            default_status=_status(running),
             description=(
                 f"Asks governance to measure the agreements on {zone}'s ports every "
                 f"{interval} s (their SLA checks, without publishing)."
