@@ -90,3 +90,49 @@ def test_inputs_are_read_at_the_version_asked_for_with_plain_utc_timestamps(
     assert first.column("t").cast(pa.int64()).to_pylist() == [1_700_000_000_000_000]
     with pytest.raises(Exception, match=r"input port 'x' at version 7, which has no Delta table"):
         read_delta(folder, 7, "input port 'x'")
+
+
+def test_a_large_result_is_written_as_one_file_per_writer_and_reads_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meshlake.platform._duck import _staged
+
+    monkeypatch.setattr(_staged, "WRITERS", 3)
+    rows = 3 * _staged.MIN_ROWS_PER_FILE + 7
+    table = pa.table({"id": pa.array(range(rows), pa.int64())})
+    folder = tmp_path / "table"
+
+    done = stage(table, str(folder), "overwrite").commit(run_id="r1")
+
+    assert (done.version, done.rows) == (0, rows)
+    assert len(_parquet(folder)) == 3
+    read = DeltaTable(str(folder)).to_pyarrow_table()
+    assert sorted(read.column("id").to_pylist()) == list(range(rows))
+    stats = DeltaTable(str(folder)).get_add_actions(flatten=True).column("num_records")
+    assert sorted(stats.to_pylist()) == [100_001, 100_003, 100_003]
+
+
+def test_a_failed_file_write_leaves_no_staged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meshlake.platform._duck import _staged
+
+    written = []
+    write_table = _staged.pq.write_table
+
+    def second_fails(part: pa.Table, path: str, **options: object) -> None:
+        written.append(path)
+        if len(written) == 2:
+            raise OSError("disk full")
+        write_table(part, path, **options)
+
+    monkeypatch.setattr(_staged.pq, "write_table", second_fails)
+    monkeypatch.setattr(_staged, "WRITERS", 2)
+    rows = 2 * _staged.MIN_ROWS_PER_FILE
+    folder = tmp_path / "table"
+
+    with pytest.raises(OSError, match="disk full"):
+        stage(pa.table({"id": pa.array(range(rows), pa.int64())}), str(folder), "overwrite")
+
+    assert len(written) == 2
+    assert _parquet(folder) == set()

@@ -96,15 +96,38 @@ def conform(relation: duckdb.DuckDBPyRelation, port: PortSpec) -> pa.Table:
         problems = _problems(connection, columns, f"{product}: output port {port.ref.port!r}")
         if problems:
             raise ConformanceError(product, port.ref.port, problems)
-        select = ", ".join(
-            f"CAST({_quoted(column.source_name)} AS {column.target.duckdb}) "
-            f"AS {_quoted(column.prop.name)}"
+        changed = [
+            column
             for column in columns
-        )
-        converted = connection.sql(f"SELECT {select} FROM result").to_arrow_table()
+            if rows.schema.field(column.source_name).type != column.target.arrow
+        ]
+        converted = _converted(connection, changed)
     finally:
         connection.close()
-    return converted.cast(contract_schema(port))
+    arrays = [
+        converted[column.prop.name]
+        if column.prop.name in converted
+        else rows.column(column.source_name)
+        for column in columns
+    ]
+    schema = contract_schema(port)
+    return pa.Table.from_arrays(arrays, names=schema.names).cast(schema)
+
+
+def _converted(
+    connection: duckdb.DuckDBPyConnection, columns: list[_Column]
+) -> dict[str, pa.ChunkedArray]:
+    """The columns whose type changes, cast by DuckDB (the others are taken as they are: no
+    second pass over the whole result)."""
+    if not columns:
+        return {}
+    select = ", ".join(
+        f"CAST({_quoted(column.source_name)} AS {column.target.duckdb}) "
+        f"AS {_quoted(column.prop.name)}"
+        for column in columns
+    )
+    table = connection.sql(f"SELECT {select} FROM result").to_arrow_table()
+    return {name: table.column(name) for name in table.column_names}
 
 
 def _problems(

@@ -16,8 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -39,6 +41,9 @@ log = logging.getLogger(__name__)
 
 
 ROWS_PER_FILE = 1_000_000
+MIN_ROWS_PER_FILE = 100_000
+WRITERS = max(1, min(4, os.cpu_count() or 1))
+"""Files written at once: pyarrow writes one Parquet file on one thread."""
 
 
 @dataclass(frozen=True)
@@ -152,31 +157,38 @@ def stage(rows: pa.Table, location: str, mode: str, *, merge_schema: bool = Fals
         raise ValueError(f"a {mode} write is not staged by the DuckDB engine")
     fs, folder = filesystem(location)
     fs.create_dir(folder, recursive=True)
-    files: list[str] = []
-    actions: list[AddAction] = []
+    parts = _parts(rows.num_rows)
+    names = [f"part-{index:05d}-{uuid.uuid4()}-c000.snappy.parquet" for index in range(len(parts))]
+    files = tuple(join(folder, name) for name in names)
+
+    def write(index: int) -> AddAction:
+        part = rows.slice(*parts[index])
+        pq.write_table(part, files[index], compression="snappy", filesystem=fs)
+        return AddAction(
+            names[index],
+            fs.get_file_info(files[index]).size or 0,
+            {},
+            int(time.time() * 1000),
+            True,
+            json.dumps(_stats(part), separators=(",", ":")),
+        )
+
     try:
-        for start in range(0, max(rows.num_rows, 1), ROWS_PER_FILE):
-            part = rows.slice(start, ROWS_PER_FILE)
-            name = f"part-{len(files):05d}-{uuid.uuid4()}-c000.snappy.parquet"
-            path = join(folder, name)
-            files.append(path)
-            pq.write_table(part, path, compression="snappy", filesystem=fs)
-            actions.append(
-                AddAction(
-                    name,
-                    fs.get_file_info(path).size or 0,
-                    {},
-                    int(time.time() * 1000),
-                    True,
-                    json.dumps(_stats(part), separators=(",", ":")),
-                )
-            )
+        # pyarrow encodes one file on one thread and lets go of the GIL: a file per core.
+        with ThreadPoolExecutor(min(len(parts), WRITERS)) as pool:
+            actions = list(pool.map(write, range(len(parts))))
     except BaseException:
-        _delete(location, tuple(files))
+        _delete(location, files)
         raise
-    return StagedFiles(
-        location, mode, tuple(files), actions, rows.schema, rows.num_rows, merge_schema
-    )
+    return StagedFiles(location, mode, files, actions, rows.schema, rows.num_rows, merge_schema)
+
+
+def _parts(rows: int) -> list[tuple[int, int]]:
+    """(offset, length) of each file: one per writer for a large result, none above
+    ``ROWS_PER_FILE``, no file below ``MIN_ROWS_PER_FILE`` (an empty result still gets one)."""
+    count = max(-(-rows // ROWS_PER_FILE), min(WRITERS, rows // MIN_ROWS_PER_FILE), 1)
+    size = max(-(-rows // count), 1)
+    return [(start, min(size, rows - start)) for start in range(0, rows, size)] or [(0, 0)]
 
 
 def _stats(rows: pa.Table) -> dict[str, object]:
