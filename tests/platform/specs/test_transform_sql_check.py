@@ -6,6 +6,7 @@ file and line before anything runs; so is a glossary term linked to a column no 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -221,3 +222,63 @@ def test_the_cli_reports_a_glossary_problem(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.startswith(f"{GLOSSARY}:5: terms[0].columns[0]: ")
     assert "Traceback" not in result.stderr
+
+
+_FORKED_CHECK = """
+import json, os, sys
+from pathlib import Path
+from meshlake.platform import validate_mesh
+from meshlake.platform.lineage._columns import _sql_column_lineage
+from meshlake.platform.specs import _loader, _transform_check as check, _yaml
+
+parent, marks = os.getpid(), Path(sys.argv[2])
+def observed(kind, function):
+    def call(*args):
+        if os.getpid() != parent:
+            with marks.open("a") as out:
+                out.write(f"{kind} {os.getpid()}\\n")
+        return function(*args)
+    return call
+check._follow = observed("sql", check._follow)
+_yaml._parse_located = observed("yaml", _yaml._parse_located)
+found = {}
+for name, threshold in (("forked", 1), ("serial", 10**9)):
+    check.PARALLEL_FROM = _yaml.PREPARSE_FROM = threshold
+    _yaml._LOCATED.clear(), _loader._PARSED.clear(), _sql_column_lineage.cache_clear()
+    report = validate_mesh(Path(sys.argv[1]))
+    found[name] = [[p.file, p.line, p.message] for p in report.check_problems]
+    found[name + " files"] = report.files_checked
+print(json.dumps(found))
+"""
+
+
+def test_a_large_mesh_is_parsed_and_followed_in_forked_workers_with_the_same_findings(
+    tmp_path: Path,
+) -> None:
+    """Above PREPARSE_FROM spec files and PARALLEL_FROM transforms, a process with no other
+    thread (the CLI) splits them among forked workers: the problems are the serial ones. (A fresh interpreter:
+    the test process has threads, so it would check them itself.)"""
+    project = tmp_path / "sample"
+    for folder in ("domains", "infra"):
+        shutil.copytree(REPO / folder, project / folder)
+    orders = project / "domains/sales/products/orders/transform.sql"
+    orders.write_text(orders.read_text().replace("WHERE order_id IS NOT NULL", "WHERE colour"))
+    marks = tmp_path / "forked-pids"
+
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_CHECK, str(project), str(marks)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+
+    found = json.loads(done.stdout)
+    assert found["forked"] == found["serial"]
+    assert [file for file, _, _ in found["serial"]] == [
+        "domains/sales/products/orders/transform.sql"
+    ]
+    assert "colour" in found["serial"][0][2]
+    assert found["forked files"] == found["serial files"]
+    kinds = {line.split()[0] for line in marks.read_text().splitlines()}
+    assert kinds == {"sql", "yaml"}, "no spec file or transform was read in a forked worker"

@@ -54,6 +54,7 @@ from meshlake.platform.specs._yaml import (
     YamlSyntaxError,
     load_located_text,
     load_located_yaml,
+    preparse,
     read_spec_text,
 )
 
@@ -228,6 +229,12 @@ class _Loader:
     # -- the walk --------------------------------------------------------------------------
 
     def run(self) -> ValidationReport:
+        preparse(
+            [
+                *sorted((self.root / ZONES_DIR).glob("*.yaml")),
+                *sorted((self.root / DOMAINS_DIR).rglob("*.yaml")),
+            ]
+        )
         zones = self.load_zones()
         domains, raw_sources = self.load_domains(zones)
         products = self.load_products(zones, domains)

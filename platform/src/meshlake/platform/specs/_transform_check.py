@@ -4,6 +4,9 @@ A transform reads only its input ports (and its own CTEs), and only columns they
 say so at run time, after the upstream products ran; sqlglot says so at ``meshlake validate``, with
 the SQL file and line. The parsing is the column-lineage parser's: one reading of the SQL, one set
 of rules, and one set of bounds (size, nesting, time), the same at a run.
+
+Following a transform's SQL costs milliseconds, and a mesh of a thousand products has well over a
+thousand of them: a large mesh is split among forked workers (:mod:`._forked`).
 """
 
 from __future__ import annotations
@@ -11,32 +14,52 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from meshlake.platform.specs._mesh import Mesh
+from meshlake.platform.specs._forked import forked_map
+from meshlake.platform.specs._mesh import Mesh, PortSpec, ProductSpec
 from meshlake.platform.specs._problems import Problem
 from meshlake.platform.specs._yaml import YamlSyntaxError, read_spec_text
+
+PARALLEL_FROM = 200
+"""SQL transforms from which they are followed in forked workers (below, forking costs more)."""
+
+# (line, message) of a transform that cannot be followed, or None.
+_Finding = tuple[int, str] | None
 
 
 def transform_sql_problems(mesh: Mesh, rel: Callable[[Path], str]) -> list[Problem]:
     """One problem per SQL transform that reads a table no input port is, or a column none has.
 
     ``rel`` turns a file into the path the report shows. Python transforms are not parsed."""
-    from meshlake.platform.lineage import LineageError, port_column_lineage
-
     problems: dict[Path, Problem] = {}
+    followed: list[tuple[ProductSpec, PortSpec]] = []
+    seen: set[Path] = set()
     for product in mesh.products.values():
         for port in product.ports.values():
             file = port.transform_file
-            if file.suffix != ".sql" or file in problems:
+            if file.suffix != ".sql" or file in seen:
                 continue
+            seen.add(file)
             shape = _shape_problem(file)
             if shape is not None:
                 problems[file] = Problem(rel(file), shape[0], "", shape[1])
-                continue
-            try:
-                port_column_lineage(mesh, product, port)
-            except LineageError as exc:
-                problems[file] = Problem(rel(file), exc.line or 1, "", str(exc))
+            else:
+                followed.append((product, port))
+    findings = forked_map(lambda item: _follow(mesh, *item), followed, parallel_from=PARALLEL_FROM)
+    for (_, port), finding in zip(followed, findings, strict=True):
+        if finding is not None:
+            file = port.transform_file
+            problems[file] = Problem(rel(file), finding[0], "", finding[1])
     return list(problems.values())
+
+
+def _follow(mesh: Mesh, product: ProductSpec, port: PortSpec) -> _Finding:
+    from meshlake.platform.lineage import LineageError, port_column_lineage
+
+    try:
+        port_column_lineage(mesh, product, port)
+    except LineageError as exc:
+        return exc.line or 1, str(exc)
+    return None
 
 
 def _shape_problem(file: Path) -> tuple[int, str] | None:
