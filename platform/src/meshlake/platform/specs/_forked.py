@@ -14,8 +14,6 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,21 +36,20 @@ def forked_map(function: Callable[[T], R], items: Sequence[T], *, parallel_from:
     workers = _workers(len(items))
     global _WORK
     _WORK = (function, items)
+    shares = [range(start, len(items), workers) for start in range(workers)]
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            shares = [range(start, len(items), workers) for start in range(workers)]
-            found: list[Any] = [None] * len(items)
-            for share, results in zip(
-                shares, pool.map(_run_share, shares, timeout=TIMEOUT_S), strict=True
-            ):
-                for index, result in zip(share, results, strict=True):
-                    found[index] = result
-            return found
-    except (BrokenProcessPool, OSError, TimeoutError):
+        # The pool's exit terminates its workers: one stuck or lost never holds this process.
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            answers = pool.map_async(_run_share, shares).get(TIMEOUT_S)
+    except (OSError, multiprocessing.TimeoutError):
         return [function(item) for item in items]
     finally:
         _WORK = None
+    found: list[Any] = [None] * len(items)
+    for share, results in zip(shares, answers, strict=True):
+        for index, result in zip(share, results, strict=True):
+            found[index] = result
+    return found
 
 
 def forks(count: int, parallel_from: int) -> bool:
