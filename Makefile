@@ -54,15 +54,15 @@ reliability: setup
 s3: setup
 	MESHLAKE_S3_TRIAL=full $(RUN) pytest -q tests/scale/test_s3_storage.py
 
-## The scale-out trials in full, alone (the suite runs them too, with the S3 vacuum case left out):
-## compute per zone (standalone cluster, Spark Connect), S3 on moto, the Dagster daemon on
-## PostgreSQL, governance with several workers.
+## The scale-out trials in full, alone (the suite runs a sample: Spark Connect without the
+## standalone cluster, S3 without Spark and vacuum): compute per zone (standalone cluster, Spark
+## Connect), S3 on moto, the Dagster daemon on PostgreSQL, governance with several workers.
 scale: setup
-	MESHLAKE_S3_TRIAL=full $(RUN) pytest -q -m scale --durations=10
+	MESHLAKE_S3_TRIAL=full MESHLAKE_SCALE_TRIAL=full $(RUN) pytest -q -m scale --durations=10
 
 ## Schemathesis over the governance API's whole OpenAPI, on SQLite and on PostgreSQL (when
 ## MESHLAKE_TEST_POSTGRES_URL is set): MESHLAKE_FUZZ_CASES per operation and generation mode
-## (100 here, about 4,000 cases per database; the suite runs 10).
+## (100 here, about 4,000 cases per database; the suite runs 5).
 fuzz: setup
 	MESHLAKE_FUZZ_CASES=$${MESHLAKE_FUZZ_CASES:-100} $(RUN) pytest -q -s -p no:cacheprovider tests/governance/test_fuzz.py
 

@@ -2,7 +2,7 @@
 
 Every default check runs (no 500, documented statuses and bodies, schema-valid requests accepted,
 schema-invalid ones refused, correct ``Allow`` on 405, ...), authenticated as the bootstrap admin.
-The suite runs a sample (MESHLAKE_FUZZ_CASES cases per operation and mode, 10 by default);
+The suite runs a sample (MESHLAKE_FUZZ_CASES cases per operation and mode, 5 by default);
 ``make fuzz`` runs 100 (about 4,000 cases per database).
 
 A few rules cannot be said in JSON Schema; the service refuses their breach with a 422 naming the
@@ -30,7 +30,7 @@ from tests.governance.conftest import BOOTSTRAP, Service
 
 pytestmark = pytest.mark.integration
 
-CASES = int(os.environ.get("MESHLAKE_FUZZ_CASES", "10"))
+CASES = int(os.environ.get("MESHLAKE_FUZZ_CASES", "5"))
 AUTH = {"Authorization": f"Bearer {BOOTSTRAP}"}
 
 _AGREEMENT_RULES = re.compile(

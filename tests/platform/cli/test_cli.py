@@ -86,7 +86,12 @@ def test_outside_a_project_the_error_says_what_to_do(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_materialize_is_governed_and_a_denial_writes_nothing(mini_project: Path) -> None:
-    # The bare mini mesh (no column descriptions, no SLAs) is denied by the enforcing gate.
+    # The bare mini mesh (no column descriptions, no SLAs) is denied by the enforcing gate. The
+    # gate is the engines' one publish path; DuckDB spares this process a JVM (Spark's denial is
+    # tests/platform/test_publish.py's).
+    product = mini_project / "domains/alpha/products/things/product.yaml"
+    product.write_text(product.read_text() + "  - property: engine\n    value: duckdb\n")
+
     result = meshlake(mini_project, "materialize", "alpha.things")
 
     assert result.returncode == 1, result.stdout + result.stderr
