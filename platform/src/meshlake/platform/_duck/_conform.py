@@ -21,6 +21,8 @@ from meshlake.platform._errors import ConformanceError
 from meshlake.platform.specs import PortSpec, SchemaProperty, spark_type
 
 HINT = "convert it in the transform (round, floor, to_date, ...) if that is intended"
+RESULT = "__meshlake_result"
+"""The transform's rows as conformance reads them (no input port has a name of this shape)."""
 _NUMBERS = ("tinyint", "smallint", "int", "bigint", "float", "double", "boolean")
 
 
@@ -55,9 +57,12 @@ def contract_schema(port: PortSpec) -> pa.Schema:
     )
 
 
-def conform(relation: duckdb.DuckDBPyRelation, port: PortSpec) -> pa.Table:
+def conform(
+    relation: duckdb.DuckDBPyRelation, port: PortSpec, connection: duckdb.DuckDBPyConnection
+) -> pa.Table:
     """The rows of ``relation`` with exactly the contract's columns, in order, in its types;
-    ConformanceError (nothing computed further) when they do not fit."""
+    ConformanceError (nothing computed further) when they do not fit. ``connection`` (the
+    relation's) runs the checks and casts: a new one costs a database each time."""
     product, contract = str(port.ref.product_ref), port.contract
     names = list(relation.columns)
     actual = {name.lower(): name for name in names}
@@ -90,9 +95,8 @@ def conform(relation: duckdb.DuckDBPyRelation, port: PortSpec) -> pa.Table:
         columns.append(_Column(prop, name, source, targets[prop.name]))
     if problems:
         raise ConformanceError(product, port.ref.port, problems)
-    connection = duckdb.connect()
     try:
-        connection.register("result", rows)
+        connection.register(RESULT, rows)
         problems = _problems(connection, columns, f"{product}: output port {port.ref.port!r}")
         if problems:
             raise ConformanceError(product, port.ref.port, problems)
@@ -103,7 +107,7 @@ def conform(relation: duckdb.DuckDBPyRelation, port: PortSpec) -> pa.Table:
         ]
         converted = _converted(connection, changed)
     finally:
-        connection.close()
+        connection.unregister(RESULT)
     arrays = [
         converted[column.prop.name]
         if column.prop.name in converted
@@ -126,7 +130,7 @@ def _converted(
         f"AS {_quoted(column.prop.name)}"
         for column in columns
     )
-    table = connection.sql(f"SELECT {select} FROM result").to_arrow_table()
+    table = connection.sql(f"SELECT {select} FROM {RESULT}").to_arrow_table()
     return {name: table.column(name) for name in table.column_names}
 
 
@@ -159,7 +163,7 @@ def _problems(
     if not aggregates:
         return []
     # fetchall: DuckDB 2.0 keeps a connection busy until its result is read to the end.
-    (found,) = connection.execute(f"SELECT {', '.join(aggregates)} FROM result").fetchall()
+    (found,) = connection.execute(f"SELECT {', '.join(aggregates)} FROM {RESULT}").fetchall()
     problems = []
     for column, kind, index in reads:
         seen = found[index]

@@ -221,7 +221,7 @@ class DuckMaterializer:
                     text = file.read_text(encoding="utf-8")
                     schema = input_schema(self.mesh, product)
                     results[file] = connection.sql(transpile(text, tables, schema))
-                conformed.append((port, conform(results[file], port)))
+                conformed.append((port, conform(results[file], port, connection)))
             except Untranspilable as exc:
                 raise MaterializationError(
                     str(product.ref), f"{file.name} cannot run on DuckDB: {exc.reason}"
