@@ -1,14 +1,12 @@
 """The port's quality checks on the DuckDB engine, behind one small adapter.
 
 The checks themselves are ``meshlake.platform.quality._duck.check_arrow`` (one DuckDB counting pass,
-the same rules, severities, quarantine and drift as the Spark path). Where that module is not
-installed, a port with rules is not for DuckDB (``checks_refusal`` says so and ``auto`` picks
-Spark); a port without rules needs no checks at all.
+the same rules, severities, quarantine and drift as the Spark path); a port without rules needs no
+checks at all.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from meshlake.platform.quality import QualityReport
+from meshlake.platform.quality._duck import check_arrow
 from meshlake.platform.quality._rules import compile_port
 from meshlake.platform.specs import PortSpec
 
@@ -36,32 +35,14 @@ def has_rules(port: PortSpec) -> bool:
     return bool(compiled.rules or compiled.not_evaluated)
 
 
-def checks_refusal(port: PortSpec) -> str | None:
-    """Why ``port``'s checks cannot run on DuckDB (None: they can, or it has none)."""
-    if not has_rules(port):
-        return None
-    try:
-        _checks_module()
-    except ImportError:
-        return (
-            f"output port {port.ref.port!r} has quality rules and the DuckDB quality checks "
-            "(meshlake.platform.quality._duck) are not installed"
-        )
-    return None
-
-
 def check(
     port: PortSpec, rows: pa.Table, *, location: str, run_id: str, state_home: Path, data_docs: bool
 ) -> Checked:
     """Judge ``rows`` by the port's rules; a port without rules publishes every row unchecked."""
     if not has_rules(port):
         return Checked(None, rows, None, None)
-    done = _checks_module().check_arrow(
+    done = check_arrow(
         port, rows, location=location, run_id=run_id, state_home=state_home, data_docs=data_docs
     )
     return Checked(done.report, done.publish, done.quarantined, done.profile)
 
-
-def _checks_module() -> Any:
-    # Imported by name: the module lands with the DuckDB checks (its own branch).
-    return importlib.import_module("meshlake.platform.quality._duck")

@@ -19,7 +19,6 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from meshlake.platform._duck._checks import checks_refusal
 from meshlake.platform._duck._conform import contract_types
 from meshlake.platform._duck._read import raw_bytes, raw_refusal
 from meshlake.platform._duck._transpile import Untranspilable, transpile
@@ -100,9 +99,6 @@ def duckdb_refusal(mesh: Mesh, product: ProductSpec) -> str | None:
             contract_types(port)
         except UnsupportedType as exc:
             return f"{where}: {exc}"
-        refusal = checks_refusal(port)
-        if refusal is not None:
-            return refusal
         if port.transform_file not in transpiled:
             transpiled.add(port.transform_file)
             try:
