@@ -27,14 +27,12 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from _service import governance_process
 from delta_sharing.protocol import DeltaSharingProfile, Table
 from delta_sharing.rest_client import DataSharingRestClient
 from deltalake import CommitProperties, DeltaTable, write_deltalake
@@ -202,41 +201,16 @@ def _client_parts(profile: Path, table: str, repeat: int) -> tuple[float, float]
     return _median(listing, repeat), _median(fetch, repeat)
 
 
-@contextmanager
-def _server_process(folder: Path, database: str) -> Iterator[str]:
-    """`meshlake governance serve` on the benchmark's database, as a deployment runs it: the
-    client's decoding and the server's file serving then do not take turns on one GIL."""
-    port = _free_port()
+def _server_process(folder: Path, database: str) -> AbstractContextManager[str]:
+    """The service on the benchmark's database in its own process: the client's decoding and
+    the server's file serving then do not take turns on one GIL."""
     env = {
         **os.environ,
         "MESHLAKE_DATABASE_URL": database,
         "MESHLAKE_BOOTSTRAP_TOKEN": TOKEN,
         "MESHLAKE_SHARING_SNAPSHOT_DIR": str(folder / "snapshots"),
     }
-    command = [shutil.which("meshlake") or "meshlake", "governance", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the governance service did not start: {' '.join(command)}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return governance_process(env)
 
 
 def _median(action: Callable[[], object], repeat: int) -> float:

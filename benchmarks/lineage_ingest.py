@@ -52,7 +52,6 @@ import json
 import multiprocessing
 import os
 import pickle
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,6 +62,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _service import free_port
 
 TARGET_EVENTS_PER_SECOND = 2_000
 CLIENTS = 4
@@ -404,7 +405,7 @@ def _measure_served(
 ) -> float:
     import httpx
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MESHLAKE_DATABASE_URL": database_url,
@@ -444,12 +445,6 @@ def _measure_served(
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":
