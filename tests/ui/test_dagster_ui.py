@@ -34,6 +34,16 @@ from tests.ui._web import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
+# Ctrl-C reaches `meshlake ui` as it does from a terminal, however the suite was started: a
+# background job of a non-interactive shell (a CI script's `... &`) has SIGINT ignored, and an
+# ignored signal stays ignored through exec. The command is exec'd (same pid) with it restored.
+AS_FROM_A_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
 RUN_QUERY = """
 query ($id: ID!) { runOrError(runId: $id) { __typename ... on Run {
     runId status jobName parentRunId rootRunId
@@ -128,7 +138,15 @@ def ui(tmp_path_factory: pytest.TempPathFactory, spark: object) -> Iterator[Ui]:
     log = home / "meshlake-ui.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [str(meshlake), "ui", "--port", str(ui_port), "--docs-port", str(docs_port)],
+            [
+                *AS_FROM_A_TERMINAL,
+                str(meshlake),
+                "ui",
+                "--port",
+                str(ui_port),
+                "--docs-port",
+                str(docs_port),
+            ],
             cwd=project,
             env=env,
             stdout=output,
