@@ -76,7 +76,7 @@ TOPOLOGIES = (
                 "westeurope",
                 "The one data landing zone of every domain.",
                 ("finance", "sales"),
-                {"compute": "local[2]"},
+                {"compute": "local[2]", "engine": "auto"},
             ),
         ),
         (Source("sales", "orders"),),

@@ -118,7 +118,8 @@ def test_regional_zones_keep_data_in_region_unless_an_allowance_says_so(
 
 @pytest.mark.e2e
 def test_the_one_zone_topology_materializes_end_to_end(tmp_path: Path) -> None:
-    """Zones applied, then the mesh published through governance with Spark, then plan again."""
+    """Zones applied, then the mesh published through governance on the zone's engine (auto:
+    DuckDB for these small SQL products, as the sample mesh's zones), then plan again."""
     root = tmp_path / "one-zone"
     shutil.copytree(TOPOLOGIES / "one-zone", root)
     home = tmp_path / "home"
@@ -135,9 +136,9 @@ def test_the_one_zone_topology_materializes_end_to_end(tmp_path: Path) -> None:
         results = platform.publish()
     seconds = time.monotonic() - started
 
-    assert [(r.product, r.status) for r in results] == [
-        ("sales.orders", "published"),
-        ("finance.revenue_by_region", "published"),
+    assert [(r.product, r.status, r.engine) for r in results] == [
+        ("sales.orders", "published", "duckdb"),
+        ("finance.revenue_by_region", "published", "duckdb"),
     ], [r.error for r in results]
     lake = Path(zone_root(load_mesh(root).zones["lake"], home))
     orders = DeltaTable(str(lake / "sales" / "orders" / "orders")).to_pyarrow_table()
