@@ -45,4 +45,3 @@ def check(
         port, rows, location=location, run_id=run_id, state_home=state_home, data_docs=data_docs
     )
     return Checked(done.report, done.publish, done.quarantined, done.profile)
-
