@@ -106,6 +106,12 @@ def transpile(
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise Untranspilable("the transform is not one SELECT query")
     tree: exp.Expr = statements[0]
+    if tree.find(exp.Qualify) is not None:
+        # sqlglot reads QUALIFY in any dialect; Spark does not run it, and a product must
+        # give the same answer on either engine, failing alike included.
+        raise Untranspilable(
+            "QUALIFY is not Spark SQL (Spark refuses it): filter the window in an outer query"
+        )
     _check_tables(tree, {name.lower() for name in tables})
     for node in list(tree.find_all(exp.Func)):
         tree = _rewritten(tree, node)
