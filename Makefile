@@ -1,5 +1,8 @@
 # The words people use: run, test, unit, integration, e2e, lint, bench, validate.
 # Every target bootstraps the environment first (uv, then `uv sync`), so each works on a fresh clone.
+# The environment is byte-compiled once (12 s the first time, 0.5 s after): where PYTHONDONTWRITEBYTECODE
+# is set, as on CI machines, every process would otherwise compile each module it imports from source
+# (4 s of Great Expectations alone in each Dagster run process; the daemon test 74 s -> 52 s).
 
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN = $(UV) run --frozen
@@ -10,7 +13,8 @@ RUN = $(UV) run --frozen
 setup:
 	@python3 -m uv --version >/dev/null 2>&1 || command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@java -version >/dev/null 2>&1 || { echo "Java 17+ is required for Spark (e.g. apt-get install openjdk-17-jre-headless)"; exit 1; }
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
+	@$(RUN) python -m compileall -q -j 0 platform/src governance/src orchestration/src >/dev/null
 
 ## The main job on the embedded default: validate the specs, then materialize the whole sample mesh
 ## through Dagster (lineage to the state folder, or to OPENLINEAGE_URL when set).
