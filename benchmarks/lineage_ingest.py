@@ -39,6 +39,12 @@ to the health baseline is the figure to compare): batch 852 -> 1,603 and 2,116 e
   statement compiled once (SQLAlchemy's per-row work cost as much as SQLite's); stored edges'
   times are compared naive, as SQLite returns them, instead of each made aware.
 
+- Single-event POSTs with a service token: 6 -> 138 events/s (``--single 200 --copies 1``, idle).
+  The token's last use was stamped in the request's transaction, before the ingest's writer turn:
+  that request held SQLite's write lock while it waited for the turn, and the thread in the turn
+  waited for the lock until the busy timeout (30 s), every minute. It is stamped in a turn of its
+  own now (services/_access.py, db/_turns.py).
+
     uv run python benchmarks/lineage_ingest.py [--single 1000] [--batched 10000] [--batch 250]
 
 Exits 0 even below the target (it is a measurement); the last line says PASS or FAIL.

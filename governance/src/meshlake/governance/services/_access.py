@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Update, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,6 +21,7 @@ from meshlake.governance._errors import (
     UnauthenticatedError,
 )
 from meshlake.governance.db._tables import ApiToken, Domain, Principal, RoleGrant, Zone, utcnow
+from meshlake.governance.db._turns import writer_turn
 from meshlake.governance.services import _audit
 
 ROLES = ("admin", "domain_owner", "domain_member", "consumer", "zone_service")
@@ -190,31 +191,46 @@ def authenticate(session: Session, token: str | None, bootstrap: str | None = No
 def _touch(session: Session, row: ApiToken, now: datetime) -> None:
     """Record the token's use when the last record is a minute old or more.
 
-    Written in the request's transaction: a request that fails (and rolls back) is not recorded.
-    The condition is repeated in the UPDATE so that concurrent requests write it once, and on
-    PostgreSQL a row another request is already stamping is skipped (SKIP LOCKED) rather than
-    waited for until that request ends; SQLite has one writer and no row locks.
+    On PostgreSQL it is written in the request's transaction (a request that fails is not
+    recorded); on SQLite in a short transaction of its own (see below), so an authenticated request
+    that fails later still counts as a use. The condition is repeated in the UPDATE so that
+    concurrent requests write it once, and on PostgreSQL a row another request is already stamping
+    is skipped (SKIP LOCKED) rather than waited for until that request ends; SQLite has one writer
+    and no row locks.
     """
     cutoff = now - LAST_USED_RESOLUTION
     if row.last_used_at is not None and as_utc(row.last_used_at) > cutoff:
         return
+    statement = _stamp_if_stale(row.id, cutoff, now)
+    engine = session.get_bind().engine
+    if engine.dialect.name == "sqlite":
+        # Not in the request's transaction: its write lock would be held until the request ends,
+        # and a lineage ingest of this request then waits for its writer turn while the thread in
+        # that turn waits for this lock (db/_turns.py). Stamped in a turn of its own, committed.
+        with writer_turn(session), engine.connect() as connection, connection.begin():
+            connection.execute(statement)
+    else:
+        session.execute(statement)
+    # Mirror the written value without marking the row dirty (no second UPDATE at flush).
+    set_committed_value(row, "last_used_at", now)
+
+
+def _stamp_if_stale(token_id: int, cutoff: datetime, now: datetime) -> Update:
     stale = (
         select(ApiToken.id)
         .where(
-            ApiToken.id == row.id,
+            ApiToken.id == token_id,
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= cutoff),
         )
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    session.execute(
+    return (
         update(ApiToken)
         .where(ApiToken.id == stale)
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
-    # Mirror the written value without marking the row dirty (no second UPDATE at flush).
-    set_committed_value(row, "last_used_at", now)
 
 
 def ensure_principal(

@@ -37,6 +37,7 @@ from meshlake.governance.db._tables import (
     LineageJob,
     LineageRun,
 )
+from meshlake.governance.db._turns import writer_turn
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
 from meshlake.governance.services._lineage._gc import gc_paused
@@ -60,7 +61,6 @@ from meshlake.governance.services._lineage._sql import (
     _Many,
     _table,
 )
-from meshlake.governance.services._lineage._turns import writer_turn
 from meshlake.governance.services._lineage._validate import json_kind, parse_event
 from meshlake.governance.services._lineage._view import read_events
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from meshlake.governance._settings import GovernanceSettings
 from meshlake.governance.db._tables import LineageEvent, LineageEventDataset
+from meshlake.governance.db._turns import writer_turn
 from meshlake.governance.services import _audit
 from meshlake.governance.services._access import Caller
-from meshlake.governance.services._lineage._turns import writer_turn
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,11 @@ lock 30 ms a turn and nothing else running it cut the lock's idle time from 16-1
 (a strict queue waits for a writer that is not on a CPU, where polling lets whoever runs go on).
 There were no lock-upgrade failures to avoid with BEGIN IMMEDIATE: the driver opens the
 transaction right before its first write.
+
+The one rule: a connection that has written must not wait for a turn. It holds SQLite's write lock,
+which the thread in its turn waits for: each waits on the other until the busy timeout (30 s) ends
+it with a 503. So what a request writes before its turn (a token's last use) is written in a turn
+of its own, on its own connection, and committed there.
 """
 
 from __future__ import annotations
