@@ -25,7 +25,15 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from meshlake.platform import Platform, PortRef, ProductResult, stop_spark, storage_options
+from meshlake.orchestration._raw import NO_DROP, observe
+from meshlake.platform import (
+    Platform,
+    PortRef,
+    ProductResult,
+    raw_location,
+    stop_spark,
+    storage_options,
+)
 from tests.helpers import MINI_MESH, governed_platform
 from tests.scale._s3_server import S3Server, s3_server
 
@@ -115,6 +123,13 @@ def test_duckdb_publishes_on_s3_and_governance_records_the_log(
     assert s3.keys(BUCKET, "lab/_raw/alpha/things_raw/") == [
         "lab/_raw/alpha/things_raw/part-00000.csv"
     ]
+
+    # The raw source's Dagster observation lists the drop on S3: one file, its size and time.
+    zone = platform.mesh.zones["lab"]
+    observed = observe(raw_location(zone, "alpha", "things_raw", platform.state_home))
+    assert observed.metadata["meshlake/files"] == 1
+    assert observed.metadata["meshlake/bytes"] > 0
+    assert observed.data_version is not None and observed.data_version.value != NO_DROP
 
     (result,) = platform.publish(["alpha.things"])
 

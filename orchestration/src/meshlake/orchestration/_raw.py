@@ -2,7 +2,8 @@
 last changed and a data version, so the UI shows when a drop arrived instead of "never
 materialized", and the freshness of the drop against what its readers promise.
 
-Raw drops arrive by ingestion, not by Dagster; observing one reads only file names, sizes and times.
+Raw drops arrive by ingestion, not by Dagster; observing one reads only file names, sizes and times
+(a listing of the prefix on an object store, with the zone's storage settings).
 """
 
 # No `from __future__ import annotations`: Dagster reads the observe function's real type hints.
@@ -16,7 +17,7 @@ import dagster as dg
 
 from meshlake.orchestration._keys import raw_key
 from meshlake.orchestration._metadata import uri
-from meshlake.platform import Settings, is_uri, raw_location
+from meshlake.platform import Settings, drop_files, is_uri, raw_location
 from meshlake.platform.specs import Mesh, RawSourceSpec, ddl_columns, sla_duration
 
 NO_DROP = "no drop yet"
@@ -62,28 +63,38 @@ def raw_schema(source: RawSourceSpec) -> dg.TableSchema:
 
 
 def observe(location: str) -> dg.ObserveResult:
-    """The drop at ``location`` as it is now: its files, size, last change and a data version
-    that changes when any file does."""
+    """The drop at ``location`` (a folder, or an object store's prefix) as it is now: its files,
+    size, last change and a data version that changes when any file does."""
     if is_uri(location):
-        # Object stores are listed with credentials the UI process may not have.
-        return dg.ObserveResult(metadata={"meshlake/drop": f"in object storage at {location}"})
-    files = sorted(Path(location).glob("part-*"))
-    if not files:
+        try:
+            stats = [
+                (info.base_name, info.size or 0, info.mtime_ns or 0)
+                for info in drop_files(location)
+            ]
+        except OSError as exc:  # no credentials here, or the store does not answer
+            return dg.ObserveResult(
+                metadata={"meshlake/drop": f"not listed at {location}: {exc}".splitlines()[0]}
+            )
+    else:
+        stats = [
+            (file.name, (stat := file.stat()).st_size, stat.st_mtime_ns)
+            for file in sorted(Path(location).glob("part-*"))
+        ]
+    if not stats:
         return dg.ObserveResult(
             data_version=dg.DataVersion(NO_DROP), metadata={"meshlake/drop": NO_DROP}
         )
-    stats = [(file.name, file.stat()) for file in files]
     fingerprint = hashlib.sha256(
-        "\n".join(f"{name} {stat.st_size} {stat.st_mtime_ns}" for name, stat in stats).encode()
+        "\n".join(f"{name} {size} {mtime_ns}" for name, size, mtime_ns in stats).encode()
     ).hexdigest()[:16]
     return dg.ObserveResult(
         data_version=dg.DataVersion(fingerprint),
         metadata={
             "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(
-                max(stat.st_mtime for _, stat in stats)
+                max(mtime_ns for _, _, mtime_ns in stats) / 1e9
             ),
             "meshlake/files": len(stats),
-            "meshlake/bytes": sum(stat.st_size for _, stat in stats),
+            "meshlake/bytes": sum(size for _, size, _ in stats),
         },
     )
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from meshlake.platform._sharing import ReadTerms as ReadTerms
     from meshlake.platform._spark import spark_session as spark_session
     from meshlake.platform._spark import stop_spark as stop_spark
+    from meshlake.platform._storage import drop_files as drop_files
     from meshlake.platform._storage import filesystem as filesystem
     from meshlake.platform._storage import is_object_store as is_object_store
     from meshlake.platform._storage import storage_options as storage_options
@@ -73,6 +74,7 @@ _PUBLIC = {
     "ReadTerms": "meshlake.platform._sharing",
     "spark_session": "meshlake.platform._spark",
     "stop_spark": "meshlake.platform._spark",
+    "drop_files": "meshlake.platform._storage",
     "filesystem": "meshlake.platform._storage",
     "is_object_store": "meshlake.platform._storage",
     "storage_options": "meshlake.platform._storage",
