@@ -473,6 +473,38 @@ def test_superseded_snapshots_are_pruned_once_their_urls_expired(tmp_path: Path)
     assert left.startswith("1-") and left != kept
 
 
+def test_change_snapshots_of_earlier_terms_are_pruned_once_their_urls_expired(
+    tmp_path: Path,
+) -> None:
+    location = str(tmp_path / "feed")
+    write_deltalake(location, pa.table({"id": ["a", "b"]}), configuration=CDF)
+    write_deltalake(location, pa.table({"id": ["c"]}), mode="append")
+    masked = TableGrant("hr__feed__feed", ("id",), masked=frozenset({"id"}))
+    port = ReadablePort("hr.feed.feed", location, 1, masked, "x")
+    amended = ReadablePort("hr.feed.feed", location, 1, TableGrant(masked.relation, ("id",)), "x")
+    server = SharingServer(Snapshots(tmp_path / "snapshots"), UrlSigner(ttl_seconds=60))
+    folder = tmp_path / "snapshots" / "x" / "hr.feed.feed"
+    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+    def changes(readable: ReadablePort, seconds: int) -> dict[str, int]:
+        """Serve versions 0-1's changes at ``seconds``; how many change snapshots per terms key."""
+        shared = SharedTable("x", "hr", "feed__feed", readable)
+        now = start + timedelta(seconds=seconds)
+        lines = list(server.change_lines(shared, 0, 1, "http://h", now))
+        assert {line["cdf"]["version"] for line in lines} == {0, 1}
+        keys = [child.name.rsplit("-", 1)[1] for child in folder.iterdir()]
+        return {key: keys.count(key) for key in keys}
+
+    first = changes(port, 0)
+    assert list(first.values()) == [2]  # versions 0 and 1 under the masked terms
+    assert changes(port, 30) == first  # reused, not written again
+    both = changes(amended, 60)  # new terms; the masked ones' URLs are valid until 90 s
+    assert len(both) == 2 and set(first) < set(both)
+    (key,) = set(both) - set(first)
+    assert changes(amended, 91) == {key: 2}  # the earlier terms' snapshots went
+    assert changes(amended, 200) == {key: 2}  # the current terms' stay, however old
+
+
 def test_a_snapshot_keeps_nested_columns(tmp_path: Path) -> None:
     location = str(tmp_path / "nested")
     tags = [["a", "b"], [], None]

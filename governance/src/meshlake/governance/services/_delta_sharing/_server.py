@@ -27,6 +27,7 @@ from meshlake.governance.services._delta_sharing._errors import SharingRequestEr
 from meshlake.governance.services._delta_sharing._shares import SharedTable
 from meshlake.governance.services._delta_sharing._signing import UrlSigner
 from meshlake.governance.services._delta_sharing._snapshots import (
+    CHANGES,
     Snapshot,
     Snapshots,
     nullable_masks,
@@ -144,8 +145,16 @@ class SharingServer:
         base_url: str,
         now: datetime,
     ) -> Iterator[dict[str, Any]]:
-        """One ``cdf`` line per version with changes the share lets through."""
-        for snapshot in self.change_snapshots(shared, start, end):
+        """One ``cdf`` line per version with changes the share lets through. Change snapshots
+        written under the agreement's earlier terms are pruned once their URLs expired."""
+        snapshots = self.change_snapshots(shared, start, end)
+        key = terms_key(shared.port.grant)
+        expiry = int(now.timestamp()) + self.signer.ttl_seconds
+        for version in range(start, end + 1):
+            self.snapshots.handed_out(self._changes_folder(shared, version, key), expiry)
+        port_folder = self.snapshots.folder(shared.share, shared.port.port, "")
+        self.snapshots.prune_changes(port_folder, key, int(now.timestamp()))
+        for snapshot in snapshots:
             for item in snapshot.files:
                 url, expires = self.signer.sign(base_url + FILES_PATH, item.relative, now)
                 yield {
@@ -188,6 +197,9 @@ class SharingServer:
         port = shared.port
         return self.snapshots.folder(shared.share, port.port, f"{version}-{terms_key(port.grant)}")
 
+    def _changes_folder(self, shared: SharedTable, version: int, key: str) -> Path:
+        return self.snapshots.folder(shared.share, shared.port.port, f"{CHANGES}{version}-{key}")
+
     def change_snapshots(self, shared: SharedTable, start: int, end: int) -> list[Snapshot]:
         """Per version from ``start`` to ``end``, the masked and filtered change rows; each
         version's are written once (an empty folder for a version with none)."""
@@ -204,8 +216,7 @@ class SharingServer:
             )
         key, masked = terms_key(port.grant), port.grant.masked
         folders = {
-            version: self.snapshots.folder(shared.share, port.port, f"changes-{version}-{key}")
-            for version in range(start, end + 1)
+            version: self._changes_folder(shared, version, key) for version in range(start, end + 1)
         }
         done = {version: self.snapshots.cached(folder) for version, folder in folders.items()}
         missing = [version for version, snapshot in done.items() if snapshot is None]

@@ -14,7 +14,9 @@ expired, rejected), when the whole ``<agreement>`` folder is deleted.
 
 A table snapshot superseded by the one being served (an older version, or the same version under
 other terms) is pruned once no URL to its files can still be valid: each snapshot notes, in
-``_served``, the latest expiry of the URLs handed out for it.
+``_served``, the latest expiry of the URLs handed out for it. Change snapshots under the current
+terms are kept (a reader may ask for the same versions' changes again); those written under terms
+the agreement no longer has are pruned the same way once their URLs expired.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ FORMAT = 1
 written under the old rule is served again."""
 MANIFEST = "_snapshot.json"
 SERVED = "_served"
+CHANGES = "changes-"
+"""The name prefix of a change snapshot's folder: ``changes-<version>-<terms key>``."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,23 @@ class Snapshots:
             if until and until < now:
                 shutil.rmtree(child, ignore_errors=True)
                 pruned.append(child.name)
+        return pruned
+
+    def prune_changes(self, port_folder: Path, key: str, now: int) -> list[str]:
+        """Delete the change snapshots in ``port_folder`` written under terms other than ``key``
+        (the agreement's terms changed since) whose handed-out URLs all expired before ``now``;
+        their names. Those under ``key`` stay: they are the ones served."""
+        if not port_folder.is_dir():
+            return []
+        pruned = []
+        for child in sorted(port_folder.iterdir()):
+            name = child.name
+            if not name.startswith(CHANGES) or name.endswith(f"-{key}"):
+                continue
+            until = _served_until(child)
+            if until and until < now:
+                shutil.rmtree(child, ignore_errors=True)
+                pruned.append(name)
         return pruned
 
     def path(self, relative: str) -> Path | None:
