@@ -7,7 +7,8 @@ agreement that cuts columns and masks two (``full_name``, ``email``: SHA-256 hex
 (a) read: ``delta_sharing.load_as_pandas`` with the recipient's profile (list the files, fetch
     each signed URL over HTTP, build a pandas frame), the snapshot already built.
     Baseline: pyarrow reading the same Parquet files from disk into a pandas frame (and, printed
-    for reference, into Arrow only). Target: at most 1.5x the baseline.
+    for reference, into Arrow only). Target: at most 1.5x the baseline. Printed beside it: the
+    same read in the delta response format (``use_delta_format=True``, delta-kernel).
 (b) snapshot: building the share's snapshot (delta-rs read at the published version, the masks,
     Parquet written) in process. Baseline: DuckDB copying the same rows and columns, unmasked,
     from the table's Parquet files to one Parquet file. Target: at most 2x the baseline.
@@ -259,6 +260,10 @@ def main() -> int:
             alone_url = f"{alone}#{SHARE}.hr.{table_name(PORT)}"
             assert len(delta_sharing.load_as_pandas(alone_url)) == args.rows
             client_alone = _median(lambda: delta_sharing.load_as_pandas(alone_url), args.repeat)
+            kernel_alone = _median(
+                lambda: delta_sharing.load_as_pandas(alone_url, use_delta_format=True),
+                args.repeat,
+            )
         arrow_pandas = _median(lambda: pq.read_table(files).to_pandas(), args.repeat)
         arrow_only = _median(lambda: pq.read_table(files), args.repeat)
         listing, transfer = _client_parts(profile, table_name(PORT), args.repeat)
@@ -308,6 +313,10 @@ def main() -> int:
         f"{client_alone * 1000:.0f} ms; pyarrow read + to_pandas of the same files: "
         f"{arrow_pandas * 1000:.0f} ms -> {read_ratio:.2f}x (target <= {READ_TARGET}x); "
         f"pyarrow read alone {arrow_only * 1000:.0f} ms ({client_alone / arrow_only:.2f}x)"
+    )
+    print(
+        f"    the same with use_delta_format=True (the delta response format, read by "
+        f"delta-kernel): {kernel_alone * 1000:.0f} ms ({kernel_alone / arrow_pandas:.2f}x)"
     )
     print(
         f"    the service in a thread of the client's process (one GIL for both): "

@@ -233,6 +233,87 @@ def test_client_reads_with_a_limit_and_at_earlier_versions(shared: Shared) -> No
     assert "not a published version" in response.text
 
 
+def test_client_reads_the_delta_format_as_it_reads_the_parquet_one(shared: Shared) -> None:
+    # use_delta_format: the client writes the lines to a local Delta log and delta-kernel reads
+    # the signed URLs; a client that reads both formats is answered in Parquet.
+    as_parquet = delta_sharing.load_as_pandas(shared.url())
+    as_delta = delta_sharing.load_as_pandas(shared.url(), use_delta_format=True)
+    at_first = delta_sharing.load_as_pandas(
+        shared.url(), version=shared.published[0], use_delta_format=True
+    )
+    changes = delta_sharing.load_table_changes_as_pandas(
+        shared.url(),
+        starting_version=shared.published[1],
+        ending_version=shared.published[2],
+        use_delta_format=True,
+    )
+
+    def rows(frame: Any, columns: list[str]) -> list[tuple[Any, ...]]:
+        return sorted(
+            tuple(None if value is None or value != value else str(value) for value in row)
+            for row in frame[columns].itertuples(index=False)
+        )
+
+    assert list(as_delta.columns) == DELIVERED
+    assert rows(as_delta, DELIVERED) == rows(as_parquet, DELIVERED)
+    assert sorted(at_first["employee_id"]) == _expected_ids(range(10))
+    got = sorted(
+        zip(
+            changes["employee_id"], changes["_change_type"], changes["_commit_version"], strict=True
+        )
+    )
+    assert got == [
+        ("v10", "insert", shared.published[1]),
+        ("v12", "insert", shared.published[1]),
+        ("v2", "delete", shared.published[2]),
+    ]
+    assert list(changes["full_name"]) == [sha(e) for e in changes["employee_id"]]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "parquet"),
+        ("responseformat=parquet", "parquet"),
+        ("responseformat=delta,parquet;readerfeatures=deletionvectors", "parquet"),
+        ("responseformat=delta;readerfeatures=deletionvectors,columnmapping", "delta"),
+        ("readerfeatures=columnmapping", "parquet"),
+    ],
+)
+def test_the_response_format_follows_what_the_client_reads(
+    shared: Shared, header: str | None, expected: str
+) -> None:
+    headers = {"delta-sharing-capabilities": header} if header else {}
+    with shared.recipient() as client:
+        response = client.get(
+            f"/shares/{SHARE}/schemas/hr/tables/{TABLE}/metadata", headers=headers
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.headers["delta-sharing-capabilities"] == f"responseformat={expected}"
+    protocol, metadata = [json.loads(line) for line in response.text.splitlines()]
+    if expected == "delta":
+        assert protocol["protocol"]["deltaProtocol"]["minReaderVersion"] == 1
+        assert metadata["metaData"]["version"] == shared.published[-1]
+        assert metadata["metaData"]["deltaMetadata"]["configuration"] == {
+            "delta.enableChangeDataFeed": "true"
+        }
+    else:
+        assert protocol == {"protocol": {"minReaderVersion": 1}}
+        assert metadata["metaData"]["configuration"] == {"enableChangeDataFeed": "true"}
+
+
+def test_a_response_format_the_server_does_not_write_is_refused(shared: Shared) -> None:
+    with shared.recipient() as client:
+        response = client.get(
+            f"/shares/{SHARE}/schemas/hr/tables/{TABLE}/metadata",
+            headers={"delta-sharing-capabilities": "responseformat=arrow"},
+        )
+
+    assert response.status_code == 400
+    assert "responseformat=arrow is not served" in response.text
+
+
 def test_client_reads_the_change_data_feed_masked_and_filtered(shared: Shared) -> None:
     changes = delta_sharing.load_table_changes_as_pandas(
         shared.url(), starting_version=shared.published[1], ending_version=shared.published[2]

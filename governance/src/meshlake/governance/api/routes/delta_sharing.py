@@ -3,7 +3,7 @@
 Bearer auth is the service's own: a recipient's token (``meshlake sharing profile``). File URLs
 under ``/delta-sharing/files`` carry their own signature instead, as pre-signed URLs do. Every
 table response carries ``Delta-Table-Version``; table bodies are NDJSON in the Parquet response
-format (the delta format is never offered, so clients fall back to it).
+format, or in the delta format for a client that asks for it alone (``_formats``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,13 @@ from meshlake.governance.api._problems import ErrorOut
 from meshlake.governance.api.deps import CallerDep, NowDep, SessionDep, TodayDep
 from meshlake.governance.services import _delta_sharing as sharing
 from meshlake.governance.services._delta_sharing import SharedTable, SharingRequestError
+from meshlake.governance.services._delta_sharing._formats import (
+    CAPABILITIES_HEADER,
+    ResponseFormat,
+    capabilities,
+    in_format,
+    response_format,
+)
 
 router = APIRouter(
     prefix="/delta-sharing",
@@ -73,9 +80,20 @@ def _table_out(item: SharedTable) -> TableOut:
     )
 
 
-def _ndjson(lines: Iterable[dict[str, Any]], version: int) -> Response:
-    body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-    return Response(body, media_type=NDJSON, headers={VERSION_HEADER: str(version)})
+def _format(request: Request) -> ResponseFormat:
+    return response_format(request.headers.get(CAPABILITIES_HEADER))
+
+
+def _ndjson(
+    lines: Iterable[dict[str, Any]], version: int, chosen: ResponseFormat = "parquet"
+) -> Response:
+    """The lines (in the Parquet format) as NDJSON in ``chosen`` format; ``version`` is the
+    table's, the metadata's, and the ``Delta-Table-Version`` header's."""
+    body = "".join(
+        json.dumps(in_format(line, chosen, version), separators=(",", ":")) + "\n" for line in lines
+    )
+    headers = {VERSION_HEADER: str(version), **capabilities(chosen)}
+    return Response(body, media_type=NDJSON, headers=headers)
 
 
 def _base(request: Request) -> str:
@@ -207,10 +225,12 @@ def table_metadata(
     caller: CallerDep,
     today: TodayDep,
 ) -> Response:
+    chosen = _format(request)
     shared = sharing.table(session, caller, share, schema, table, today)
     server = _server(request)
     version = shared.port.version
-    return _ndjson([server.protocol_line(), server.metadata_line(shared, version)], version)
+    lines = [server.protocol_line(), server.metadata_line(shared, version)]
+    return _ndjson(lines, version, chosen)
 
 
 @router.post(_TABLE + "/query", summary="The table's files at a version (NDJSON, signed URLs)")
@@ -226,6 +246,7 @@ def query_table(
     body: QueryIn | None = None,
 ) -> Response:
     asked = body or QueryIn()
+    chosen = _format(request)
     shared = sharing.table(session, caller, share, schema, table, today)
     server = _server(request)
     server.refuse_history(asked.starting_version, asked.ending_version)
@@ -243,7 +264,7 @@ def query_table(
     )
     server.record_read(session, caller.name, shared, "query", (version, version), files)
     lines = [server.protocol_line(), server.metadata_line(shared, version), *files]
-    return _ndjson(lines, version)
+    return _ndjson(lines, version, chosen)
 
 
 @router.get(_TABLE + "/changes", summary="The table's change data feed (NDJSON, signed URLs)")
@@ -263,6 +284,7 @@ def table_changes(
     ] = None,
     ending_timestamp: Annotated[str | None, Query(alias="endingTimestamp", max_length=64)] = None,
 ) -> Response:
+    chosen = _format(request)
     shared = sharing.table(session, caller, share, schema, table, today)
     server = _server(request)
     if (starting_version is None) == (starting_timestamp is None):
@@ -280,7 +302,7 @@ def table_changes(
     actions = list(server.change_lines(shared, start, end, _base(request), now))
     server.record_read(session, caller.name, shared, "changes", (start, end), actions)
     lines = [server.protocol_line(), server.metadata_line(shared, end), *actions]
-    return _ndjson(lines, start)
+    return _ndjson(lines, start, chosen)
 
 
 @router.get(
