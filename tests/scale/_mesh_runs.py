@@ -28,7 +28,8 @@ def add_zone_copy(project: Path, source_domain: str, zone: str, domain: str, com
     origin = project / "domains" / source_domain
     target = project / "domains" / domain
     for path in origin.rglob("*"):
-        if path.is_file():
+        # Spec files and transforms only: a __pycache__ left by an interpreter is no text.
+        if path.is_file() and "__pycache__" not in path.parts:
             copy = target / path.relative_to(origin)
             copy.parent.mkdir(parents=True, exist_ok=True)
             text = path.read_text().replace(source_domain, domain)
