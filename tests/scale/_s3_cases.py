@@ -6,7 +6,8 @@ the s3a connector from its start, and the test suite's shared session (``tests/c
 
 ``alpha.things`` runs on DuckDB (delta-rs writes on S3, the raw drop is read from S3) and
 ``alpha.summary`` on Spark (Delta through s3a, reading what delta-rs wrote); governance reads each
-Delta log on S3 with delta-rs before it records a version.
+Delta log on S3 with delta-rs before it records a version. The last case runs the mesh once more in
+a zone that computes on a standalone cluster, its data on S3 (``make s3`` and ``make scale`` only).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from deltalake import DeltaTable
@@ -30,6 +33,7 @@ from meshlake.platform import (
     Platform,
     PortRef,
     ProductResult,
+    Settings,
     raw_location,
     stop_spark,
     storage_options,
@@ -83,8 +87,8 @@ def _table(location: str, version: int | None = None) -> DeltaTable:
     return DeltaTable(location, version=version, storage_options=storage_options(location))
 
 
-def _data_keys(s3: S3Server, ref: PortRef) -> set[str]:
-    prefix = f"lab/{ref.domain}/{ref.product}/{ref.port}/"
+def _data_keys(s3: S3Server, ref: PortRef, zone: str = "lab") -> set[str]:
+    prefix = f"{zone}/{ref.domain}/{ref.product}/{ref.port}/"
     return {key for key in s3.keys(BUCKET, prefix) if _PARQUET.search(key)}
 
 
@@ -272,3 +276,78 @@ def test_of_runs_taking_the_lease_at_the_same_moment_exactly_one_gets_it(s3: S3S
     from meshlake.platform._lease import holder_of
 
     assert holder_of(lease)["state"] == "held"
+
+
+CLUSTER_ROOT = f"s3://{BUCKET}/cluster"
+
+
+def test_spark_on_a_standalone_cluster_publishes_on_s3(
+    s3: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scale-out in one: a zone computing on a standalone cluster (a Master and 2 Workers) with
+    its storage root on S3. The executors run the Python transform and read and write the objects
+    through s3a, with the connector's jars fetched from the driver. Last in this module: the
+    process's local session is stopped for the cluster's."""
+    from tests.scale._spark_cluster import master_state, spark_env, standalone_cluster
+
+    project = tmp_path / "project"
+    shutil.copytree(MINI_MESH, project, ignore=shutil.ignore_patterns("__pycache__"))
+    product = project / "domains" / "alpha" / "products" / "things" / "product.yaml"
+    product.write_text(product.read_text() + "  - property: engine\n    value: duckdb\n")
+    from meshlake.orchestration._governed import governed
+
+    for name in ("SPARK_LOCAL_IP", "PYSPARK_PYTHON"):  # executors call back on the loopback
+        monkeypatch.setenv(name, spark_env(tmp_path)[name])
+    monkeypatch.delenv("MESHLAKE_SPARK_MASTER", raising=False)
+    stop_spark()
+    with standalone_cluster(tmp_path / "standalone") as cluster:
+        zone = project / "infra" / "landing-zones" / "lab.yaml"
+        zone.write_text(
+            zone.read_text()
+            .replace("storageRoot: lake/lab", f"storageRoot: {CLUSTER_ROOT}")
+            .replace("sparkMaster: local[2]", f"compute: {cluster.url}")
+        )
+        # Settings of its own: the tests' platforms run on local[2], whatever the zones say.
+        settings = Settings(project=project, home=project / ".meshlake")
+        try:
+            with governed(settings) as governed_settings:
+                on_cluster = Platform(governed_settings)
+                try:
+                    on_cluster.ingest(scale=1.0)
+                    things, summary = on_cluster.publish(["alpha.things", "alpha.summary"])
+                    summary_spec = on_cluster.mesh.product("alpha.summary")
+                    assert on_cluster.compute(summary_spec) == cluster.url
+                finally:
+                    on_cluster.close()
+        finally:
+            stop_spark()
+        apps = master_state(cluster.web_port)["completedapps"]
+
+    assert (things.status, things.engine) == ("published", "duckdb"), things.error
+    assert (summary.status, summary.engine) == ("published", "spark"), summary.error
+    location = f"{CLUSTER_ROOT}/alpha/summary/summary"
+    written = _table(location)
+    assert written.version() == 0
+    assert json.loads(written.history(1)[0]["userMetadata"])["meshlake.run_id"] == summary.run_id
+    assert _data_keys(s3, SUMMARY, "cluster") == _referenced(location)
+    # What the transform must give: things per kind, computed here from the published input.
+    source = _table(f"{CLUSTER_ROOT}/alpha/things/things").to_pyarrow_table()
+    expected = source.group_by("kind").aggregate([("kind", "count"), ("weight", "sum")])
+    got = written.to_pyarrow_table().select(["things", "total_weight", "kind"])
+    assert _rows(got) == _rows(expected.select(["kind_count", "weight_sum", "kind"]))
+    # The cluster ran the application, each Worker's executor fetching the s3a connector.
+    assert [app["name"] for app in apps] == ["meshlake"]
+    for worker in cluster.worker_dirs:
+        logs = [log.read_text() for log in worker.glob("app-*/*/stderr")]
+        assert any("Fetching" in log and "hadoop-aws" in log for log in logs), worker
+
+
+def _rows(table: Any) -> list[tuple[Any, ...]]:
+    """A table's rows, sorted, numbers with a fraction as floats rounded (the contract types the
+    sum a double; summed apart, doubles differ in their last bits)."""
+    return sorted(
+        tuple(
+            round(float(value), 6) if isinstance(value, float | Decimal) else value for value in row
+        )
+        for row in zip(*(table[name].to_pylist() for name in table.column_names), strict=True)
+    )
