@@ -77,7 +77,11 @@ def not_evaluated_rules(port: Any) -> list[NotEvaluated]:
 
 
 def compile_port(port: Any) -> CompiledContract:
-    """Everything compiled from a port's contract (``compiled_rules`` keeps only the rules)."""
+    """Everything compiled from a port's contract (``compiled_rules`` keeps only the rules): what
+    the loader compiled when it has (``PortSpec.compiled``), else compiled from the file now."""
+    kept = getattr(port, "compiled", None)
+    if kept is not None and kept[0] is port.contract:
+        return kept[1]
     located = _located(port.contract_file)
     return contract_rules(port.contract, port.ref, port.contract_file.name, located)
 

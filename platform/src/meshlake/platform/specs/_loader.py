@@ -580,10 +580,15 @@ class _Loader:
                 )
             self.check_primary_key(contract_parsed)
             self.check_sla_durations(contract_parsed)
-            self.check_quality_rules(contract_parsed, build.ref.port(port.name))
+            compiled = self.check_quality_rules(contract_parsed, build.ref.port(port.name))
             if transform is not None:
                 build.ports[port.name] = PortSpec(
-                    build.ref.port(port.name), port, contract, contract_file, transform
+                    build.ref.port(port.name),
+                    port,
+                    contract,
+                    contract_file,
+                    transform,
+                    (contract, compiled),
                 )
 
     def check_primary_key(self, parsed: _Parsed) -> None:
@@ -596,9 +601,10 @@ class _Loader:
                     f"primary key column {prop.name!r} must be required: true",
                 )
 
-    def check_quality_rules(self, parsed: _Parsed, ref: PortRef) -> None:
+    def check_quality_rules(self, parsed: _Parsed, ref: PortRef) -> Any:
         """Bad quality rules are spec errors: reported here, before anything runs. Rules that
-        meshlake cannot run are notes: not evaluated, never silently dropped."""
+        meshlake cannot run are notes: not evaluated, never silently dropped. Returns the
+        compiled contract, which the port keeps."""
         from meshlake.platform.quality._rules import contract_rules
 
         compiled = contract_rules(parsed.model, ref, parsed.file.name, parsed.document)
@@ -614,6 +620,7 @@ class _Loader:
                     f"rule {rule.name!r} is not evaluated: {rule.reason}",
                 )
             )
+        return compiled
 
     def check_sla_durations(self, parsed: _Parsed) -> None:
         contract: Contract = parsed.model

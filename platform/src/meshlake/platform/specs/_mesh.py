@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from meshlake.platform._errors import MeshlakeError
 from meshlake.platform._ids import PortRef, ProductRef
@@ -46,6 +47,11 @@ class PortSpec:
     contract: Contract
     contract_file: Path
     transform_file: Path
+    compiled: Any = field(default=None, compare=False, repr=False)
+    """The contract's quality rules as the loader compiled them, with the contract they were
+    compiled from (``(contract, CompiledContract)``, kept with the mesh in its cache), so that no
+    later reader parses the contract file again for its rules' lines. A port copied with another
+    contract (``dataclasses.replace``) no longer matches them and is compiled afresh."""
 
     @property
     def write_mode(self) -> str:
