@@ -233,6 +233,22 @@ def test_client_reads_with_a_limit_and_at_earlier_versions(shared: Shared) -> No
     assert "not a published version" in response.text
 
 
+def _assert_the_sample_changes(shared: Shared, changes: Any) -> None:
+    """Versions 1-2 of the sample's change feed as the share lets them through: two inserts,
+    one delete (the deleted row's team is in scope), names masked."""
+    got = sorted(
+        zip(
+            changes["employee_id"], changes["_change_type"], changes["_commit_version"], strict=True
+        )
+    )
+    assert got == [
+        ("v10", "insert", shared.published[1]),
+        ("v12", "insert", shared.published[1]),
+        ("v2", "delete", shared.published[2]),
+    ]
+    assert list(changes["full_name"]) == [sha(e) for e in changes["employee_id"]]
+
+
 def test_client_reads_the_delta_format_as_it_reads_the_parquet_one(shared: Shared) -> None:
     # use_delta_format: the client writes the lines to a local Delta log and delta-kernel reads
     # the signed URLs; a client that reads both formats is answered in Parquet.
@@ -257,17 +273,7 @@ def test_client_reads_the_delta_format_as_it_reads_the_parquet_one(shared: Share
     assert list(as_delta.columns) == DELIVERED
     assert rows(as_delta, DELIVERED) == rows(as_parquet, DELIVERED)
     assert sorted(at_first["employee_id"]) == _expected_ids(range(10))
-    got = sorted(
-        zip(
-            changes["employee_id"], changes["_change_type"], changes["_commit_version"], strict=True
-        )
-    )
-    assert got == [
-        ("v10", "insert", shared.published[1]),
-        ("v12", "insert", shared.published[1]),
-        ("v2", "delete", shared.published[2]),
-    ]
-    assert list(changes["full_name"]) == [sha(e) for e in changes["employee_id"]]
+    _assert_the_sample_changes(shared, changes)
 
 
 @pytest.mark.parametrize(
@@ -318,18 +324,8 @@ def test_client_reads_the_change_data_feed_masked_and_filtered(shared: Shared) -
     changes = delta_sharing.load_table_changes_as_pandas(
         shared.url(), starting_version=shared.published[1], ending_version=shared.published[2]
     )
-    got = sorted(
-        zip(
-            changes["employee_id"], changes["_change_type"], changes["_commit_version"], strict=True
-        )
-    )
 
-    assert got == [
-        ("v10", "insert", shared.published[1]),
-        ("v12", "insert", shared.published[1]),
-        ("v2", "delete", shared.published[2]),
-    ]
-    assert list(changes["full_name"]) == [sha(e) for e in changes["employee_id"]]
+    _assert_the_sample_changes(shared, changes)
     assert changes["birth_date"].isna().all()
     assert set(changes.columns) == {
         *DELIVERED,
