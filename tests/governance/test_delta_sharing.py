@@ -713,6 +713,9 @@ def test_revocation_closes_the_share_its_urls_and_deletes_its_snapshots(
     shared: Shared, tmp_path: Path
 ) -> None:
     name = "acme-short-lived"
+    delta_sharing.load_as_pandas(
+        shared.url()
+    )  # the other share has its snapshot, whatever ran before
     _agreement(shared.mesh, name, "acme-short")
     profile = _profile(shared.mesh, name, tmp_path)
     url = shared.url(name, profile)

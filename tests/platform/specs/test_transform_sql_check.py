@@ -63,6 +63,12 @@ SQL_CASES = {
         "column 'colour' (line 4), which cannot be resolved: no input port has such a column",
     ),
     "not_sql": ("SELEC thing_id FROM\n", 1, "does not parse"),
+    "qualify_spark_refuses": (
+        "SELECT thing_id, label, weight, kind\nFROM things_raw\n"
+        "QUALIFY row_number() OVER (PARTITION BY kind ORDER BY weight) = 1\n",
+        3,
+        "QUALIFY is not Spark SQL (Spark refuses it)",
+    ),
 }
 
 

@@ -11,6 +11,7 @@ thousand of them: a large mesh is split among forked workers (:mod:`._forked`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,7 +60,33 @@ def _follow(mesh: Mesh, product: ProductSpec, port: PortSpec) -> _Finding:
         port_column_lineage(mesh, product, port)
     except LineageError as exc:
         return exc.line or 1, str(exc)
-    return None
+    return _spark_refuses(port.transform_file)
+
+
+_QUALIFY = re.compile(r"\bqualify\b", re.IGNORECASE)
+
+
+def _spark_refuses(file: Path) -> _Finding:
+    """What Spark SQL refuses though sqlglot reads it (the lineage parser reads every dialect):
+    QUALIFY, which Spark 4.1 does not have. Both engines refuse it at a run; validate says so
+    first, at its line."""
+    text = read_spec_text(file)
+    found = _QUALIFY.search(text)
+    if found is None:
+        return None
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(text, read="spark")
+    except sqlglot.errors.ParseError:
+        return None  # the lineage parser read it; nothing more to say here
+    if tree.find(exp.Qualify) is None:
+        return None  # the word is in a string or a comment
+    return (
+        text.count("\n", 0, found.start()) + 1,
+        "QUALIFY is not Spark SQL (Spark refuses it): filter on the window in an outer query",
+    )
 
 
 def _shape_problem(file: Path) -> tuple[int, str] | None:
