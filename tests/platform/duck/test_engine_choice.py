@@ -61,7 +61,7 @@ def test_decimal_division_and_average_follow_the_input_types() -> None:
     for sql in ("SELECT d / n FROM t", "SELECT avg(d) FROM t", "SELECT n / 2.0 FROM t"):
         assert "AS HUGEINT)" in transpile(sql, ["t"], schema)
     # Without the inputs' types a decimal cannot be told: refused.
-    with pytest.raises(Untranspilable, match="without the inputs' types"):
+    with pytest.raises(Untranspilable, match="a decimal cannot be told"):
         transpile("SELECT d / n FROM t", ["t"])
     # DOUBLE on both engines: carried over, a zero divisor failing as in ANSI Spark.
     doubles = transpile("SELECT x / n, avg(x), n / 2 FROM t", ["t"], schema)
@@ -153,3 +153,24 @@ def test_the_duckdb_engine_imports_no_pyspark() -> None:
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]", found.stdout
+
+
+def test_the_same_transform_over_the_same_inputs_is_transpiled_once() -> None:
+    # The auto engine's choice and the publication after it ask for the same transpilation.
+    from meshlake.platform._duck._transpile import _transpiled
+
+    _transpiled.cache_clear()
+    sql = "SELECT kind, SUM(weight) / COUNT(*) AS mean FROM things GROUP BY kind"
+    decimal = {"things": {"kind": "string", "weight": "decimal(10,3)"}}
+    first = transpile(sql, ["things"], decimal)
+    again = transpile(sql, ("things",), {"things": dict(decimal["things"])})
+    as_double = transpile(sql, ["things"], {"things": {"kind": "string", "weight": "double"}})
+
+    assert again == first
+    assert as_double != first  # other input types: another transpilation (decimal division)
+    info = _transpiled.cache_info()
+    assert (info.hits, info.misses) == (1, 2)
+    with pytest.raises(Untranspilable, match="a decimal cannot be told"):
+        transpile(sql, ["things"])  # no types: refused, and refused again, never kept
+    with pytest.raises(Untranspilable, match="a decimal cannot be told"):
+        transpile(sql, ["things"])
