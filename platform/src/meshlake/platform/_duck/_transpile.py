@@ -29,6 +29,7 @@ from sqlglot.time import format_time
 
 from meshlake.platform._duck._decimals import Refused, duckdb_sql
 from meshlake.platform._errors import MeshlakeError
+from meshlake.platform.specs import spark_refusal
 
 
 class Untranspilable(MeshlakeError):
@@ -125,12 +126,9 @@ def _transpiled(sql: str, tables: tuple[str, ...], frozen: _FrozenSchema | None)
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise Untranspilable("the transform is not one SELECT query")
     tree: exp.Expr = statements[0]
-    if tree.find(exp.Qualify) is not None:
-        # sqlglot reads QUALIFY in any dialect; Spark does not run it, and a product must
-        # give the same answer on either engine, failing alike included.
-        raise Untranspilable(
-            "QUALIFY is not Spark SQL (Spark refuses it): filter the window in an outer query"
-        )
+    refusal = spark_refusal(tree)
+    if refusal is not None:  # a product gives the same answer on either engine, failing alike
+        raise Untranspilable(refusal)
     _check_tables(tree, {name.lower() for name in tables})
     for node in list(tree.find_all(exp.Func)):
         tree = _rewritten(tree, node)

@@ -35,6 +35,7 @@ from meshlake.platform.specs._problems import field_path as field_path
 from meshlake.platform.specs._problems import problems_from_validation as problems_from_validation
 from meshlake.platform.specs._sla import DURATION_UNITS as DURATION_UNITS
 from meshlake.platform.specs._sla import sla_duration as sla_duration
+from meshlake.platform.specs._transform_check import spark_refusal as spark_refusal
 from meshlake.platform.specs._types import ddl_columns as ddl_columns
 from meshlake.platform.specs._types import spark_type as spark_type
 from meshlake.platform.specs._yaml import YamlSyntaxError as YamlSyntaxError

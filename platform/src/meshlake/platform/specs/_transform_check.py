@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from meshlake.platform.specs._forked import forked_map
 from meshlake.platform.specs._mesh import Mesh, PortSpec, ProductSpec
@@ -66,27 +67,32 @@ def _follow(mesh: Mesh, product: ProductSpec, port: PortSpec) -> _Finding:
 _QUALIFY = re.compile(r"\bqualify\b", re.IGNORECASE)
 
 
+def spark_refusal(tree: Any) -> str | None:
+    """Why Spark SQL refuses a query that sqlglot reads (its parser reads every dialect), or
+    None: QUALIFY, which Spark 4.1 does not have. The DuckDB engine refuses the same, so a
+    product fails alike on either engine; ``tree`` is sqlglot's parse of the query."""
+    from sqlglot import exp
+
+    if tree.find(exp.Qualify) is not None:
+        return "QUALIFY is not Spark SQL (Spark refuses it): filter on the window in an outer query"
+    return None
+
+
 def _spark_refuses(file: Path) -> _Finding:
-    """What Spark SQL refuses though sqlglot reads it (the lineage parser reads every dialect):
-    QUALIFY, which Spark 4.1 does not have. Both engines refuse it at a run; validate says so
-    first, at its line."""
+    """``spark_refusal`` of a transform at validate, before any run, at its line (the word is
+    looked for first: most transforms are never parsed a second time)."""
     text = read_spec_text(file)
     found = _QUALIFY.search(text)
     if found is None:
         return None
     import sqlglot
-    from sqlglot import exp
 
     try:
         tree = sqlglot.parse_one(text, read="spark")
     except sqlglot.errors.ParseError:
         return None  # the lineage parser read it; nothing more to say here
-    if tree.find(exp.Qualify) is None:
-        return None  # the word is in a string or a comment
-    return (
-        text.count("\n", 0, found.start()) + 1,
-        "QUALIFY is not Spark SQL (Spark refuses it): filter on the window in an outer query",
-    )
+    refusal = spark_refusal(tree)  # None: the word is in a string or a comment
+    return None if refusal is None else (text.count("\n", 0, found.start()) + 1, refusal)
 
 
 def _shape_problem(file: Path) -> tuple[int, str] | None:
